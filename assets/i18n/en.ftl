@@ -1,0 +1,22 @@
+# Visitor-facing and operator-facing strings, English. Fluent syntax (simple messages only).
+verdict-admit = Welcome
+verdict-deny = Entry refused
+verdict-invalid = Pass not valid
+verdict-unreadable = Cannot read the code
+reason-ok = Pass checked. Please enter.
+reason-ok_exit = Checked out. Goodbye.
+reason-travel_risk_warn = Admitted: travel history flagged, staff have been told.
+reason-red_code = Red health code. Please step aside and contact staff.
+reason-yellow_code = Yellow health code. Please step aside and contact staff.
+reason-green_code = Green codes are not admitted here today. Please contact staff.
+reason-travel_risk = Recent travel to a risk area. Please contact staff.
+reason-expired = This pass has expired. Please refresh it on your phone.
+reason-stale = This code is too old. Please refresh it on your phone and show it again.
+reason-not_yet_valid = This pass is not valid yet. Please check the time on your phone.
+reason-bad_signature = This pass failed the security check. Please contact staff.
+reason-unknown_issuer = This pass is from an issuer not accepted here. Please contact staff.
+reason-malformed = This is not a valid pass code. Please open your pass and try again.
+reason-kind_not_accepted = This kind of pass is not accepted here. Please contact staff.
+reason-badge_not_accepted = This badge does not give entry here. Please contact staff.
+reason-capacity_full = The venue is full. Please wait a moment.
+reason-no_code = No code found. Hold the code steady in the frame.

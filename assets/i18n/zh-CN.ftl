@@ -1,0 +1,22 @@
+# 访客与管理员界面文字，简体中文。Fluent 语法（仅简单消息）。
+verdict-admit = 绿码 请进
+verdict-deny = 禁止入场
+verdict-invalid = 通行码无效
+verdict-unreadable = 无法识别
+reason-ok = 核验通过，请进。
+reason-ok_exit = 已登记离场，再见。
+reason-travel_risk_warn = 已放行：行程有风险提示，已通知工作人员。
+reason-red_code = 红码，请到一旁联系工作人员。
+reason-yellow_code = 黄码，请到一旁联系工作人员。
+reason-green_code = 今日本场所不接受绿码入场，请联系工作人员。
+reason-travel_risk = 近期到过风险地区，请联系工作人员。
+reason-expired = 通行码已过期，请在手机上刷新。
+reason-stale = 二维码太旧，请在手机上刷新后再出示。
+reason-not_yet_valid = 通行码尚未生效，请检查手机时间。
+reason-bad_signature = 通行码未通过安全校验，请联系工作人员。
+reason-unknown_issuer = 本场所不接受该机构签发的通行码，请联系工作人员。
+reason-malformed = 这不是有效的通行码，请打开通行码后重试。
+reason-kind_not_accepted = 本场所不接受此类通行码，请联系工作人员。
+reason-badge_not_accepted = 此工牌不能进入本场所，请联系工作人员。
+reason-capacity_full = 场所已满，请稍候。
+reason-no_code = 未找到二维码，请将二维码保持在框内。

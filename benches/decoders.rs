@@ -1,0 +1,232 @@
+//! Decoder benchmark: rate and per-frame time of each backend and of the kiosk's cascade.
+//!
+//! `cargo bench --bench decoders -- [--frames N] [--save-frames DIR] [DIR...]`
+//! Each DIR is searched for images with an expected `NAME.txt` beside them (the layout of
+//! ../shared/qr-samples). Generated camera frames carry real VP1 passes. Times are single
+//! thread, decode only; ratios are against rxing alone measured in the same run.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{TimeZone, Utc};
+use kiosk::decode::{GrayImage, Pipeline, RqrrDecoder, RxingDecoder, load_frame};
+use kiosk::framegen::{Difficulty, Rng, camera_frame};
+
+struct Case {
+    name: String,
+    frame: GrayImage,
+    expected: String,
+}
+
+fn normalise(s: &str) -> String {
+    s.replace("\r\n", "\n").trim_end().to_string()
+}
+
+fn load_dir(dir: &Path, out: &mut Vec<Case>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        eprintln!("cannot read {}", dir.display());
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            load_dir(&path, out);
+            continue;
+        }
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_lowercase();
+        if !["png", "jpg", "jpeg", "webp"].contains(&ext.as_str()) {
+            continue;
+        }
+        let Ok(expected) = std::fs::read(path.with_extension("txt")) else {
+            continue;
+        };
+        match load_frame(&path) {
+            Ok(frame) => out.push(Case {
+                name: path.display().to_string(),
+                frame,
+                expected: normalise(&String::from_utf8_lossy(&expected)),
+            }),
+            Err(e) => eprintln!("skipping {}: {e}", path.display()),
+        }
+    }
+}
+
+fn generated_frames(n: usize, save: Option<&Path>) -> Vec<Case> {
+    let key = vp1::IssuerKey::from_seed("bench-issuer", [9; 32]);
+    let mut rng = Rng::new(20261122);
+    let difficulty = Difficulty::default();
+    (0..n)
+        .filter_map(|i| {
+            let kind = [
+                vp1::PassKind::Health,
+                vp1::PassKind::Travel,
+                vp1::PassKind::Badge,
+            ][i % 3];
+            let claims = vp1::Claims {
+                issuer: key.issuer.clone(),
+                subject: format!("subj-{:08x}", rng.next_u64() as u32),
+                display_name: vp1::mask_name("王小明"),
+                kind,
+                health: Some(vp1::HealthColour::Green),
+                travel: (0..(i % 4))
+                    .map(|d| vp1::TravelEntry {
+                        region: format!("R{d}"),
+                        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 1 + d as u32)
+                            .unwrap_or_default(),
+                    })
+                    .collect(),
+                risk: false,
+                badge_role: (kind == vp1::PassKind::Badge).then(|| "staff".to_string()),
+                issued_at: Utc
+                    .with_ymd_and_hms(2026, 11, 22, 8, 0, 0)
+                    .single()
+                    .unwrap_or_default(),
+                expires_at: Utc
+                    .with_ymd_and_hms(2026, 11, 23, 8, 0, 0)
+                    .single()
+                    .unwrap_or_default(),
+            };
+            let text = vp1::issue(&key, &claims).ok()?;
+            let frame = camera_frame(&text, &mut rng, &difficulty).ok()?;
+            if let Some(dir) = save {
+                let _ = frame.save(dir.join(format!("frame-{i:03}.png")));
+                let _ = std::fs::write(dir.join(format!("frame-{i:03}.txt")), &text);
+            }
+            Some(Case {
+                name: format!("frame-{i:03}"),
+                frame,
+                expected: text,
+            })
+        })
+        .collect()
+}
+
+struct Figures {
+    rate: f64,
+    median_ms: f64,
+    p95_ms: f64,
+    mean_ms: f64,
+}
+
+fn measure(pipeline: &Pipeline, cases: &[Case], misses: &mut Vec<String>) -> Figures {
+    let mut times = Vec::with_capacity(cases.len());
+    let mut ok = 0usize;
+    for case in cases {
+        let start = Instant::now();
+        let outcome = pipeline.decode(&case.frame);
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+        if outcome.texts.iter().any(|t| normalise(t) == case.expected) {
+            ok += 1;
+        } else {
+            misses.push(case.name.clone());
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        times
+            .get(((times.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Figures {
+        rate: ok as f64 / cases.len().max(1) as f64,
+        median_ms: pct(0.5),
+        p95_ms: pct(0.95),
+        mean_ms: times.iter().sum::<f64>() / times.len().max(1) as f64,
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1).peekable();
+    let mut dirs = Vec::new();
+    let mut frames = 60usize;
+    let mut save = None;
+    let mut verbose = false;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--frames" => frames = args.next().and_then(|n| n.parse().ok()).unwrap_or(frames),
+            "--save-frames" => save = args.next().map(PathBuf::from),
+            "--verbose" => verbose = true,
+            s if s.starts_with("--") => {} // cargo bench passes --bench
+            dir => dirs.push(PathBuf::from(dir)),
+        }
+    }
+    if dirs.is_empty() {
+        let default = std::env::var("QR_SAMPLES").unwrap_or_else(|_| "../shared/qr-samples".into());
+        if Path::new(&default).is_dir() {
+            dirs.push(PathBuf::from(default));
+        } else {
+            eprintln!(
+                "no sample folder: {default} is absent (set QR_SAMPLES or pass a folder); generated frames only"
+            );
+        }
+    }
+    let mut sets: Vec<(String, Vec<Case>)> = Vec::new();
+    for dir in &dirs {
+        let mut cases = Vec::new();
+        load_dir(dir, &mut cases);
+        sets.push((dir.display().to_string(), cases));
+    }
+    if frames > 0 {
+        if let Some(dir) = &save {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        sets.push((
+            format!("{frames} generated 1280x720 camera frames"),
+            generated_frames(frames, save.as_deref()),
+        ));
+    }
+    let configs: Vec<(&str, Pipeline)> = vec![
+        ("rxing", Pipeline::single(Box::new(RxingDecoder::default()))),
+        (
+            "rxing tryharder+inv",
+            Pipeline::single(Box::new(RxingDecoder {
+                try_harder: true,
+                also_inverted: true,
+                filtered: false,
+            })),
+        ),
+        ("rqrr", Pipeline::single(Box::new(RqrrDecoder))),
+        ("kiosk live", Pipeline::live()),
+        ("kiosk thorough", Pipeline::thorough()),
+    ];
+    for (set_name, cases) in &sets {
+        println!("\n== {set_name}: {} images", cases.len());
+        println!(
+            "{:<22} {:>7} {:>9} {:>9} {:>9} {:>10} {:>10}",
+            "decoder", "rate", "median", "p95", "mean", "rate/rx", "mean/rx"
+        );
+        let mut baseline: Option<Figures> = None;
+        for (name, pipeline) in &configs {
+            let mut misses = Vec::new();
+            let f = measure(pipeline, cases, &mut misses);
+            let (rr, tr) = match &baseline {
+                Some(b) => (f.rate / b.rate.max(1e-9), f.mean_ms / b.mean_ms.max(1e-9)),
+                None => (1.0, 1.0),
+            };
+            println!(
+                "{:<22} {:>6.1}% {:>7.2}ms {:>7.2}ms {:>7.2}ms {:>9.2}x {:>9.2}x",
+                name,
+                f.rate * 100.0,
+                f.median_ms,
+                f.p95_ms,
+                f.mean_ms,
+                rr,
+                tr
+            );
+            if verbose {
+                for m in &misses {
+                    println!("    miss: {m}");
+                }
+            }
+            if baseline.is_none() {
+                baseline = Some(f);
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kiosk",
+    version,
+    about = "Venue check-in kiosk: reads signed passes, decides, logs durably"
+)]
+pub struct Cli {
+    /// Configuration file (default: ./kiosk.toml if present, else built-in defaults).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Run with the built-in demo issuer and demo passes; no camera or set-up needed.
+    #[arg(long)]
+    pub demo: bool,
+    /// A window instead of fullscreen (development).
+    #[arg(long)]
+    pub windowed: bool,
+    /// Replay an image file or a folder of images as camera frames.
+    #[arg(long)]
+    pub source: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Issuer keys and passes (demos, tests, printed passes, worksite badges).
+    #[command(subcommand)]
+    Pass(PassCommand),
+    /// Print every QR text found in each image, as JSON lines.
+    Decode {
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
+    /// Decide on the pass in each image, as JSON lines.
+    Scan(ScanArgs),
+    /// Validate the configuration and say exactly what is wrong and where.
+    CheckConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PassCommand {
+    /// Make an issuer key pair: DIR/ID.key (secret, mode 0600) and DIR/ID.pub.
+    Keygen {
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a pass and print its QR text (and write it as a PNG with --png).
+    Issue(IssueArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Pseudonymous subject id (never a real name or ID number).
+    #[arg(long)]
+    pub subject: String,
+    /// Full name; only its masked form (张*三, J*** D**) goes into the pass.
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub kind: vp1::PassKind,
+    #[arg(long)]
+    pub health: Option<vp1::HealthColour>,
+    /// Regions visited: REGION:YYYY-MM-DD,...
+    #[arg(long)]
+    pub travel: Option<String>,
+    /// The issuer flags the travel history as risky.
+    #[arg(long)]
+    pub risk: bool,
+    /// Badge role (staff, member, ...); badges only.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Issue time (RFC 3339); default now.
+    #[arg(long)]
+    pub issued_at: Option<String>,
+    /// Validity: 90s, 30m, 24h, 14d.
+    #[arg(long, default_value = "24h")]
+    pub valid_for: String,
+    #[arg(long)]
+    pub png: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Trust this issuer public key for this run, beside those in kiosk.toml.
+    #[arg(long)]
+    pub trust: Vec<PathBuf>,
+    /// The time to judge passes at (RFC 3339); default now.
+    #[arg(long)]
+    pub at: Option<String>,
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+}

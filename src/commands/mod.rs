@@ -1,0 +1,53 @@
+//! The headless subcommands (`pass`, `decode`, `scan`, `check-config`, `log`): argument types
+//! and their implementations. `main.rs` only parses and dispatches.
+
+pub mod args;
+pub mod pass;
+pub mod scan;
+
+use std::path::PathBuf;
+
+use crate::config::ConfigError;
+
+/// Errors of the command-line boundary; each says what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}; check the folder exists and is writable")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} already exists; refusing to overwrite a key (move it away first)")]
+    Exists { path: PathBuf },
+    #[error("key file {path}: {source}")]
+    Key {
+        path: PathBuf,
+        source: vp1::KeyError,
+    },
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
+    #[error("cannot issue the pass: {0}")]
+    Issue(vp1::PassError),
+    #[error("{failed} of {total} images could not be read (see the error lines above)")]
+    SomeImagesFailed { failed: usize, total: usize },
+}
+
+/// Loads `--config FILE` if given, else ./kiosk.toml if present, else built-in defaults.
+pub fn load_config(path: Option<&std::path::Path>) -> Result<crate::config::Config, ConfigError> {
+    match path {
+        Some(p) => crate::config::Config::load(p),
+        None if std::path::Path::new("kiosk.toml").exists() => {
+            crate::config::Config::load(std::path::Path::new("kiosk.toml"))
+        }
+        None => crate::config::Config::defaults(),
+    }
+}

@@ -1,0 +1,167 @@
+//! `kiosk decode`, `kiosk scan` and `kiosk check-config`: JSON lines, one per image.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::args::ScanArgs;
+use super::{CommandError, load_config};
+use crate::check::{check_text, pick_text};
+use crate::config::Config;
+use crate::decode::{Pipeline, load_frame};
+use crate::policy::Verdict;
+
+/// The JSON fields describing a verdict, shared by `scan` and (later) `scan --record`.
+pub fn verdict_json(v: &Verdict) -> serde_json::Map<String, Value> {
+    let c = v.claims.as_ref();
+    let mut m = serde_json::Map::new();
+    m.insert("verdict".into(), json!(v.kind.as_str()));
+    m.insert("reason".into(), json!(v.reason));
+    m.insert("warning".into(), json!(v.warning));
+    m.insert("subject".into(), json!(c.map(|c| &c.subject)));
+    m.insert("name".into(), json!(c.map(|c| &c.display_name)));
+    m.insert("kind".into(), json!(c.map(|c| c.kind.as_str())));
+    m.insert(
+        "health".into(),
+        json!(c.and_then(|c| c.health).map(|h| h.as_str())),
+    );
+    m.insert("issuer".into(), json!(c.map(|c| &c.issuer)));
+    m.insert(
+        "expires_at".into(),
+        json!(c.map(|c| c.expires_at.to_rfc3339())),
+    );
+    if let Some(d) = &v.detail {
+        m.insert("detail".into(), json!(d));
+    }
+    m
+}
+
+fn error_line(file: &Path, e: &dyn std::fmt::Display) {
+    println!(
+        "{}",
+        json!({"file": file.display().to_string(), "error": e.to_string()})
+    );
+}
+
+pub fn decode(images: &[PathBuf]) -> Result<(), CommandError> {
+    let pipeline = Pipeline::thorough();
+    let mut failed = 0;
+    for file in images {
+        let frame = match load_frame(file) {
+            Ok(f) => f,
+            Err(e) => {
+                failed += 1;
+                error_line(file, &e);
+                continue;
+            }
+        };
+        let start = Instant::now();
+        let outcome = pipeline.decode(&frame);
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+        let panics: Vec<String> = outcome.panics.iter().map(|p| p.to_string()).collect();
+        println!(
+            "{}",
+            json!({"file": file.display().to_string(), "texts": outcome.texts, "ms": (ms * 100.0).round() / 100.0, "decoder_panics": panics})
+        );
+    }
+    finish(failed, images.len())
+}
+
+fn finish(failed: usize, total: usize) -> Result<(), CommandError> {
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(CommandError::SomeImagesFailed { failed, total })
+    }
+}
+
+/// Config plus the per-run `--trust` keys.
+pub fn config_with_trust(config: Option<&Path>, extra: &[PathBuf]) -> Result<Config, CommandError> {
+    let mut config = load_config(config)?;
+    for file in extra {
+        let text = std::fs::read_to_string(file).map_err(|source| CommandError::Read {
+            path: file.clone(),
+            source,
+        })?;
+        config
+            .trust
+            .add_public_file(&text)
+            .map_err(|source| CommandError::Key {
+                path: file.clone(),
+                source,
+            })?;
+    }
+    Ok(config)
+}
+
+pub fn scan(config: Option<&Path>, args: &ScanArgs) -> Result<(), CommandError> {
+    let config = config_with_trust(config, &args.trust)?;
+    let at: Option<DateTime<Utc>> = args
+        .at
+        .as_deref()
+        .map(super::pass::parse_time)
+        .transpose()?;
+    let pipeline = Pipeline::thorough();
+    let mut failed = 0;
+    for file in &args.images {
+        let frame = match load_frame(file) {
+            Ok(f) => f,
+            Err(e) => {
+                failed += 1;
+                error_line(file, &e);
+                continue;
+            }
+        };
+        let outcome = pipeline.decode(&frame);
+        let verdict = match pick_text(&outcome.texts) {
+            Some(text) => check_text(
+                text,
+                &config.trust,
+                &config.policy,
+                at.unwrap_or_else(Utc::now),
+            ),
+            None => Verdict::unreadable(),
+        };
+        let mut line = serde_json::Map::new();
+        line.insert("file".into(), json!(file.display().to_string()));
+        line.extend(verdict_json(&verdict));
+        println!("{}", Value::Object(line));
+    }
+    finish(failed, args.images.len())
+}
+
+pub fn check_config(path: Option<&Path>) -> Result<(), CommandError> {
+    let config = load_config(path)?;
+    let source = config
+        .source
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "built-in defaults".into());
+    println!("{source}: ok");
+    println!(
+        "  kiosk {} at venue {} ({}), gate {:?} ({:?})",
+        config.kiosk_id, config.venue_id, config.venue_name, config.gate_name, config.gate_mode
+    );
+    println!(
+        "  trusted issuers: {}",
+        config.trust.issuers().collect::<Vec<_>>().join(", ")
+    );
+    if config.trust.is_empty() {
+        println!("  warning: no trusted issuers: every pass will be refused as unknown_issuer");
+    }
+    println!("  database: {}", config.db_path.display());
+    println!(
+        "  sync: {}",
+        config
+            .sync
+            .as_ref()
+            .map(|s| s.url.as_str())
+            .unwrap_or("off (offline only)")
+    );
+    if config.operator_pin_hash.0.is_empty() {
+        println!("  warning: no [operator] pin_hash: the operator screen cannot be opened");
+    }
+    Ok(())
+}

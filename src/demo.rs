@@ -1,0 +1,149 @@
+//! The built-in demo issuer and its playlist of passes, for `kiosk --demo` and tests.
+//!
+//! The demo key's seed is public (it is in this file), so its passes prove nothing: a real
+//! kiosk.toml must not list assets/demo/demo-issuer.pub. Passes are signed at start-up so
+//! that they are fresh whatever the date.
+
+use chrono::{DateTime, Duration, Utc};
+use vp1::{Claims, HealthColour, IssuerKey, PassKind, TravelEntry};
+
+pub const DEMO_ISSUER: &str = "demo-issuer";
+const DEMO_SEED: [u8; 32] = *b"venue-kiosk demo issuer, public!";
+
+pub fn demo_key() -> IssuerKey {
+    IssuerKey::from_seed(DEMO_ISSUER, DEMO_SEED)
+}
+
+/// One demo pass: what it shows, and its QR text.
+#[derive(Debug, Clone)]
+pub struct DemoPass {
+    pub label: &'static str,
+    pub text: String,
+}
+
+fn claims(
+    subject: &str,
+    name: &str,
+    kind: PassKind,
+    health: Option<HealthColour>,
+    issued_at: DateTime<Utc>,
+) -> Claims {
+    Claims {
+        issuer: DEMO_ISSUER.into(),
+        subject: subject.into(),
+        display_name: vp1::mask_name(name),
+        kind,
+        health,
+        travel: Vec::new(),
+        risk: false,
+        badge_role: None,
+        issued_at,
+        expires_at: issued_at + Duration::hours(24),
+    }
+}
+
+/// The playlist: green, yellow, red, expired, forged, a travel card with a risk flag, a staff
+/// badge, and the first visitor again (an exit under `auto` gate mode).
+pub fn playlist(now: DateTime<Utc>) -> Vec<DemoPass> {
+    let key = demo_key();
+    let fresh = now - Duration::minutes(5);
+    let mut items: Vec<(&'static str, Claims)> = vec![
+        (
+            "green",
+            claims(
+                "demo-0001",
+                "张小三",
+                PassKind::Health,
+                Some(HealthColour::Green),
+                fresh,
+            ),
+        ),
+        (
+            "yellow",
+            claims(
+                "demo-0002",
+                "李四",
+                PassKind::Health,
+                Some(HealthColour::Yellow),
+                fresh,
+            ),
+        ),
+        (
+            "red",
+            claims(
+                "demo-0003",
+                "John Doe",
+                PassKind::Health,
+                Some(HealthColour::Red),
+                fresh,
+            ),
+        ),
+    ];
+    let mut expired = claims(
+        "demo-0004",
+        "王五",
+        PassKind::Health,
+        Some(HealthColour::Green),
+        now - Duration::hours(30),
+    );
+    expired.expires_at = now - Duration::hours(6);
+    items.push(("expired", expired));
+    let mut travel = claims("demo-0006", "Ann Lee", PassKind::Travel, None, fresh);
+    travel.travel = vec![TravelEntry {
+        region: "R-East".into(),
+        date: (now - Duration::days(3)).date_naive(),
+    }];
+    travel.risk = true;
+    items.push(("travel-risk", travel));
+    let mut badge = claims("demo-0007", "赵师傅", PassKind::Badge, None, fresh);
+    badge.badge_role = Some("staff".into());
+    badge.expires_at = now + Duration::days(365);
+    items.push(("badge", badge));
+
+    let mut out: Vec<DemoPass> = items
+        .into_iter()
+        .filter_map(|(label, c)| {
+            vp1::issue(&key, &c)
+                .ok()
+                .map(|text| DemoPass { label, text })
+        })
+        .collect();
+    // Forged: a green pass signed by a key that merely claims to be the demo issuer.
+    let forger = IssuerKey::from_seed(DEMO_ISSUER, [0x66; 32]);
+    if let Ok(text) = vp1::issue(
+        &forger,
+        &claims(
+            "demo-0005",
+            "假冒",
+            PassKind::Health,
+            Some(HealthColour::Green),
+            fresh,
+        ),
+    ) {
+        out.insert(
+            4,
+            DemoPass {
+                label: "forged",
+                text,
+            },
+        );
+    }
+    if let Some(first) = out.first().cloned() {
+        out.push(DemoPass {
+            label: "exit",
+            text: first.text,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_public_key_matches_the_demo_seed() {
+        let shipped = include_str!("../assets/demo/demo-issuer.pub");
+        assert_eq!(shipped, demo_key().to_public_file());
+    }
+}

@@ -1,0 +1,12 @@
+//! The venue check-in kiosk: pass decoding, verification, policy, the passage log and the UI.
+
+pub mod check;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod decode;
+pub mod demo;
+pub mod framegen;
+pub mod i18n;
+pub mod policy;
+pub mod render;

@@ -1,0 +1,57 @@
+//! Helpers shared by the integration tests: run the real binary, parse its JSON lines.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub fn kiosk() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kiosk"));
+    c.env_remove("RUST_BACKTRACE");
+    c
+}
+
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out: Output = cmd.output().expect("run kiosk");
+    assert!(
+        out.status.success(),
+        "kiosk failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stdout).expect("utf8")
+}
+
+pub fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect()
+}
+
+/// Issues a pass with the CLI into `dir/NAME.png`; returns the QR text.
+pub fn issue(dir: &Path, key: &Path, name: &str, extra: &[&str]) -> String {
+    let png = dir.join(format!("{name}.png"));
+    let text = run_ok(
+        kiosk()
+            .args(["pass", "issue", "--key"])
+            .arg(key)
+            .args([
+                "--subject",
+                &format!("subj-{name}"),
+                "--name",
+                "张小三",
+                "--png",
+            ])
+            .arg(&png)
+            .args(extra),
+    );
+    text.trim().to_string()
+}
+
+pub fn keygen(dir: &Path, issuer: &str) {
+    run_ok(
+        kiosk()
+            .args(["pass", "keygen", "--issuer", issuer, "--out"])
+            .arg(dir),
+    );
+}

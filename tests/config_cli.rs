@@ -1,0 +1,68 @@
+//! `kiosk check-config`: the shipped kiosk.toml is valid, and bad ones say what and where.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn shipped_config_is_valid_from_any_working_directory() {
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk.toml");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_ok(
+        kiosk()
+            .current_dir(tmp.path())
+            .arg("--config")
+            .arg(&config)
+            .arg("check-config"),
+    );
+    assert!(out.contains("ok"), "{out}");
+    assert!(
+        out.contains("demo-issuer"),
+        "trust paths resolve against the config's folder: {out}"
+    );
+}
+
+fn check(toml: &str) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("kiosk.toml");
+    std::fs::write(&path, toml).unwrap();
+    let out = kiosk()
+        .arg("--config")
+        .arg(&path)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "expected failure for {toml}");
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+#[test]
+fn bad_configs_name_the_problem() {
+    assert!(check("[policy]\nhealth_admit = [\"blue\"]\n").contains("health_admit"));
+    assert!(check("[venue]\ntimezone = \"Mars/Base\"\n").contains("timezone"));
+    assert!(check("[gate]\nmode = \"sideways\"\n").contains("mode"));
+    assert!(
+        check("[gaet]\nmode = \"entry\"\n").contains("gaet"),
+        "unknown sections are errors"
+    );
+    assert!(check("[trust]\nissuers = [\"missing.pub\"]\n").contains("missing.pub"));
+    assert!(check("[policy]\nmax_pass_age = \"soon\"\n").contains("max_pass_age"));
+    assert!(
+        check("[sync]\nurl = \"ftp://x\"\ntoken = \"t\"\nserver_key = \"k\"\n").contains("http")
+    );
+}
+
+#[test]
+fn secrets_are_redacted_in_debug_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("kiosk.toml");
+    std::fs::write(
+        &path,
+        "[sync]\nurl = \"http://127.0.0.1:1\"\ntoken = \"very-secret-token\"\nserver_key = \"k\"\n",
+    )
+    .unwrap();
+    let config = kiosk::config::Config::load(&path).unwrap();
+    let debug = format!("{config:?}");
+    assert!(!debug.contains("very-secret-token"));
+    assert!(debug.contains("<redacted>"));
+}
