@@ -34,11 +34,7 @@ fn load_dir(dir: &Path, out: &mut Vec<Case>) {
             load_dir(&path, out);
             continue;
         }
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_lowercase();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
         if !["png", "jpg", "jpeg", "webp"].contains(&ext.as_str()) {
             continue;
         }
@@ -62,11 +58,7 @@ fn generated_frames(n: usize, save: Option<&Path>) -> Vec<Case> {
     let difficulty = Difficulty::default();
     (0..n)
         .filter_map(|i| {
-            let kind = [
-                vp1::PassKind::Health,
-                vp1::PassKind::Travel,
-                vp1::PassKind::Badge,
-            ][i % 3];
+            let kind = [vp1::PassKind::Health, vp1::PassKind::Travel, vp1::PassKind::Badge][i % 3];
             let claims = vp1::Claims {
                 issuer: key.issuer.clone(),
                 subject: format!("subj-{:08x}", rng.next_u64() as u32),
@@ -76,20 +68,13 @@ fn generated_frames(n: usize, save: Option<&Path>) -> Vec<Case> {
                 travel: (0..(i % 4))
                     .map(|d| vp1::TravelEntry {
                         region: format!("R{d}"),
-                        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 1 + d as u32)
-                            .unwrap_or_default(),
+                        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 1 + d as u32).unwrap_or_default(),
                     })
                     .collect(),
                 risk: false,
                 badge_role: (kind == vp1::PassKind::Badge).then(|| "staff".to_string()),
-                issued_at: Utc
-                    .with_ymd_and_hms(2026, 11, 22, 8, 0, 0)
-                    .single()
-                    .unwrap_or_default(),
-                expires_at: Utc
-                    .with_ymd_and_hms(2026, 11, 23, 8, 0, 0)
-                    .single()
-                    .unwrap_or_default(),
+                issued_at: Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).single().unwrap_or_default(),
+                expires_at: Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).single().unwrap_or_default(),
             };
             let text = vp1::issue(&key, &claims).ok()?;
             let frame = camera_frame(&text, &mut rng, &difficulty).ok()?;
@@ -161,9 +146,7 @@ fn main() {
         if Path::new(&default).is_dir() {
             dirs.push(PathBuf::from(default));
         } else {
-            eprintln!(
-                "no sample folder: {default} is absent (set QR_SAMPLES or pass a folder); generated frames only"
-            );
+            eprintln!("no sample folder: {default} is absent (set QR_SAMPLES or pass a folder); generated frames only");
         }
     }
     let mut sets: Vec<(String, Vec<Case>)> = Vec::new();

@@ -15,13 +15,8 @@ use vp1::{HealthColour, PassKind, TrustStore};
 /// Everything wrong with a configuration, each message saying how to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error(
-        "cannot read config {path}: {source}; pass --config FILE or create kiosk.toml (see the README)"
-    )]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot read config {path}: {source}; pass --config FILE or create kiosk.toml (see the README)")]
+    Read { path: PathBuf, source: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}: [{key}] {message}")]
@@ -256,9 +251,7 @@ struct RawSync {
 /// Parses durations written as `90s`, `30m`, `24h` or `14d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (num, unit) = text.split_at(split);
     let n: u64 = num
         .parse()
@@ -269,9 +262,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "h" => n * 3600,
         "d" => n * 86400,
         _ => {
-            return Err(format!(
-                "{text:?} is not a duration like 90s, 30m, 24h or 14d"
-            ));
+            return Err(format!("{text:?} is not a duration like 90s, 30m, 24h or 14d"));
         }
     };
     Ok(Duration::from_secs(secs))
@@ -309,10 +300,7 @@ impl Config {
             key,
             message,
         };
-        let base = path
-            .and_then(Path::parent)
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
+        let base = path.and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
         let resolve = |p: PathBuf| {
             if p.is_absolute() || base.as_os_str().is_empty() {
                 p
@@ -364,8 +352,7 @@ impl Config {
             policy.risk_regions = r;
         }
         if let Some(age) = raw.policy.max_pass_age {
-            policy.max_pass_age = parse_duration(&age)
-                .map_err(|e| invalid("policy", format!("max_pass_age: {e}")))?;
+            policy.max_pass_age = parse_duration(&age).map_err(|e| invalid("policy", format!("max_pass_age: {e}")))?;
         }
         if let Some(kinds) = raw.policy.accept_kinds {
             policy.accept_kinds = kinds
@@ -387,13 +374,11 @@ impl Config {
                 file: file.clone(),
                 message: e.to_string(),
             })?;
-            trust
-                .add_public_file(&text)
-                .map_err(|e| ConfigError::TrustKey {
-                    path: shown.clone(),
-                    file: file.clone(),
-                    message: e.to_string(),
-                })?;
+            trust.add_public_file(&text).map_err(|e| ConfigError::TrustKey {
+                path: shown.clone(),
+                file: file.clone(),
+                message: e.to_string(),
+            })?;
             trust_files.push(file);
         }
 
@@ -406,10 +391,7 @@ impl Config {
         }
         let retention_days = raw.privacy.retention_days.unwrap_or(28);
         if retention_days == 0 {
-            return Err(invalid(
-                "privacy",
-                "retention_days must be at least 1".into(),
-            ));
+            return Err(invalid("privacy", "retention_days must be at least 1".into()));
         }
         let verdict_seconds = raw.display.verdict_seconds.unwrap_or(4.0);
         if !(1.0..=30.0).contains(&verdict_seconds) {
@@ -432,10 +414,7 @@ impl Config {
             fps: raw.camera.fps.unwrap_or(15),
         };
         if camera.width == 0 || camera.height == 0 || camera.fps == 0 {
-            return Err(invalid(
-                "camera",
-                "width, height and fps must be positive".into(),
-            ));
+            return Err(invalid("camera", "width, height and fps must be positive".into()));
         }
         let sync = match raw.sync {
             None => None,
@@ -474,11 +453,7 @@ impl Config {
             policy,
             trust_files,
             trust,
-            db_path: resolve(
-                raw.storage
-                    .path
-                    .unwrap_or_else(|| PathBuf::from("kiosk.db")),
-            ),
+            db_path: resolve(raw.storage.path.unwrap_or_else(|| PathBuf::from("kiosk.db"))),
             repeat_window: Duration::from_secs(raw.scan.repeat_seconds.unwrap_or(10)),
             visit_max: Duration::from_secs_f64(max_hours * 3600.0),
             retention_days,

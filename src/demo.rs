@@ -21,13 +21,7 @@ pub struct DemoPass {
     pub text: String,
 }
 
-fn claims(
-    subject: &str,
-    name: &str,
-    kind: PassKind,
-    health: Option<HealthColour>,
-    issued_at: DateTime<Utc>,
-) -> Claims {
+fn claims(subject: &str, name: &str, kind: PassKind, health: Option<HealthColour>, issued_at: DateTime<Utc>) -> Claims {
     Claims {
         issuer: DEMO_ISSUER.into(),
         subject: subject.into(),
@@ -60,13 +54,7 @@ pub fn playlist(now: DateTime<Utc>) -> Vec<DemoPass> {
         ),
         (
             "yellow",
-            claims(
-                "demo-0002",
-                "李四",
-                PassKind::Health,
-                Some(HealthColour::Yellow),
-                fresh,
-            ),
+            claims("demo-0002", "李四", PassKind::Health, Some(HealthColour::Yellow), fresh),
         ),
         (
             "red",
@@ -102,31 +90,15 @@ pub fn playlist(now: DateTime<Utc>) -> Vec<DemoPass> {
 
     let mut out: Vec<DemoPass> = items
         .into_iter()
-        .filter_map(|(label, c)| {
-            vp1::issue(&key, &c)
-                .ok()
-                .map(|text| DemoPass { label, text })
-        })
+        .filter_map(|(label, c)| vp1::issue(&key, &c).ok().map(|text| DemoPass { label, text }))
         .collect();
     // Forged: a green pass signed by a key that merely claims to be the demo issuer.
     let forger = IssuerKey::from_seed(DEMO_ISSUER, [0x66; 32]);
     if let Ok(text) = vp1::issue(
         &forger,
-        &claims(
-            "demo-0005",
-            "假冒",
-            PassKind::Health,
-            Some(HealthColour::Green),
-            fresh,
-        ),
+        &claims("demo-0005", "假冒", PassKind::Health, Some(HealthColour::Green), fresh),
     ) {
-        out.insert(
-            4,
-            DemoPass {
-                label: "forged",
-                text,
-            },
-        );
+        out.insert(4, DemoPass { label: "forged", text });
     }
     if let Some(first) = out.first().cloned() {
         out.push(DemoPass {

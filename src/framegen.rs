@@ -61,9 +61,7 @@ pub fn camera_frame(text: &str, rng: &mut Rng, d: &Difficulty) -> Result<GrayIma
     const H: u32 = 720;
     let code = qr_image(text, 4)?;
     let size = rng.range(d.min_code_px, d.max_code_px);
-    let angle = rng
-        .range(-d.max_rotation_deg, d.max_rotation_deg)
-        .to_radians();
+    let angle = rng.range(-d.max_rotation_deg, d.max_rotation_deg).to_radians();
     let (cx, cy) = (
         rng.range(size * 0.7, W as f32 - size * 0.7),
         rng.range(size * 0.7, H as f32 - size * 0.7),
@@ -114,9 +112,7 @@ pub fn camera_frame(text: &str, rng: &mut Rng, d: &Difficulty) -> Result<GrayIma
                 v = bilinear(&code, u, w) * 0.85 + 15.0; // paper is never pure white
             }
             // Uneven light: a linear ramp across the frame.
-            let ramp = ((xf / W as f32 - 0.5) * light_dir.cos()
-                + (yf / H as f32 - 0.5) * light_dir.sin())
-                * 2.0;
+            let ramp = ((xf / W as f32 - 0.5) * light_dir.cos() + (yf / H as f32 - 0.5) * light_dir.sin()) * 2.0;
             v *= 1.0 + light_strength * ramp * 0.5;
             frame.put_pixel(x, y, Luma([v.clamp(0.0, 255.0) as u8]));
         }
@@ -150,10 +146,7 @@ fn bilinear(img: &GrayImage, x: f32, y: f32) -> f32 {
 
 fn project(h: &[f32; 9], x: f32, y: f32) -> (f32, f32) {
     let w = h[6] * x + h[7] * y + h[8];
-    (
-        (h[0] * x + h[1] * y + h[2]) / w,
-        (h[3] * x + h[4] * y + h[5]) / w,
-    )
+    ((h[0] * x + h[1] * y + h[2]) / w, (h[3] * x + h[4] * y + h[5]) / w)
 }
 
 /// The homography mapping four `from` points onto four `to` points (direct linear solve).
@@ -207,10 +200,7 @@ mod tests {
         let h = homography(&from, &to);
         for (f, t) in from.iter().zip(to.iter()) {
             let (u, v) = project(&h, f.0, f.1);
-            assert!(
-                (u - t.0).abs() < 0.01 && (v - t.1).abs() < 0.01,
-                "{u},{v} vs {t:?}"
-            );
+            assert!((u - t.0).abs() < 0.01 && (v - t.1).abs() < 0.01, "{u},{v} vs {t:?}");
         }
     }
 

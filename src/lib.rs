@@ -10,3 +10,4 @@ pub mod framegen;
 pub mod i18n;
 pub mod policy;
 pub mod render;
+pub mod store;

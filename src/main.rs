@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use kiosk::commands::args::{Cli, Command, PassCommand};
-use kiosk::commands::{pass, scan};
+use kiosk::commands::{log, pass, scan};
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
@@ -13,6 +13,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Decode { images }) => scan::decode(images)?,
         Some(Command::Scan(args)) => scan::scan(cli.config.as_deref(), args)?,
         Some(Command::CheckConfig) => scan::check_config(cli.config.as_deref())?,
+        Some(Command::Log(cmd)) => log::run(cli.config.as_deref(), cmd)?,
         None => anyhow::bail!(
             "the kiosk screen is not part of this build yet; see `kiosk --help` for the headless commands"
         ),

@@ -89,8 +89,7 @@ impl Policy {
         if claims.issued_at > now + skew {
             return verdict(VerdictKind::Invalid, "not_yet_valid", None, claims);
         }
-        let max_age =
-            chrono::Duration::from_std(self.max_pass_age).unwrap_or(chrono::Duration::MAX);
+        let max_age = chrono::Duration::from_std(self.max_pass_age).unwrap_or(chrono::Duration::MAX);
         // Badges are long-lived cards, so the freshness window (against screenshots of old
         // health codes) applies to health codes and travel cards only.
         if claims.kind != PassKind::Badge && now - claims.issued_at > max_age {
@@ -101,32 +100,21 @@ impl Policy {
         }
         match claims.kind {
             PassKind::Health => match claims.health {
-                Some(colour) if self.health_admit.contains(&colour) => {
-                    verdict(VerdictKind::Admit, "ok", None, claims)
-                }
-                Some(HealthColour::Red) | None => {
-                    verdict(VerdictKind::Deny, "red_code", None, claims)
-                }
-                Some(HealthColour::Yellow) => {
-                    verdict(VerdictKind::Deny, "yellow_code", None, claims)
-                }
+                Some(colour) if self.health_admit.contains(&colour) => verdict(VerdictKind::Admit, "ok", None, claims),
+                Some(HealthColour::Red) | None => verdict(VerdictKind::Deny, "red_code", None, claims),
+                Some(HealthColour::Yellow) => verdict(VerdictKind::Deny, "yellow_code", None, claims),
                 Some(HealthColour::Green) => verdict(VerdictKind::Deny, "green_code", None, claims),
             },
             PassKind::Travel => {
                 let cutoff = (now - chrono::Duration::days(TRAVEL_WINDOW_DAYS)).date_naive();
-                let region_risk = claims.travel.iter().any(|e| {
-                    e.date >= cutoff
-                        && self
-                            .risk_regions
-                            .iter()
-                            .any(|r| r.eq_ignore_ascii_case(&e.region))
-                });
+                let region_risk = claims
+                    .travel
+                    .iter()
+                    .any(|e| e.date >= cutoff && self.risk_regions.iter().any(|r| r.eq_ignore_ascii_case(&e.region)));
                 if claims.risk || region_risk {
                     match self.travel_risk {
                         RiskAction::Deny => verdict(VerdictKind::Deny, "travel_risk", None, claims),
-                        RiskAction::Warn => {
-                            verdict(VerdictKind::Admit, "ok", Some("travel_risk"), claims)
-                        }
+                        RiskAction::Warn => verdict(VerdictKind::Admit, "ok", Some("travel_risk"), claims),
                     }
                 } else {
                     verdict(VerdictKind::Admit, "ok", None, claims)

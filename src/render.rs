@@ -8,10 +8,7 @@ pub enum RenderError {
     #[error("the text does not fit in a QR code ({0}); shorten the pass (fewer travel entries)")]
     TooLong(String),
     #[error("could not write {path}: {source}; check that the folder exists and is writable")]
-    Write {
-        path: String,
-        source: image::ImageError,
-    },
+    Write { path: String, source: image::ImageError },
 }
 
 /// Renders `text` as a black-on-white QR code, `module_px` pixels per module, with the
@@ -30,11 +27,7 @@ pub fn qr_image(text: &str, module_px: u32) -> Result<GrayImage, RenderError> {
             let (mx, my) = (i as u32 % modules, i as u32 / modules);
             for dy in 0..module_px {
                 for dx in 0..module_px {
-                    img.put_pixel(
-                        (mx + quiet) * module_px + dx,
-                        (my + quiet) * module_px + dy,
-                        Luma([0]),
-                    );
+                    img.put_pixel((mx + quiet) * module_px + dx, (my + quiet) * module_px + dy, Luma([0]));
                 }
             }
         }
@@ -44,10 +37,8 @@ pub fn qr_image(text: &str, module_px: u32) -> Result<GrayImage, RenderError> {
 
 /// Writes the QR code for `text` as a PNG file.
 pub fn write_qr_png(text: &str, path: &std::path::Path) -> Result<(), RenderError> {
-    qr_image(text, 8)?
-        .save(path)
-        .map_err(|source| RenderError::Write {
-            path: path.display().to_string(),
-            source,
-        })
+    qr_image(text, 8)?.save(path).map_err(|source| RenderError::Write {
+        path: path.display().to_string(),
+        source,
+    })
 }

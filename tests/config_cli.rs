@@ -26,12 +26,7 @@ fn check(toml: &str) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("kiosk.toml");
     std::fs::write(&path, toml).unwrap();
-    let out = kiosk()
-        .arg("--config")
-        .arg(&path)
-        .arg("check-config")
-        .output()
-        .unwrap();
+    let out = kiosk().arg("--config").arg(&path).arg("check-config").output().unwrap();
     assert!(!out.status.success(), "expected failure for {toml}");
     String::from_utf8_lossy(&out.stderr).to_string()
 }
@@ -47,9 +42,7 @@ fn bad_configs_name_the_problem() {
     );
     assert!(check("[trust]\nissuers = [\"missing.pub\"]\n").contains("missing.pub"));
     assert!(check("[policy]\nmax_pass_age = \"soon\"\n").contains("max_pass_age"));
-    assert!(
-        check("[sync]\nurl = \"ftp://x\"\ntoken = \"t\"\nserver_key = \"k\"\n").contains("http")
-    );
+    assert!(check("[sync]\nurl = \"ftp://x\"\ntoken = \"t\"\nserver_key = \"k\"\n").contains("http"));
 }
 
 #[test]

@@ -17,10 +17,8 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.unwrap().path();
         if path.is_dir() {
             collect(&path, out);
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("png" | "jpg" | "webp")
-        ) && path.with_extension("txt").exists()
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("png" | "jpg" | "webp"))
+            && path.with_extension("txt").exists()
         {
             out.push(path);
         }
@@ -35,11 +33,7 @@ fn thorough_pipeline_reads_at_least_91_percent_of_the_samples() {
     };
     let mut files = Vec::new();
     collect(&dir, &mut files);
-    assert!(
-        files.len() > 100,
-        "expected the 137 samples, found {}",
-        files.len()
-    );
+    assert!(files.len() > 100, "expected the 137 samples, found {}", files.len());
     let pipeline = Pipeline::thorough();
     let mut ok = 0;
     for f in &files {
@@ -59,9 +53,5 @@ fn thorough_pipeline_reads_at_least_91_percent_of_the_samples() {
     }
     let rate = ok as f64 / files.len() as f64;
     eprintln!("read {ok}/{} = {:.1}%", files.len(), rate * 100.0);
-    assert!(
-        rate >= 0.91,
-        "decoder regression: {ok}/{} read",
-        files.len()
-    );
+    assert!(rate >= 0.91, "decoder regression: {ok}/{} read", files.len());
 }

@@ -22,16 +22,7 @@ fn verdicts(
     }
     json_lines(&run_ok(&mut cmd))
         .into_iter()
-        .map(|v| {
-            (
-                v["file"]
-                    .as_str()
-                    .unwrap()
-                    .trim_end_matches(".png")
-                    .to_string(),
-                v,
-            )
-        })
+        .map(|v| (v["file"].as_str().unwrap().trim_end_matches(".png").to_string(), v))
         .collect()
 }
 
@@ -67,11 +58,7 @@ fn real_passes_get_the_right_verdicts_and_forgeries_are_refused() {
         dir,
         &key,
         "travel_ok",
-        &[
-            &["--kind", "travel", "--travel", "HK:2026-11-10"][..],
-            &issued,
-        ]
-        .concat(),
+        &[&["--kind", "travel", "--travel", "HK:2026-11-10"][..], &issued].concat(),
     );
     issue(
         dir,
@@ -176,11 +163,7 @@ fn real_passes_get_the_right_verdicts_and_forgeries_are_refused() {
     let mut flipped = good.clone().into_bytes();
     let i = flipped.len() - 40;
     flipped[i] = if flipped[i] == b'A' { b'B' } else { b'A' };
-    kiosk::render::write_qr_png(
-        std::str::from_utf8(&flipped).unwrap(),
-        &dir.join("flipped.png"),
-    )
-    .unwrap();
+    kiosk::render::write_qr_png(std::str::from_utf8(&flipped).unwrap(), &dir.join("flipped.png")).unwrap();
     kiosk::render::write_qr_png(&good[..good.len() - 30], &dir.join("truncated.png")).unwrap();
     kiosk::render::write_qr_png("https://example.org/not-a-pass", &dir.join("url.png")).unwrap();
     image::GrayImage::from_pixel(300, 300, image::Luma([200]))
@@ -275,10 +258,7 @@ fn decode_prints_every_text_and_reports_unreadable_files() {
         .args(["decode", "a.png", "broken.png"])
         .output()
         .unwrap();
-    assert!(
-        !out.status.success(),
-        "a file that cannot be read is an error"
-    );
+    assert!(!out.status.success(), "a file that cannot be read is an error");
     let lines = json_lines(&String::from_utf8(out.stdout).unwrap());
     assert_eq!(lines[0]["texts"], serde_json::json!(["HELLO KIOSK"]));
     assert!(lines[0]["ms"].as_f64().unwrap() >= 0.0);

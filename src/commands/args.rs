@@ -41,6 +41,45 @@ pub enum Command {
     Scan(ScanArgs),
     /// Validate the configuration and say exactly what is wrong and where.
     CheckConfig,
+    /// The passage log: day view, summary, export, chain verification.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// The passages of one local day (default today).
+    Day {
+        date: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Entries, exits, unique visitors, denials by reason, peak hour, occupancy.
+    Summary {
+        date: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Write the passages of local days FROM..=TO as CSV.
+    Export {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Walk the hash chain and name the first broken link.
+    Verify,
+    /// Close overdue visits and purge synced passages past [privacy] retention_days.
+    Purge,
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,9 +133,12 @@ pub struct ScanArgs {
     /// Trust this issuer public key for this run, beside those in kiosk.toml.
     #[arg(long)]
     pub trust: Vec<PathBuf>,
-    /// The time to judge passes at (RFC 3339); default now.
+    /// The time to judge passes at (RFC 3339); default now. For replaying or importing a day.
     #[arg(long)]
     pub at: Option<String>,
+    /// Record each verdict in the passage log; a line is printed only after its commit.
+    #[arg(long)]
+    pub record: bool,
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
 }

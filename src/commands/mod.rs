@@ -2,6 +2,7 @@
 //! and their implementations. `main.rs` only parses and dispatches.
 
 pub mod args;
+pub mod log;
 pub mod pass;
 pub mod scan;
 
@@ -14,25 +15,24 @@ use crate::config::ConfigError;
 pub enum CommandError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("the passage log's hash chain is broken at seq {seq} (event {event_id}): {problem}")]
+    ChainBroken {
+        seq: i64,
+        event_id: String,
+        problem: String,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("cannot write {path}: {source}; check the folder exists and is writable")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Write { path: PathBuf, source: std::io::Error },
     #[error("{path} already exists; refusing to overwrite a key (move it away first)")]
     Exists { path: PathBuf },
     #[error("key file {path}: {source}")]
-    Key {
-        path: PathBuf,
-        source: vp1::KeyError,
-    },
+    Key { path: PathBuf, source: vp1::KeyError },
     #[error(transparent)]
     Render(#[from] crate::render::RenderError),
     #[error("cannot issue the pass: {0}")]

@@ -75,14 +75,12 @@ fn parse_travel(text: &str) -> Result<Vec<TravelEntry>, CommandError> {
     text.split(',')
         .filter(|s| !s.trim().is_empty())
         .map(|item| {
-            let (region, date) = item.trim().split_once(':').ok_or_else(|| {
-                CommandError::Usage(format!("travel entry {item:?}: write REGION:YYYY-MM-DD"))
-            })?;
-            let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
-                CommandError::Usage(format!(
-                    "travel entry {item:?}: the date must be YYYY-MM-DD"
-                ))
-            })?;
+            let (region, date) = item
+                .trim()
+                .split_once(':')
+                .ok_or_else(|| CommandError::Usage(format!("travel entry {item:?}: write REGION:YYYY-MM-DD")))?;
+            let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .map_err(|_| CommandError::Usage(format!("travel entry {item:?}: the date must be YYYY-MM-DD")))?;
             Ok(TravelEntry {
                 region: region.to_string(),
                 date,
@@ -92,27 +90,20 @@ fn parse_travel(text: &str) -> Result<Vec<TravelEntry>, CommandError> {
 }
 
 /// Builds the claims `kiosk pass issue` signs; separate so tests and the demo share it.
-pub fn claims_from_args(
-    args: &IssueArgs,
-    issuer: &str,
-    now: DateTime<Utc>,
-) -> Result<Claims, CommandError> {
+pub fn claims_from_args(args: &IssueArgs, issuer: &str, now: DateTime<Utc>) -> Result<Claims, CommandError> {
     let issued_at = match &args.issued_at {
         Some(t) => parse_time(t)?,
         None => now,
     };
     let valid_for = crate::config::parse_duration(&args.valid_for).map_err(CommandError::Usage)?;
-    let valid_for =
-        chrono::Duration::from_std(valid_for).map_err(|e| CommandError::Usage(e.to_string()))?;
+    let valid_for = chrono::Duration::from_std(valid_for).map_err(|e| CommandError::Usage(e.to_string()))?;
     if args.kind == PassKind::Health && args.health.is_none() {
         return Err(CommandError::Usage(
             "a health pass needs --health green|yellow|red".into(),
         ));
     }
     if args.subject.trim().is_empty() || args.subject.len() > 128 {
-        return Err(CommandError::Usage(
-            "--subject must be 1 to 128 characters".into(),
-        ));
+        return Err(CommandError::Usage("--subject must be 1 to 128 characters".into()));
     }
     Ok(Claims {
         issuer: issuer.to_string(),

@@ -12,6 +12,7 @@ use crate::check::{check_text, pick_text};
 use crate::config::Config;
 use crate::decode::{Pipeline, load_frame};
 use crate::policy::Verdict;
+use crate::store::{ScanInput, Store, StoreSettings};
 
 /// The JSON fields describing a verdict, shared by `scan` and (later) `scan --record`.
 pub fn verdict_json(v: &Verdict) -> serde_json::Map<String, Value> {
@@ -23,15 +24,9 @@ pub fn verdict_json(v: &Verdict) -> serde_json::Map<String, Value> {
     m.insert("subject".into(), json!(c.map(|c| &c.subject)));
     m.insert("name".into(), json!(c.map(|c| &c.display_name)));
     m.insert("kind".into(), json!(c.map(|c| c.kind.as_str())));
-    m.insert(
-        "health".into(),
-        json!(c.and_then(|c| c.health).map(|h| h.as_str())),
-    );
+    m.insert("health".into(), json!(c.and_then(|c| c.health).map(|h| h.as_str())));
     m.insert("issuer".into(), json!(c.map(|c| &c.issuer)));
-    m.insert(
-        "expires_at".into(),
-        json!(c.map(|c| c.expires_at.to_rfc3339())),
-    );
+    m.insert("expires_at".into(), json!(c.map(|c| c.expires_at.to_rfc3339())));
     if let Some(d) = &v.detail {
         m.insert("detail".into(), json!(d));
     }
@@ -98,12 +93,12 @@ pub fn config_with_trust(config: Option<&Path>, extra: &[PathBuf]) -> Result<Con
 
 pub fn scan(config: Option<&Path>, args: &ScanArgs) -> Result<(), CommandError> {
     let config = config_with_trust(config, &args.trust)?;
-    let at: Option<DateTime<Utc>> = args
-        .at
-        .as_deref()
-        .map(super::pass::parse_time)
-        .transpose()?;
+    let at: Option<DateTime<Utc>> = args.at.as_deref().map(super::pass::parse_time).transpose()?;
     let pipeline = Pipeline::thorough();
+    let mut store = match args.record {
+        true => Some(Store::open(&config.db_path, StoreSettings::from_config(&config))?),
+        false => None,
+    };
     let mut failed = 0;
     for file in &args.images {
         let frame = match load_frame(file) {
@@ -115,18 +110,31 @@ pub fn scan(config: Option<&Path>, args: &ScanArgs) -> Result<(), CommandError> 
             }
         };
         let outcome = pipeline.decode(&frame);
-        let verdict = match pick_text(&outcome.texts) {
-            Some(text) => check_text(
-                text,
-                &config.trust,
-                &config.policy,
-                at.unwrap_or_else(Utc::now),
-            ),
+        let now = at.unwrap_or_else(Utc::now);
+        let text = pick_text(&outcome.texts);
+        let verdict = match text {
+            Some(text) => check_text(text, &config.trust, &config.policy, now),
             None => Verdict::unreadable(),
         };
         let mut line = serde_json::Map::new();
         line.insert("file".into(), json!(file.display().to_string()));
         line.extend(verdict_json(&verdict));
+        if let (Some(store), Some(text)) = (store.as_mut(), text) {
+            let input = ScanInput {
+                verdict,
+                text: text.to_string(),
+                at: now,
+            };
+            // Printed only after the commit returned: a printed line is on disk.
+            let rec = store.record_passage(&input)?;
+            line.insert("verdict".into(), json!(rec.verdict.as_str()));
+            line.insert("reason".into(), json!(rec.reason));
+            line.insert("event_id".into(), json!(rec.event_id));
+            line.insert("direction".into(), json!(rec.direction));
+            line.insert("seq".into(), json!(rec.seq));
+            line.insert("repeat".into(), json!(rec.repeat));
+            line.insert("occupancy".into(), json!(rec.occupancy));
+        }
         println!("{}", Value::Object(line));
     }
     finish(failed, args.images.len())

@@ -18,8 +18,7 @@ impl Decoder for RqrrDecoder {
 
     fn decode(&self, frame: &GrayImage) -> Vec<String> {
         let (w, h) = (frame.width() as usize, frame.height() as usize);
-        let mut prepared =
-            rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| frame.as_raw()[y * w + x]);
+        let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| frame.as_raw()[y * w + x]);
         prepared
             .detect_grids()
             .into_iter()
@@ -60,13 +59,7 @@ impl Decoder for RxingDecoder {
         };
         let (w, h) = (frame.width(), frame.height());
         let result = if self.filtered {
-            rxing::helpers::detect_in_luma_filtered_with_hints(
-                frame.as_raw().clone(),
-                w,
-                h,
-                None,
-                &mut hints,
-            )
+            rxing::helpers::detect_in_luma_filtered_with_hints(frame.as_raw().clone(), w, h, None, &mut hints)
         } else {
             rxing::helpers::detect_in_luma_slice_with_hints(frame.as_raw(), w, h, None, &mut hints)
         };

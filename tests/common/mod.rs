@@ -35,13 +35,7 @@ pub fn issue(dir: &Path, key: &Path, name: &str, extra: &[&str]) -> String {
         kiosk()
             .args(["pass", "issue", "--key"])
             .arg(key)
-            .args([
-                "--subject",
-                &format!("subj-{name}"),
-                "--name",
-                "张小三",
-                "--png",
-            ])
+            .args(["--subject", &format!("subj-{name}"), "--name", "张小三", "--png"])
             .arg(&png)
             .args(extra),
     );
@@ -49,9 +43,5 @@ pub fn issue(dir: &Path, key: &Path, name: &str, extra: &[&str]) -> String {
 }
 
 pub fn keygen(dir: &Path, issuer: &str) {
-    run_ok(
-        kiosk()
-            .args(["pass", "keygen", "--issuer", issuer, "--out"])
-            .arg(dir),
-    );
+    run_ok(kiosk().args(["pass", "keygen", "--issuer", issuer, "--out"]).arg(dir));
 }

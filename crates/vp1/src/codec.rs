@@ -5,9 +5,7 @@ use std::io::{Read, Write};
 use chrono::{DateTime, NaiveDate, Utc};
 use ciborium::Value;
 use coset::cwt::{ClaimsSet, ClaimsSetBuilder, Timestamp};
-use coset::{
-    CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana,
-};
+use coset::{CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
 use ed25519_dalek::{Signature, Signer};
 use flate2::Compression;
 use flate2::read::ZlibDecoder;
@@ -57,9 +55,7 @@ pub fn issue(key: &IssuerKey, claims: &Claims) -> Result<String, PassError> {
         .expiration_time(Timestamp::WholeSeconds(claims.expires_at.timestamp()))
         .text_claim(VP_CLAIM.to_string(), Value::Map(vp))
         .build();
-    let payload = cwt
-        .to_vec()
-        .map_err(|e| PassError::Malformed(e.to_string()))?;
+    let payload = cwt.to_vec().map_err(|e| PassError::Malformed(e.to_string()))?;
     let protected = HeaderBuilder::new()
         .algorithm(iana::Algorithm::EdDSA)
         .key_id(key.issuer.as_bytes().to_vec())
@@ -69,25 +65,17 @@ pub fn issue(key: &IssuerKey, claims: &Claims) -> Result<String, PassError> {
         .payload(payload)
         .create_signature(b"", |data| key.key.sign(data).to_bytes().to_vec())
         .build();
-    let cose = sign1
-        .to_tagged_vec()
-        .map_err(|e| PassError::Malformed(e.to_string()))?;
+    let cose = sign1.to_tagged_vec().map_err(|e| PassError::Malformed(e.to_string()))?;
     let mut z = ZlibEncoder::new(Vec::new(), Compression::best());
-    z.write_all(&cose)
-        .map_err(|e| PassError::Malformed(e.to_string()))?;
-    let zipped = z
-        .finish()
-        .map_err(|e| PassError::Malformed(e.to_string()))?;
+    z.write_all(&cose).map_err(|e| PassError::Malformed(e.to_string()))?;
+    let zipped = z.finish().map_err(|e| PassError::Malformed(e.to_string()))?;
     Ok(format!("{PREFIX}{}", base45::encode(zipped)))
 }
 
 /// Parses a pass without checking its signature: the key id and the claims it asserts.
 /// Only for diagnostics and the fuzzer; admission decisions use [`verify`].
 pub fn decode_unverified(qr_text: &str) -> Result<(String, Claims, CoseSign1), PassError> {
-    let body = qr_text
-        .trim()
-        .strip_prefix(PREFIX)
-        .ok_or(PassError::NotAPass)?;
+    let body = qr_text.trim().strip_prefix(PREFIX).ok_or(PassError::NotAPass)?;
     let zipped = base45::decode(body).map_err(|_| malformed("not valid base45"))?;
     let mut cose = Vec::new();
     ZlibDecoder::new(zipped.as_slice())
@@ -100,19 +88,11 @@ pub fn decode_unverified(qr_text: &str) -> Result<(String, Claims, CoseSign1), P
     let sign1 = CoseSign1::from_tagged_slice(&cose)
         .or_else(|_| CoseSign1::from_slice(&cose))
         .map_err(|_| malformed("not a COSE_Sign1 structure"))?;
-    if sign1.protected.header.alg
-        != Some(coset::RegisteredLabelWithPrivate::Assigned(
-            iana::Algorithm::EdDSA,
-        ))
-    {
+    if sign1.protected.header.alg != Some(coset::RegisteredLabelWithPrivate::Assigned(iana::Algorithm::EdDSA)) {
         return Err(malformed("signature algorithm is not EdDSA"));
     }
-    let kid = String::from_utf8(sign1.protected.header.key_id.clone())
-        .map_err(|_| malformed("key id is not text"))?;
-    let payload = sign1
-        .payload
-        .as_deref()
-        .ok_or_else(|| malformed("no payload"))?;
+    let kid = String::from_utf8(sign1.protected.header.key_id.clone()).map_err(|_| malformed("key id is not text"))?;
+    let payload = sign1.payload.as_deref().ok_or_else(|| malformed("no payload"))?;
     let cwt = ClaimsSet::from_slice(payload).map_err(|_| malformed("claims are not a CWT"))?;
     let claims = claims_from_cwt(cwt)?;
     Ok((kid, claims, sign1))
@@ -122,13 +102,10 @@ pub fn decode_unverified(qr_text: &str) -> Result<(String, Claims, CoseSign1), P
 /// Time checks (expiry, freshness) are the policy's, because they need the kiosk's clock.
 pub fn verify(qr_text: &str, trust: &TrustStore) -> Result<Claims, PassError> {
     let (kid, claims, sign1) = decode_unverified(qr_text)?;
-    let key = trust
-        .get(&kid)
-        .ok_or_else(|| PassError::UnknownIssuer(kid.clone()))?;
+    let key = trust.get(&kid).ok_or_else(|| PassError::UnknownIssuer(kid.clone()))?;
     sign1.verify_signature(b"", |sig, data| {
         let sig = Signature::from_slice(sig).map_err(|_| PassError::BadSignature)?;
-        key.verify_strict(data, &sig)
-            .map_err(|_| PassError::BadSignature)
+        key.verify_strict(data, &sig).map_err(|_| PassError::BadSignature)
     })?;
     // The signature covers the issuer claim; a key may only speak for its own issuer id.
     if claims.issuer != kid {
@@ -151,8 +128,7 @@ fn timestamp(ts: Option<Timestamp>, name: &str) -> Result<DateTime<Utc>, PassErr
         Some(Timestamp::FractionalSeconds(f)) if f.is_finite() => f as i64,
         _ => return Err(PassError::Malformed(format!("missing or bad {name}"))),
     };
-    DateTime::from_timestamp(secs, 0)
-        .ok_or_else(|| PassError::Malformed(format!("{name} out of range")))
+    DateTime::from_timestamp(secs, 0).ok_or_else(|| PassError::Malformed(format!("{name} out of range")))
 }
 
 fn claims_from_cwt(cwt: ClaimsSet) -> Result<Claims, PassError> {
@@ -178,12 +154,7 @@ fn claims_from_cwt(cwt: ClaimsSet) -> Result<Claims, PassError> {
     let Value::Map(entries) = vp else {
         return Err(malformed("vp claim is not a map"));
     };
-    let get = |key: &str| {
-        entries
-            .iter()
-            .find(|(k, _)| k.as_text() == Some(key))
-            .map(|(_, v)| v)
-    };
+    let get = |key: &str| entries.iter().find(|(k, _)| k.as_text() == Some(key)).map(|(_, v)| v);
     let version = get("v").and_then(|v| v.as_integer()).map(i128::from);
     if version != Some(CLAIMS_VERSION as i128) {
         return Err(malformed("unsupported claims version"));
@@ -202,9 +173,7 @@ fn claims_from_cwt(cwt: ClaimsSet) -> Result<Claims, PassError> {
     }
     let mut travel = Vec::new();
     if let Some(t) = get("t") {
-        let list = t
-            .as_array()
-            .ok_or_else(|| malformed("travel is not a list"))?;
+        let list = t.as_array().ok_or_else(|| malformed("travel is not a list"))?;
         for item in list {
             let pair = item
                 .as_array()
@@ -223,9 +192,7 @@ fn claims_from_cwt(cwt: ClaimsSet) -> Result<Claims, PassError> {
     }
     let risk = match get("r") {
         None => false,
-        Some(v) => v
-            .as_bool()
-            .ok_or_else(|| malformed("risk flag is not a boolean"))?,
+        Some(v) => v.as_bool().ok_or_else(|| malformed("risk flag is not a boolean"))?,
     };
     Ok(Claims {
         issuer,
@@ -300,9 +267,7 @@ mod tests {
         );
         assert_eq!(verify("hello", &trust(&key)), Err(PassError::NotAPass));
         assert_eq!(
-            verify(&qr[..qr.len() / 2], &trust(&key))
-                .unwrap_err()
-                .reason(),
+            verify(&qr[..qr.len() / 2], &trust(&key)).unwrap_err().reason(),
             "malformed"
         );
     }

@@ -4,15 +4,11 @@
 /// kiosk logs and shows; the message says what the holder or operator can do about it.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PassError {
-    #[error(
-        "not a VP1 pass (the text does not start with \"VP1:\"); ask the visitor to open their pass code"
-    )]
+    #[error("not a VP1 pass (the text does not start with \"VP1:\"); ask the visitor to open their pass code")]
     NotAPass,
     #[error("the pass text is damaged ({0}); ask the visitor to refresh the code and scan again")]
     Malformed(String),
-    #[error(
-        "issuer \"{0}\" is not trusted here; add its public key under [trust] in kiosk.toml if it should be"
-    )]
+    #[error("issuer \"{0}\" is not trusted here; add its public key under [trust] in kiosk.toml if it should be")]
     UnknownIssuer(String),
     #[error("the pass signature does not verify: the pass was altered or forged")]
     BadSignature,

@@ -78,11 +78,7 @@ impl IssuerKey {
 
     /// Text for the `.key` file (secret: the caller writes it with mode 0600).
     pub fn to_secret_file(&self) -> String {
-        format!(
-            "{SECRET_TAG}:{}:{}\n",
-            self.issuer,
-            hex::encode(self.key.to_bytes())
-        )
+        format!("{SECRET_TAG}:{}:{}\n", self.issuer, hex::encode(self.key.to_bytes()))
     }
 
     /// Text for the `.pub` file.
@@ -100,11 +96,7 @@ pub fn public_file_text(issuer: &str, key: &VerifyingKey) -> String {
     format!("{PUBLIC_TAG}:{issuer}:{}\n", hex::encode(key.to_bytes()))
 }
 
-fn parse_key_line(
-    text: &str,
-    tag: &'static str,
-    expected: &'static str,
-) -> Result<(String, [u8; 32]), KeyError> {
+fn parse_key_line(text: &str, tag: &'static str, expected: &'static str) -> Result<(String, [u8; 32]), KeyError> {
     let bad = || KeyError::BadFormat {
         expected,
         expected_tag: tag,
@@ -175,10 +167,7 @@ mod tests {
         assert!(!format!("{key:?}").contains(&hex::encode([7u8; 32])));
 
         let mut trust = TrustStore::new();
-        assert_eq!(
-            trust.add_public_file(&key.to_public_file()).unwrap(),
-            "gd-health"
-        );
+        assert_eq!(trust.add_public_file(&key.to_public_file()).unwrap(), "gd-health");
         assert_eq!(trust.get("gd-health"), Some(&key.public_key()));
 
         assert!(matches!(
@@ -189,9 +178,6 @@ mod tests {
             trust.add_public_file("vp1-public-key:v1:x:abcd"),
             Err(KeyError::BadKeyBytes)
         );
-        assert!(matches!(
-            IssuerKey::generate("bad id"),
-            Err(KeyError::BadIssuerId(_))
-        ));
+        assert!(matches!(IssuerKey::generate("bad id"), Err(KeyError::BadIssuerId(_))));
     }
 }

@@ -1,0 +1,136 @@
+//! Tamper evidence: each passage's hash covers its content and the previous passage's hash.
+
+use rusqlite::params;
+use sha2::{Digest, Sha256};
+
+use super::{Store, StoreError};
+
+/// The hash of the first passage's predecessor.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The content that a passage's hash covers, in a fixed order.
+pub struct HashedFields<'a> {
+    pub seq: i64,
+    pub event_id: &'a str,
+    pub kiosk_id: &'a str,
+    pub venue_id: &'a str,
+    pub gate: &'a str,
+    pub direction: &'a str,
+    pub subject: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub issuer: Option<&'a str>,
+    pub health: Option<&'a str>,
+    pub verdict: &'a str,
+    pub reason: &'a str,
+    pub at_ms: i64,
+    pub inferred: bool,
+    pub prev_hash: &'a str,
+}
+
+impl HashedFields<'_> {
+    pub fn hash(&self) -> String {
+        let mut h = Sha256::new();
+        // Length-prefixed fields: no two different rows can serialise to the same bytes.
+        let mut field = |s: &str| {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        };
+        field(&self.seq.to_string());
+        field(self.event_id);
+        field(self.kiosk_id);
+        field(self.venue_id);
+        field(self.gate);
+        field(self.direction);
+        field(self.subject.unwrap_or("\u{0}"));
+        field(self.kind.unwrap_or("\u{0}"));
+        field(self.issuer.unwrap_or("\u{0}"));
+        field(self.health.unwrap_or("\u{0}"));
+        field(self.verdict);
+        field(self.reason);
+        field(&self.at_ms.to_string());
+        field(if self.inferred { "1" } else { "0" });
+        field(self.prev_hash);
+        hex::encode(h.finalize())
+    }
+}
+
+/// Where the chain is broken, for `kiosk log verify`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBreak {
+    pub seq: i64,
+    pub event_id: String,
+    pub problem: String,
+}
+
+impl Store {
+    /// Walks the whole log in order and returns the first broken link, if any.
+    pub fn verify_chain(&self) -> Result<(usize, Option<ChainBreak>), StoreError> {
+        let anchor_seq: i64 = self.meta("purged_seq")?.and_then(|s| s.parse().ok()).unwrap_or(0);
+        let mut expected_prev = self.meta("purged_hash")?.unwrap_or_else(|| GENESIS.to_string());
+        let mut expected_seq = anchor_seq + 1;
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, event_id, kiosk_id, venue_id, gate, direction, subject, kind, issuer, health,
+                    verdict, reason, at_ms, inferred, prev_hash, hash
+             FROM passages ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(params![])?;
+        let mut count = 0;
+        while let Some(r) = rows.next()? {
+            count += 1;
+            let seq: i64 = r.get(0)?;
+            let event_id: String = r.get(1)?;
+            let strings: Vec<Option<String>> = (2..=11).map(|i| r.get(i)).collect::<Result<_, _>>()?;
+            let s = |i: usize| strings[i - 2].as_deref().unwrap_or("");
+            let o = |i: usize| strings[i - 2].as_deref();
+            let at_ms: i64 = r.get(12)?;
+            let inferred: bool = r.get(13)?;
+            let prev_hash: String = r.get(14)?;
+            let hash: String = r.get(15)?;
+            let broken = |problem: String| {
+                Ok((
+                    count,
+                    Some(ChainBreak {
+                        seq,
+                        event_id: event_id.clone(),
+                        problem,
+                    }),
+                ))
+            };
+            if seq != expected_seq {
+                return broken(format!(
+                    "sequence jumps from {} to {seq}: passages are missing",
+                    expected_seq - 1
+                ));
+            }
+            if prev_hash != expected_prev {
+                return broken(
+                    "its link to the previous passage does not match: a passage before it was changed or removed"
+                        .into(),
+                );
+            }
+            let fields = HashedFields {
+                seq,
+                event_id: &event_id,
+                kiosk_id: s(2),
+                venue_id: s(3),
+                gate: s(4),
+                direction: s(5),
+                subject: o(6),
+                kind: o(7),
+                issuer: o(8),
+                health: o(9),
+                verdict: s(10),
+                reason: s(11),
+                at_ms,
+                inferred,
+                prev_hash: &prev_hash,
+            };
+            if fields.hash() != hash {
+                return broken("its content does not match its hash: this passage was edited".into());
+            }
+            expected_prev = hash;
+            expected_seq += 1;
+        }
+        Ok((count, None))
+    }
+}

@@ -1,0 +1,114 @@
+//! The local passage log (SQLite): the kiosk's durable truth. All SQL lives in this module.
+//!
+//! A passage is committed with `synchronous = FULL` in WAL mode before the caller hears
+//! about it, so anything shown as "recorded" survives a power cut. Migrations are
+//! append-only files under migrations/, run on open.
+
+mod chain;
+mod record;
+mod views;
+pub mod writer;
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+pub use chain::ChainBreak;
+pub use record::PurgeReport;
+pub use record::{Recorded, ScanInput, StoreSettings};
+pub use views::{DaySummary, Passage, day_bounds, write_csv};
+
+/// Append-only migrations, in order. The index + 1 is the schema version.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_passages.sql")];
+
+/// Errors of the store boundary; messages say what an operator can do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the passage log {path}: {source}; check [storage] path and that the folder is writable")]
+    Open { path: String, source: rusqlite::Error },
+    #[error("the disk is full: the passage was NOT recorded; free space on the kiosk's disk")]
+    DiskFull,
+    #[error("the passage log is locked by another program; close other copies of the kiosk")]
+    Busy,
+    #[error("the passage log reports an error: {0}")]
+    Sql(rusqlite::Error),
+    #[error("the passage log was made by a newer kiosk (schema {found}, this kiosk knows {known}); update the kiosk")]
+    TooNew { found: usize, known: usize },
+    #[error("cannot write {path}: {source}")]
+    Export { path: String, source: std::io::Error },
+    #[error("the store thread has stopped; restart the kiosk")]
+    Gone,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull,
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => StoreError::Busy,
+            _ => StoreError::Sql(e),
+        }
+    }
+}
+
+/// The passage log. One writer owns it (see [`writer`]); readers may open their own.
+pub struct Store {
+    conn: Connection,
+    settings: StoreSettings,
+}
+
+impl Store {
+    pub fn open(path: &Path, settings: StoreSettings) -> Result<Store, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        Self::with_connection(conn, settings).map_err(|e| match e {
+            StoreError::Sql(source) => open_err(source),
+            other => other,
+        })
+    }
+
+    fn with_connection(mut conn: Connection, settings: StoreSettings) -> Result<Store, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: the WAL is fsynced at every commit, so a commit that returned survives power loss.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&mut conn)?;
+        Ok(Store { conn, settings })
+    }
+
+    pub fn settings(&self) -> &StoreSettings {
+        &self.settings
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0))
+            .optional()?)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::TooNew {
+            found: version,
+            known: MIGRATIONS.len(),
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,377 @@
+//! Recording a scan: direction, repeat suppression, capacity, automatic check-out, purge.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Transaction, params};
+use sha2::{Digest, Sha256};
+
+use super::chain::{GENESIS, HashedFields};
+use super::{Store, StoreError};
+use crate::config::GateMode;
+use crate::policy::{Verdict, VerdictKind};
+
+/// What the store needs to know about this kiosk and venue.
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    pub kiosk_id: String,
+    pub venue_id: String,
+    pub gate: String,
+    pub gate_mode: GateMode,
+    pub capacity: Option<u32>,
+    pub repeat_window: Duration,
+    pub visit_max: Duration,
+}
+
+impl StoreSettings {
+    pub fn from_config(c: &crate::config::Config) -> Self {
+        StoreSettings {
+            kiosk_id: c.kiosk_id.clone(),
+            venue_id: c.venue_id.clone(),
+            gate: c.gate_name.clone(),
+            gate_mode: c.gate_mode,
+            capacity: c.capacity,
+            repeat_window: c.repeat_window,
+            visit_max: c.visit_max,
+        }
+    }
+}
+
+/// One read pass to record: the policy's verdict and the text it came from.
+#[derive(Debug, Clone)]
+pub struct ScanInput {
+    pub verdict: Verdict,
+    /// The QR text; only its hash is kept, to suppress repeats of unverified codes.
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What was committed. The final verdict may differ from the policy's: an entry into a full
+/// venue is refused (`capacity_full`), and a valid pass at an exit always lets its holder out.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Recorded {
+    /// `None` when the scan repeated a recent one and nothing new was written.
+    pub seq: Option<i64>,
+    pub event_id: Option<String>,
+    pub direction: &'static str,
+    pub verdict: VerdictKind,
+    pub reason: &'static str,
+    pub repeat: bool,
+    pub occupancy: u32,
+    pub capacity: Option<u32>,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn event_id(at: DateTime<Utc>) -> String {
+    let secs = at.timestamp().max(0) as u64;
+    let ts = uuid::Timestamp::from_unix(uuid::NoContext, secs, at.timestamp_subsec_nanos());
+    uuid::Uuid::new_v7(ts).to_string()
+}
+
+struct NewPassage<'a> {
+    direction: &'static str,
+    subject: Option<&'a str>,
+    scan_key: &'a str,
+    kind: Option<&'a str>,
+    issuer: Option<&'a str>,
+    health: Option<&'a str>,
+    verdict: &'a str,
+    reason: &'a str,
+    at: DateTime<Utc>,
+    inferred: bool,
+}
+
+impl Store {
+    /// Records one scan in one durable transaction and returns what was committed.
+    pub fn record_passage(&mut self, input: &ScanInput) -> Result<Recorded, StoreError> {
+        let settings = self.settings.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        close_overdue_visits(&tx, &settings, input.at)?;
+
+        let claims = input.verdict.claims.as_ref();
+        let subject = claims.map(|c| c.subject.as_str());
+        let scan_key = match subject {
+            Some(s) => s.to_string(),
+            None => format!("text:{}", hex::encode(Sha256::digest(input.text.as_bytes()))),
+        };
+        let inside = match subject {
+            Some(s) => tx
+                .query_row("SELECT 1 FROM open_visits WHERE subject = ?1", params![s], |_| Ok(()))
+                .optional()?
+                .is_some(),
+            None => false,
+        };
+        let occupancy = |tx: &Transaction| -> Result<u32, StoreError> {
+            Ok(tx.query_row("SELECT COUNT(*) FROM open_visits", [], |r| r.get::<_, i64>(0))? as u32)
+        };
+
+        // The same code shown again within the window is the same passage, not a new one.
+        let window_start = ms(input.at) - settings.repeat_window.as_millis() as i64;
+        let recent: Option<(String, String, String, String)> = tx
+            .query_row(
+                "SELECT direction, verdict, reason, event_id FROM passages
+                 WHERE scan_key = ?1 AND at_ms > ?2 AND at_ms <= ?3 ORDER BY seq DESC LIMIT 1",
+                params![scan_key, window_start, ms(input.at)],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        if let Some((direction, _, _, event)) = recent {
+            let occ = occupancy(&tx)?;
+            tx.commit()?;
+            return Ok(Recorded {
+                seq: None,
+                event_id: Some(event),
+                direction: if direction == "exit" { "exit" } else { "entry" },
+                verdict: input.verdict.kind,
+                reason: input.verdict.reason,
+                repeat: true,
+                occupancy: occ,
+                capacity: settings.capacity,
+            });
+        }
+
+        let direction = match settings.gate_mode {
+            GateMode::Entry => "entry",
+            GateMode::Exit => "exit",
+            GateMode::Auto if inside => "exit",
+            GateMode::Auto => "entry",
+        };
+        let (mut verdict, mut reason) = (input.verdict.kind, input.verdict.reason);
+        if direction == "exit" && claims.is_some() {
+            // Leaving is never refused: a verified holder (even of a red or expired pass) is
+            // let out, and their visit is closed.
+            verdict = VerdictKind::Admit;
+            reason = "ok_exit";
+        } else if direction == "entry"
+            && verdict == VerdictKind::Admit
+            && !inside
+            && settings
+                .capacity
+                .is_some_and(|cap| occupancy(&tx).is_ok_and(|n| n >= cap))
+        {
+            verdict = VerdictKind::Deny;
+            reason = "capacity_full";
+        }
+        let (seq, event) = insert(
+            &tx,
+            &settings,
+            &NewPassage {
+                direction,
+                subject,
+                scan_key: &scan_key,
+                kind: claims.map(|c| c.kind.as_str()),
+                issuer: claims.map(|c| c.issuer.as_str()),
+                health: claims.and_then(|c| c.health).map(|h| h.as_str()),
+                verdict: verdict.as_str(),
+                reason,
+                at: input.at,
+                inferred: false,
+            },
+        )?;
+        if let Some(s) = subject {
+            if direction == "exit" {
+                tx.execute("DELETE FROM open_visits WHERE subject = ?1", params![s])?;
+            } else if verdict == VerdictKind::Admit && !inside {
+                tx.execute(
+                    "INSERT INTO open_visits (subject, entered_ms, entry_seq) VALUES (?1, ?2, ?3)",
+                    params![s, ms(input.at), seq],
+                )?;
+            }
+        }
+        let occ = occupancy(&tx)?;
+        tx.commit()?;
+        Ok(Recorded {
+            seq: Some(seq),
+            event_id: Some(event),
+            direction,
+            verdict,
+            reason,
+            repeat: false,
+            occupancy: occ,
+            capacity: settings.capacity,
+        })
+    }
+
+    /// Closes visits open longer than `[visit] max_hours` (people forget to check out).
+    /// Returns how many were closed. Also run on every recorded scan.
+    pub fn close_overdue_visits(&mut self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let settings = self.settings.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let n = close_overdue_visits(&tx, &settings, now)?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Deletes synced passages older than `retention_days`; unsynced ones are kept (and
+    /// counted in the result) because the trace server has not got them yet.
+    pub fn purge_old(&mut self, now: DateTime<Utc>, retention_days: u32) -> Result<PurgeReport, StoreError> {
+        let cutoff = ms(now - chrono::Duration::days(retention_days as i64));
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Only a prefix of the chain can go, so the rest still verifies from its anchor:
+        // stop at the first passage that must stay (recent, or not yet synced).
+        let first_kept: Option<i64> = tx.query_row(
+            "SELECT MIN(seq) FROM passages WHERE at_ms >= ?1 OR synced = 0",
+            params![cutoff],
+            |r| r.get(0),
+        )?;
+        let limit = match first_kept {
+            Some(s) => s,
+            None => tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM passages", [], |r| r.get(0))?,
+        };
+        let anchor: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT seq, hash FROM passages WHERE seq < ?1 ORDER BY seq DESC LIMIT 1",
+                params![limit],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let purged = tx.execute("DELETE FROM passages WHERE seq < ?1", params![limit])?;
+        if let Some((seq, hash)) = anchor {
+            set_meta(&tx, "purged_seq", &seq.to_string())?;
+            set_meta(&tx, "purged_hash", &hash)?;
+        }
+        let kept_unsynced: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM passages WHERE at_ms < ?1 AND synced = 0",
+            params![cutoff],
+            |r| r.get(0),
+        )?;
+        tx.commit()?;
+        Ok(PurgeReport {
+            purged,
+            kept_unsynced: kept_unsynced as usize,
+        })
+    }
+
+    /// Marks passages as acknowledged by the trace server.
+    pub fn mark_synced(&mut self, event_ids: &[String]) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut stmt = tx.prepare_cached("UPDATE passages SET synced = 1 WHERE event_id = ?1")?;
+            for id in event_ids {
+                n += stmt.execute(params![id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PurgeReport {
+    pub purged: usize,
+    pub kept_unsynced: usize,
+}
+
+fn set_meta(tx: &Transaction, key: &str, value: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+fn insert(tx: &Transaction, s: &StoreSettings, p: &NewPassage) -> Result<(i64, String), StoreError> {
+    let get = |k: &str| -> Result<Option<String>, StoreError> {
+        Ok(tx
+            .query_row("SELECT value FROM meta WHERE key = ?1", params![k], |r| r.get(0))
+            .optional()?)
+    };
+    let seq = get("last_seq")?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0) + 1;
+    let prev_hash = get("last_hash")?.unwrap_or_else(|| GENESIS.to_string());
+    let event = event_id(p.at);
+    let at_ms = ms(p.at);
+    let hash = HashedFields {
+        seq,
+        event_id: &event,
+        kiosk_id: &s.kiosk_id,
+        venue_id: &s.venue_id,
+        gate: &s.gate,
+        direction: p.direction,
+        subject: p.subject,
+        kind: p.kind,
+        issuer: p.issuer,
+        health: p.health,
+        verdict: p.verdict,
+        reason: p.reason,
+        at_ms,
+        inferred: p.inferred,
+        prev_hash: &prev_hash,
+    }
+    .hash();
+    tx.execute(
+        "INSERT INTO passages (seq, event_id, kiosk_id, venue_id, gate, direction, subject, scan_key, kind, issuer,
+                               health, verdict, reason, at_ms, inferred, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        params![
+            seq,
+            event,
+            s.kiosk_id,
+            s.venue_id,
+            s.gate,
+            p.direction,
+            p.subject,
+            p.scan_key,
+            p.kind,
+            p.issuer,
+            p.health,
+            p.verdict,
+            p.reason,
+            at_ms,
+            p.inferred,
+            prev_hash,
+            hash
+        ],
+    )?;
+    set_meta(tx, "last_seq", &seq.to_string())?;
+    set_meta(tx, "last_hash", &hash)?;
+    Ok((seq, event))
+}
+
+fn close_overdue_visits(tx: &Transaction, s: &StoreSettings, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let max_ms = s.visit_max.as_millis() as i64;
+    let overdue: Vec<(String, i64)> = {
+        let mut stmt = tx
+            .prepare_cached("SELECT subject, entered_ms FROM open_visits WHERE entered_ms <= ?1 ORDER BY entered_ms")?;
+        stmt.query_map(params![ms(now) - max_ms], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?
+    };
+    for (subject, entered) in &overdue {
+        let at = DateTime::from_timestamp_millis(entered + max_ms).unwrap_or(now);
+        let last: Option<(Option<String>, Option<String>)> = tx
+            .query_row(
+                "SELECT kind, issuer FROM passages WHERE subject = ?1 ORDER BY seq DESC LIMIT 1",
+                params![subject],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (kind, issuer) = last.unwrap_or((None, None));
+        insert(
+            tx,
+            s,
+            &NewPassage {
+                direction: "exit",
+                subject: Some(subject),
+                scan_key: subject,
+                kind: kind.as_deref(),
+                issuer: issuer.as_deref(),
+                health: None,
+                verdict: "admit",
+                reason: "auto_checkout",
+                at,
+                inferred: true,
+            },
+        )?;
+        tx.execute("DELETE FROM open_visits WHERE subject = ?1", params![subject])?;
+    }
+    Ok(overdue.len())
+}

@@ -1,0 +1,228 @@
+//! Read side of the log: the day's passages, the day's summary, CSV export, sync backlog.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+use rusqlite::params;
+use serde::Serialize;
+
+use super::{Store, StoreError};
+
+/// One passage as shown on the operator screen, exported, or sent to the server.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Passage {
+    pub seq: i64,
+    pub event_id: String,
+    pub kiosk_id: String,
+    pub venue_id: String,
+    pub gate: String,
+    pub direction: String,
+    pub subject: Option<String>,
+    pub kind: Option<String>,
+    pub issuer: Option<String>,
+    pub health: Option<String>,
+    pub verdict: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    pub inferred: bool,
+    pub synced: bool,
+}
+
+/// The day at a glance, for `kiosk log summary` and the operator screen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DaySummary {
+    pub date: String,
+    pub entries: u32,
+    pub exits: u32,
+    pub unique_visitors: u32,
+    pub denied: u32,
+    pub denied_by_reason: BTreeMap<String, u32>,
+    /// Entries and exits per local hour 0..=23.
+    pub hourly: Vec<(u32, u32, u32)>,
+    /// The local hour with the most entries (earliest on a tie), if any entry happened.
+    pub peak_hour: Option<u32>,
+    pub occupancy: u32,
+    pub pending_sync: u32,
+}
+
+const COLUMNS: &str = "seq, event_id, kiosk_id, venue_id, gate, direction, subject, kind, issuer, health, verdict, reason, at_ms, inferred, synced";
+
+fn row_to_passage(r: &rusqlite::Row) -> rusqlite::Result<Passage> {
+    Ok(Passage {
+        seq: r.get(0)?,
+        event_id: r.get(1)?,
+        kiosk_id: r.get(2)?,
+        venue_id: r.get(3)?,
+        gate: r.get(4)?,
+        direction: r.get(5)?,
+        subject: r.get(6)?,
+        kind: r.get(7)?,
+        issuer: r.get(8)?,
+        health: r.get(9)?,
+        verdict: r.get(10)?,
+        reason: r.get(11)?,
+        at: DateTime::from_timestamp_millis(r.get(12)?).unwrap_or_default(),
+        inferred: r.get(13)?,
+        synced: r.get(14)?,
+    })
+}
+
+/// UTC bounds of a local calendar day (DST-safe: the first valid local instant of each day).
+pub fn day_bounds(date: NaiveDate, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = |d: NaiveDate| {
+        let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+        tz.from_local_datetime(&midnight)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
+    };
+    (start(date), start(date.succ_opt().unwrap_or(date)))
+}
+
+impl Store {
+    /// Passages in [from, to), oldest first.
+    pub fn passages_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Passage>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM passages WHERE at_ms >= ?1 AND at_ms < ?2 ORDER BY at_ms, seq"
+        ))?;
+        let rows = stmt.query_map(params![from.timestamp_millis(), to.timestamp_millis()], row_to_passage)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The local day's passages.
+    pub fn day_passages(&self, date: NaiveDate, tz: Tz) -> Result<Vec<Passage>, StoreError> {
+        let (from, to) = day_bounds(date, tz);
+        self.passages_between(from, to)
+    }
+
+    /// Passages not yet acknowledged by the trace server, oldest first.
+    pub fn unsynced_batch(&self, limit: usize) -> Result<Vec<Passage>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM passages WHERE synced = 0 ORDER BY seq LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map(params![limit as i64], row_to_passage)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn pending_sync(&self) -> Result<u32, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM passages WHERE synced = 0", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u32)
+    }
+
+    pub fn occupancy(&self) -> Result<u32, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM open_visits", [], |r| r.get::<_, i64>(0))? as u32)
+    }
+
+    /// Aggregates one local day in SQL (the day view must stay fast on a million-row log).
+    pub fn day_summary(&self, date: NaiveDate, tz: Tz) -> Result<DaySummary, StoreError> {
+        let (from, to) = day_bounds(date, tz);
+        let (f, t) = (from.timestamp_millis(), to.timestamp_millis());
+        let mut s = DaySummary {
+            date: date.to_string(),
+            ..DaySummary::default()
+        };
+        let (entries, exits, unique): (i64, i64, i64) = self.conn.query_row(
+            "SELECT COALESCE(SUM(direction = 'entry' AND verdict = 'admit'), 0),
+                    COALESCE(SUM(direction = 'exit'), 0),
+                    COUNT(DISTINCT CASE WHEN direction = 'entry' AND verdict = 'admit' THEN subject END)
+             FROM passages WHERE at_ms >= ?1 AND at_ms < ?2",
+            params![f, t],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        s.entries = entries as u32;
+        s.exits = exits as u32;
+        s.unique_visitors = unique as u32;
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT reason, COUNT(*) FROM passages
+                 WHERE at_ms >= ?1 AND at_ms < ?2 AND verdict IN ('deny', 'invalid') GROUP BY reason",
+            )?;
+            for row in stmt.query_map(params![f, t], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+                let (reason, n) = row?;
+                s.denied += n as u32;
+                s.denied_by_reason.insert(reason, n as u32);
+            }
+        }
+        // Hourly buckets by UTC hour offset from the local midnight: correct for whole-hour
+        // zones; the local hour is recovered per bucket below.
+        let mut hourly = [(0u32, 0u32); 24];
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT (at_ms - ?1) / 3600000 AS bucket,
+                        SUM(direction = 'entry' AND verdict = 'admit'), SUM(direction = 'exit')
+                 FROM passages WHERE at_ms >= ?1 AND at_ms < ?2 GROUP BY bucket",
+            )?;
+            for row in stmt.query_map(params![f, t], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })? {
+                let (bucket, e, x) = row?;
+                let instant = from + chrono::Duration::hours(bucket);
+                let hour = instant.with_timezone(&tz).hour() as usize;
+                hourly[hour].0 += e as u32;
+                hourly[hour].1 += x as u32;
+            }
+        }
+        s.hourly = hourly
+            .iter()
+            .enumerate()
+            .map(|(h, (e, x))| (h as u32, *e, *x))
+            .collect();
+        s.peak_hour = s
+            .hourly
+            .iter()
+            .filter(|(_, e, _)| *e > 0)
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(h, _, _)| *h);
+        s.occupancy = self.occupancy()?;
+        s.pending_sync = self.pending_sync()?;
+        Ok(s)
+    }
+}
+
+/// CSV of passages with times in the venue's zone. Subjects are pseudonymous ids already.
+pub fn write_csv<W: std::io::Write>(mut out: W, passages: &[Passage], tz: Tz) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "seq,event_id,local_time,direction,verdict,reason,subject,kind,health,issuer,gate,inferred,synced"
+    )?;
+    for p in passages {
+        let fields = [
+            p.seq.to_string(),
+            p.event_id.clone(),
+            p.at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string(),
+            p.direction.clone(),
+            p.verdict.clone(),
+            p.reason.clone(),
+            p.subject.clone().unwrap_or_default(),
+            p.kind.clone().unwrap_or_default(),
+            p.health.clone().unwrap_or_default(),
+            p.issuer.clone().unwrap_or_default(),
+            p.gate.clone(),
+            (p.inferred as u8).to_string(),
+            (p.synced as u8).to_string(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        writeln!(out, "{}", line.join(","))?;
+    }
+    Ok(())
+}
+
+fn csv_field(f: &str) -> String {
+    // Quote when needed; prefix formula starters so a spreadsheet never executes a cell.
+    let f = if f.starts_with(['=', '+', '-', '@']) {
+        format!("'{f}")
+    } else {
+        f.to_string()
+    };
+    if f.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", f.replace('"', "\"\""))
+    } else {
+        f
+    }
+}

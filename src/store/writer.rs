@@ -1,0 +1,81 @@
+//! The store's own thread: the only writer. The UI sends requests and polls for replies, so
+//! it never waits on the disk.
+
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use super::{DaySummary, Passage, Recorded, ScanInput, Store, StoreError};
+
+/// Requests the store thread serves.
+pub enum Request {
+    Record(Box<ScanInput>, Sender<Result<Recorded, StoreError>>),
+    Day(NaiveDate, Tz, Sender<Result<(Vec<Passage>, DaySummary), StoreError>>),
+    Housekeeping { now: DateTime<Utc>, retention_days: u32 },
+    Stop,
+}
+
+/// A cheap handle to the store thread.
+#[derive(Clone)]
+pub struct StoreHandle {
+    tx: Sender<Request>,
+}
+
+impl StoreHandle {
+    /// Starts the thread; `notify` is called after each reply (the UI passes a repaint).
+    pub fn spawn(
+        mut store: Store,
+        notify: impl Fn() + Send + 'static,
+    ) -> std::io::Result<(StoreHandle, JoinHandle<()>)> {
+        let (tx, rx) = mpsc::channel::<Request>();
+        let join = std::thread::Builder::new().name("store".into()).spawn(move || {
+            for req in rx {
+                match req {
+                    Request::Record(input, reply) => {
+                        let _ = reply.send(store.record_passage(&input));
+                    }
+                    Request::Day(date, tz, reply) => {
+                        let result = store
+                            .day_passages(date, tz)
+                            .and_then(|p| Ok((p, store.day_summary(date, tz)?)));
+                        let _ = reply.send(result);
+                    }
+                    Request::Housekeeping { now, retention_days } => {
+                        // Failures here are retried at the next tick; recording is unaffected.
+                        let _ = store.close_overdue_visits(now);
+                        let _ = store.purge_old(now, retention_days);
+                    }
+                    Request::Stop => break,
+                }
+                notify();
+            }
+        })?;
+        Ok((StoreHandle { tx }, join))
+    }
+
+    pub fn record(&self, input: ScanInput) -> Receiver<Result<Recorded, StoreError>> {
+        let (tx, rx) = mpsc::channel();
+        if let Err(mpsc::SendError(Request::Record(_, reply))) = self.tx.send(Request::Record(Box::new(input), tx)) {
+            let _ = reply.send(Err(StoreError::Gone));
+        }
+        rx
+    }
+
+    pub fn day(&self, date: NaiveDate, tz: Tz) -> Receiver<Result<(Vec<Passage>, DaySummary), StoreError>> {
+        let (tx, rx) = mpsc::channel();
+        if let Err(mpsc::SendError(Request::Day(_, _, reply))) = self.tx.send(Request::Day(date, tz, tx)) {
+            let _ = reply.send(Err(StoreError::Gone));
+        }
+        rx
+    }
+
+    pub fn housekeeping(&self, now: DateTime<Utc>, retention_days: u32) {
+        let _ = self.tx.send(Request::Housekeeping { now, retention_days });
+    }
+
+    pub fn stop(&self) {
+        let _ = self.tx.send(Request::Stop);
+    }
+}
