@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_pkgs=()
+# nokhwa's bindgen step needs libclang; the screenshot script needs Xvfb and ImageMagick.
+ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need_pkgs+=(libclang-dev)
 command -v Xvfb >/dev/null 2>&1 || need_pkgs+=(xvfb xauth)
 if [ ${#need_pkgs[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "== installing ${need_pkgs[*]}"

@@ -1,5 +1,6 @@
 //! The venue check-in kiosk: pass decoding, verification, policy, the passage log and the UI.
 
+pub mod app;
 pub mod check;
 pub mod clock;
 pub mod commands;
@@ -7,7 +8,10 @@ pub mod config;
 pub mod decode;
 pub mod demo;
 pub mod framegen;
+pub mod frames;
 pub mod i18n;
 pub mod policy;
 pub mod render;
+pub mod sound;
 pub mod store;
+pub mod workers;

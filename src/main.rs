@@ -14,9 +14,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Scan(args)) => scan::scan(cli.config.as_deref(), args)?,
         Some(Command::CheckConfig) => scan::check_config(cli.config.as_deref())?,
         Some(Command::Log(cmd)) => log::run(cli.config.as_deref(), cmd)?,
-        None => anyhow::bail!(
-            "the kiosk screen is not part of this build yet; see `kiosk --help` for the headless commands"
-        ),
+        Some(Command::PinHash) => {
+            let mut pin = String::new();
+            std::io::stdin().read_line(&mut pin)?;
+            let pin = pin.trim();
+            if !(4..=12).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+                anyhow::bail!("a PIN is 4 to 12 digits; type it on standard input");
+            }
+            println!("{}", kiosk::app::hash_pin(pin).map_err(anyhow::Error::msg)?);
+        }
+        None => kiosk::app::run(kiosk::app::Launch {
+            config: cli.config.clone(),
+            demo: cli.demo,
+            windowed: cli.windowed,
+            source: cli.source.clone(),
+        })?,
     }
     Ok(())
 }

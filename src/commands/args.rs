@@ -41,6 +41,8 @@ pub enum Command {
     Scan(ScanArgs),
     /// Validate the configuration and say exactly what is wrong and where.
     CheckConfig,
+    /// Read an operator PIN on standard input and print its argon2 hash for [operator] pin_hash.
+    PinHash,
     /// The passage log: day view, summary, export, chain verification.
     #[command(subcommand)]
     Log(LogCommand),

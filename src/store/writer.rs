@@ -14,6 +14,7 @@ pub enum Request {
     Record(Box<ScanInput>, Sender<Result<Recorded, StoreError>>),
     Day(NaiveDate, Tz, Sender<Result<(Vec<Passage>, DaySummary), StoreError>>),
     Housekeeping { now: DateTime<Utc>, retention_days: u32 },
+    ExportDay(NaiveDate, Tz, std::path::PathBuf, Sender<Result<usize, StoreError>>),
     Stop,
 }
 
@@ -47,6 +48,9 @@ impl StoreHandle {
                         let _ = store.close_overdue_visits(now);
                         let _ = store.purge_old(now, retention_days);
                     }
+                    Request::ExportDay(date, tz, path, reply) => {
+                        let _ = reply.send(export_day(&store, date, tz, &path));
+                    }
                     Request::Stop => break,
                 }
                 notify();
@@ -71,6 +75,16 @@ impl StoreHandle {
         rx
     }
 
+    pub fn export_day(&self, date: NaiveDate, tz: Tz, path: std::path::PathBuf) -> Receiver<Result<usize, StoreError>> {
+        let (tx, rx) = mpsc::channel();
+        if let Err(mpsc::SendError(Request::ExportDay(_, _, _, reply))) =
+            self.tx.send(Request::ExportDay(date, tz, path, tx))
+        {
+            let _ = reply.send(Err(StoreError::Gone));
+        }
+        rx
+    }
+
     pub fn housekeeping(&self, now: DateTime<Utc>, retention_days: u32) {
         let _ = self.tx.send(Request::Housekeeping { now, retention_days });
     }
@@ -78,4 +92,18 @@ impl StoreHandle {
     pub fn stop(&self) {
         let _ = self.tx.send(Request::Stop);
     }
+}
+
+fn export_day(store: &Store, date: NaiveDate, tz: Tz, path: &std::path::Path) -> Result<usize, StoreError> {
+    let passages = store.day_passages(date, tz)?;
+    let err = |source| StoreError::Export {
+        path: path.display().to_string(),
+        source,
+    };
+    let file = std::fs::File::create(path).map_err(err)?;
+    let mut w = std::io::BufWriter::new(file);
+    super::write_csv(&mut w, &passages, tz)
+        .and_then(|_| std::io::Write::flush(&mut w))
+        .map_err(err)?;
+    Ok(passages.len())
 }

@@ -1,0 +1,242 @@
+//! The kiosk window: wires the background threads to the screens. `logic` drains the
+//! workers' messages; `ui` draws the current screen and dispatches the commands it returns.
+//! Neither blocks nor touches the disk.
+
+mod launch;
+mod operator;
+mod pin;
+pub mod state;
+mod visitor;
+
+use std::sync::mpsc::{Receiver, Sender};
+
+use egui::TextureHandle;
+
+pub use launch::{DEMO_PIN, Launch, demo_config, hash_pin, install_fonts, run, verify_pin};
+use state::{AppState, Command, Screen};
+
+use crate::config::Secret;
+use crate::i18n::Messages;
+use crate::store::writer::StoreHandle;
+use crate::workers::{Origin, ScanJobs, UiEvent};
+
+/// The store's reply to a day-view request.
+type DayReply = Result<(Vec<crate::store::Passage>, crate::store::DaySummary), crate::store::StoreError>;
+
+pub struct KioskApp {
+    pub state: AppState,
+    messages: Messages,
+    events: Receiver<UiEvent>,
+    /// Replies that arrive on the same channel as worker events (day view, PIN checks).
+    events_tx: Sender<UiEvent>,
+    jobs: ScanJobs,
+    store: StoreHandle,
+    pin_hash: Secret,
+    tz: chrono_tz::Tz,
+    export_dir: std::path::PathBuf,
+    preview: Option<TextureHandle>,
+    wedge: String,
+    pending_export: Option<Receiver<Result<usize, crate::store::StoreError>>>,
+    pending_day: Option<Receiver<DayReply>>,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+}
+
+impl KioskApp {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        state: AppState,
+        events: Receiver<UiEvent>,
+        events_tx: Sender<UiEvent>,
+        jobs: ScanJobs,
+        store: StoreHandle,
+        pin_hash: Secret,
+        tz: chrono_tz::Tz,
+        export_dir: std::path::PathBuf,
+        clock: std::sync::Arc<dyn crate::clock::Clock>,
+    ) -> Self {
+        KioskApp {
+            state,
+            messages: Messages::default(),
+            events,
+            events_tx,
+            jobs,
+            store,
+            pin_hash,
+            tz,
+            export_dir,
+            preview: None,
+            wedge: String::new(),
+            pending_export: None,
+            pending_day: None,
+            clock,
+        }
+    }
+
+    /// Drains worker messages and keyboard input; schedules the next repaint when a panel or
+    /// lock expires. Called from `App::logic` (and directly by UI tests).
+    pub fn poll(&mut self, ctx: &egui::Context) {
+        let now = ctx.input(|i| i.time);
+        while let Ok(ev) = self.events.try_recv() {
+            match ev {
+                UiEvent::Preview(img) => {
+                    let color =
+                        egui::ColorImage::from_gray([img.width() as usize, img.height() as usize], img.as_raw());
+                    match &mut self.preview {
+                        Some(tex) => tex.set(color, egui::TextureOptions::LINEAR),
+                        None => self.preview = Some(ctx.load_texture("preview", color, egui::TextureOptions::LINEAR)),
+                    }
+                }
+                UiEvent::Camera(err) => self.state.camera_error = err,
+                UiEvent::Scanned(outcome) => {
+                    crate::sound::play(outcome.verdict.kind, &outcome.recorded);
+                    let refresh = self.state.screen == Screen::Operator;
+                    self.state.scanned(*outcome, now);
+                    if refresh {
+                        self.request_day();
+                    }
+                }
+                UiEvent::Day(result) => match result {
+                    Ok(day) => {
+                        self.state.day = Some(day);
+                        self.state.day_error = None;
+                    }
+                    Err(e) => self.state.day_error = Some(e),
+                },
+                UiEvent::PinChecked(ok) => {
+                    self.state.pin_checked(ok, now);
+                    if ok {
+                        self.request_day();
+                    }
+                }
+            }
+        }
+        if let Some(result) = self.pending_day.as_ref().and_then(|rx| rx.try_recv().ok()) {
+            self.pending_day = None;
+            let _ = self.events_tx.send(UiEvent::Day(result.map_err(|e| e.to_string())));
+            ctx.request_repaint();
+        }
+        if let Some(result) = self.pending_export.as_ref().and_then(|rx| rx.try_recv().ok()) {
+            self.pending_export = None;
+            self.state.export_message = Some(match result {
+                Ok(n) => format!("✔ {n} → {}", self.export_dir.display()),
+                Err(e) => format!("✖ {e}"),
+            });
+        }
+        if self.state.screen == Screen::Visitor {
+            self.read_wedge(ctx);
+        } else if ctx.input(|i| i.key_pressed(egui::Key::Escape)) {
+            self.state.leave();
+        }
+        if let Some(wait) = self.state.tick(now) {
+            ctx.request_repaint_after(std::time::Duration::from_secs_f64(wait.max(0.05)));
+        }
+        if self.pending_day.is_some() || self.pending_export.is_some() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// A keyboard-wedge scanner types the code's text and Enter; F2 opens the PIN pad.
+    fn read_wedge(&mut self, ctx: &egui::Context) {
+        let events = ctx.input(|i| i.events.clone());
+        for ev in events {
+            match ev {
+                egui::Event::Text(t) => self.wedge.push_str(&t),
+                egui::Event::Key {
+                    key: egui::Key::Enter,
+                    pressed: true,
+                    ..
+                } => {
+                    let text = std::mem::take(&mut self.wedge);
+                    if !text.trim().is_empty() {
+                        let _ = self.jobs.0.send((text.trim().to_string(), Origin::Wedge));
+                    }
+                }
+                egui::Event::Key {
+                    key: egui::Key::F2,
+                    pressed: true,
+                    ..
+                } => self.state.open_pin(),
+                _ => {}
+            }
+        }
+        if self.wedge.len() > 8192 {
+            self.wedge.clear(); // not a scanner: someone leaning on the keyboard
+        }
+    }
+
+    fn request_day(&mut self) {
+        let today = self.clock.now().with_timezone(&self.tz).date_naive();
+        self.pending_day = Some(self.store.day(today, self.tz));
+    }
+
+    fn dispatch(&mut self, ctx: &egui::Context, command: Command) {
+        let now = ctx.input(|i| i.time);
+        match command {
+            Command::ToggleLang => self.state.lang = self.state.lang.other(),
+            Command::OpenPin => self.state.open_pin(),
+            Command::PinDigit(d) => self.state.pin_digit(d, now),
+            Command::PinBackspace => {
+                self.state.pin.entered.pop();
+            }
+            Command::PinSubmit => {
+                if let Some(pin) = self.state.pin_submit(now) {
+                    let hash = self.pin_hash.clone();
+                    let tx = self.events_tx.clone();
+                    let ctx = ctx.clone();
+                    // argon2 takes tens of ms by design: never on the UI thread.
+                    let spawned = std::thread::Builder::new().name("pin".into()).spawn(move || {
+                        let _ = tx.send(UiEvent::PinChecked(launch::verify_pin(&hash, &pin)));
+                        ctx.request_repaint();
+                    });
+                    if spawned.is_err() {
+                        self.state.pin_checked(false, now);
+                    }
+                }
+            }
+            Command::Leave => self.state.leave(),
+            Command::RefreshDay => self.request_day(),
+            Command::ExportDay => {
+                let today = self.clock.now().with_timezone(&self.tz).date_naive();
+                let path = self.export_dir.join(format!("passages-{today}.csv"));
+                self.pending_export = Some(self.store.export_day(today, self.tz, path));
+            }
+            Command::StaffCheck(text) => {
+                let _ = self.jobs.0.send((text, Origin::Staff));
+                self.state.staff_text.clear();
+            }
+        }
+    }
+
+    /// Draws the current screen and carries out what it asked for.
+    pub fn root_ui(&mut self, ui: &mut egui::Ui) {
+        let now = ui.input(|i| i.time);
+        let commands = egui::Frame::central_panel(ui.style())
+            .show(ui, |ui| {
+                ui.set_min_size(ui.available_size());
+                match self.state.screen {
+                    Screen::Visitor => visitor::visitor_ui(ui, &self.state, &self.messages, self.preview.as_ref()),
+                    Screen::Pin => pin::pin_ui(ui, &self.state, &self.messages, now),
+                    Screen::Operator => operator::operator_ui(ui, &mut self.state, &self.messages, self.tz),
+                }
+            })
+            .inner;
+        let ctx = ui.ctx().clone();
+        for c in commands {
+            self.dispatch(&ctx, c);
+        }
+    }
+}
+
+impl eframe::App for KioskApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.poll(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.root_ui(ui);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.store.stop();
+    }
+}

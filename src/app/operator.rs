@@ -1,0 +1,171 @@
+//! The operator screen: today's numbers, hourly chart, passages, sync state, export,
+//! staff-assisted entry.
+
+use egui::RichText;
+use egui_plot::{Bar, BarChart, Legend, Plot};
+
+use super::state::{AppState, Command};
+use crate::i18n::Messages;
+
+pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: chrono_tz::Tz) -> Vec<Command> {
+    let mut commands = Vec::new();
+    let lang = state.lang;
+    ui.horizontal(|ui| {
+        ui.heading(RichText::new(format!("{} · {}", m.get(lang, "op-title"), state.venue_name)).size(30.0));
+        if ui
+            .add(egui::Button::new(RichText::new(m.get(lang, "back")).size(24.0)).min_size(egui::vec2(140.0, 48.0)))
+            .clicked()
+        {
+            commands.push(Command::Leave);
+        }
+        if ui.button(RichText::new(m.get(lang, "op-refresh")).size(20.0)).clicked() {
+            commands.push(Command::RefreshDay);
+        }
+        if ui.button(RichText::new(m.get(lang, "op-export")).size(20.0)).clicked() {
+            commands.push(Command::ExportDay);
+        }
+        if ui
+            .button(
+                RichText::new(match lang {
+                    crate::i18n::Lang::ZhCn => "English",
+                    crate::i18n::Lang::En => "中文",
+                })
+                .size(20.0),
+            )
+            .clicked()
+        {
+            commands.push(Command::ToggleLang);
+        }
+    });
+    if let Some(msg) = &state.export_message {
+        ui.label(RichText::new(msg).size(18.0));
+    }
+    if let Some(err) = &state.day_error {
+        ui.label(RichText::new(err).size(18.0).color(super::visitor::DENY));
+    }
+    ui.separator();
+
+    // Staff-assisted entry: a visitor without a phone shows a printed pass or reads it out.
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(m.get(lang, "op-staff")).size(18.0));
+        let edit = ui.add(egui::TextEdit::singleline(&mut state.staff_text).desired_width(420.0));
+        let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if (ui.button(RichText::new(m.get(lang, "op-check")).size(18.0)).clicked() || enter)
+            && !state.staff_text.trim().is_empty()
+        {
+            commands.push(Command::StaffCheck(state.staff_text.trim().to_string()));
+        }
+    });
+    if let Some(panel) = &state.panel {
+        let v = match &panel.outcome.recorded {
+            Ok(r) => format!("{} · {} · {}", r.verdict.as_str(), r.reason, r.direction),
+            Err(e) => format!(
+                "{} · {} · {e}",
+                panel.outcome.verdict.kind.as_str(),
+                panel.outcome.verdict.reason
+            ),
+        };
+        ui.label(RichText::new(v).size(20.0).strong());
+    }
+    ui.separator();
+
+    let Some((passages, summary)) = &state.day else {
+        ui.spinner();
+        return commands;
+    };
+    ui.columns(2, |cols| {
+        let ui = &mut cols[0];
+        egui::Grid::new("op-summary")
+            .num_columns(2)
+            .spacing([24.0, 6.0])
+            .show(ui, |ui| {
+                let mut row = |k: &str, v: String| {
+                    ui.label(RichText::new(m.get(lang, k)).size(20.0));
+                    ui.label(RichText::new(v).size(20.0).strong());
+                    ui.end_row();
+                };
+                row(
+                    "occupancy",
+                    match state.capacity {
+                        Some(c) => format!("{} / {c}", summary.occupancy),
+                        None => summary.occupancy.to_string(),
+                    },
+                );
+                row("op-entries", summary.entries.to_string());
+                row("op-exits", summary.exits.to_string());
+                row("op-unique", summary.unique_visitors.to_string());
+                row("op-refused", summary.denied.to_string());
+                row(
+                    "op-peak",
+                    summary
+                        .peak_hour
+                        .map(|h| format!("{h:02}:00–{:02}:00", h + 1))
+                        .unwrap_or_else(|| "–".into()),
+                );
+                row("op-pending", summary.pending_sync.to_string());
+                row(
+                    "op-sync",
+                    if state.sync_configured {
+                        "on".into()
+                    } else {
+                        m.get(lang, "op-sync-off").to_string()
+                    },
+                );
+            });
+        for (reason, n) in &summary.denied_by_reason {
+            ui.label(format!("  {reason}: {n}"));
+        }
+        let ui = &mut cols[1];
+        ui.label(RichText::new(m.get(lang, "op-hourly")).size(18.0));
+        let entries: Vec<Bar> = summary
+            .hourly
+            .iter()
+            .map(|(h, e, _)| Bar::new(*h as f64 - 0.2, *e as f64).width(0.4))
+            .collect();
+        let exits: Vec<Bar> = summary
+            .hourly
+            .iter()
+            .map(|(h, _, x)| Bar::new(*h as f64 + 0.2, *x as f64).width(0.4))
+            .collect();
+        Plot::new("hourly")
+            .height(220.0)
+            .legend(Legend::default())
+            .allow_drag(false)
+            .allow_zoom(false)
+            .allow_scroll(false)
+            .show(ui, |plot| {
+                plot.bar_chart(BarChart::new(m.get(lang, "op-entries"), entries).color(super::visitor::ADMIT));
+                plot.bar_chart(
+                    BarChart::new(m.get(lang, "op-exits"), exits).color(egui::Color32::from_rgb(0x3b, 0x6e, 0xc4)),
+                );
+            });
+    });
+    ui.separator();
+    ui.label(RichText::new(format!("{} ({})", m.get(lang, "op-passages"), passages.len())).size(20.0));
+    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+        egui::Grid::new("op-passages")
+            .striped(true)
+            .num_columns(6)
+            .spacing([18.0, 4.0])
+            .show(ui, |ui| {
+                for h in ["#", "time", "dir", "verdict", "reason", "subject"] {
+                    ui.label(RichText::new(h).strong());
+                }
+                ui.end_row();
+                for p in passages.iter().rev().take(500) {
+                    ui.label(p.seq.to_string());
+                    ui.label(p.at.with_timezone(&tz).format("%H:%M:%S").to_string());
+                    ui.label(&p.direction);
+                    ui.label(&p.verdict);
+                    ui.label(if p.inferred {
+                        format!("{} (inferred)", p.reason)
+                    } else {
+                        p.reason.clone()
+                    });
+                    ui.label(p.subject.as_deref().unwrap_or("–"));
+                    ui.end_row();
+                }
+            });
+    });
+    commands
+}

@@ -1,0 +1,204 @@
+//! The screen's state as plain data with pure transitions: testable without egui.
+
+use crate::i18n::Lang;
+use crate::store::{DaySummary, Passage};
+use crate::workers::ScanOutcome;
+
+/// Failed PIN attempts before the operator screen locks.
+pub const PIN_MAX_FAILURES: u32 = 5;
+/// How long the lock lasts, in seconds.
+pub const PIN_LOCK_SECONDS: f64 = 300.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Visitor,
+    Pin,
+    Operator,
+}
+
+/// The verdict on screen and when it goes away (egui time, seconds).
+#[derive(Debug, Clone)]
+pub struct Panel {
+    pub outcome: ScanOutcome,
+    pub until: f64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PinState {
+    pub entered: String,
+    pub failures: u32,
+    pub locked_until: Option<f64>,
+    /// A check is running on a worker thread (argon2 is deliberately slow).
+    pub checking: bool,
+    pub wrong: bool,
+}
+
+/// What a screen asks the app to do; screens never do I/O themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    ToggleLang,
+    OpenPin,
+    PinDigit(char),
+    PinBackspace,
+    PinSubmit,
+    Leave,
+    RefreshDay,
+    ExportDay,
+    StaffCheck(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub lang: Lang,
+    pub screen: Screen,
+    pub panel: Option<Panel>,
+    pub camera_error: Option<String>,
+    pub pin: PinState,
+    pub pin_configured: bool,
+    pub occupancy: u32,
+    pub capacity: Option<u32>,
+    pub venue_name: String,
+    pub gate_name: String,
+    pub verdict_seconds: f64,
+    pub day: Option<(Vec<Passage>, DaySummary)>,
+    pub day_error: Option<String>,
+    pub staff_text: String,
+    pub export_message: Option<String>,
+    pub sync_configured: bool,
+}
+
+impl AppState {
+    pub fn new(venue_name: String, gate_name: String, capacity: Option<u32>, verdict_seconds: f64) -> Self {
+        AppState {
+            lang: Lang::ZhCn,
+            screen: Screen::Visitor,
+            panel: None,
+            camera_error: None,
+            pin: PinState::default(),
+            pin_configured: false,
+            occupancy: 0,
+            capacity,
+            venue_name,
+            gate_name,
+            verdict_seconds,
+            day: None,
+            day_error: None,
+            staff_text: String::new(),
+            export_message: None,
+            sync_configured: false,
+        }
+    }
+
+    /// A scan finished: show it (replacing any older panel) and update occupancy.
+    pub fn scanned(&mut self, outcome: ScanOutcome, now: f64) {
+        if let Ok(r) = &outcome.recorded {
+            self.occupancy = r.occupancy;
+        }
+        // A staff-assisted entry is shown on the operator screen too, so staff see the result.
+        self.panel = Some(Panel {
+            outcome,
+            until: now + self.verdict_seconds,
+        });
+    }
+
+    /// Drops an expired panel; returns the seconds until the next change, if any is due.
+    pub fn tick(&mut self, now: f64) -> Option<f64> {
+        if let Some(p) = &self.panel {
+            if now >= p.until {
+                self.panel = None;
+            } else {
+                return Some(p.until - now);
+            }
+        }
+        self.pin.locked_until.map(|t| t - now).filter(|d| *d > 0.0)
+    }
+
+    pub fn pin_locked(&self, now: f64) -> bool {
+        self.pin.locked_until.is_some_and(|t| now < t)
+    }
+
+    pub fn open_pin(&mut self) {
+        self.screen = Screen::Pin;
+        self.pin.entered.clear();
+        self.pin.wrong = false;
+    }
+
+    pub fn pin_digit(&mut self, d: char, now: f64) {
+        if !self.pin_locked(now) && !self.pin.checking && self.pin.entered.len() < 12 && d.is_ascii_digit() {
+            self.pin.entered.push(d);
+            self.pin.wrong = false;
+        }
+    }
+
+    /// Starts a check; returns the PIN to verify, or `None` when locked or busy.
+    pub fn pin_submit(&mut self, now: f64) -> Option<String> {
+        if self.pin_locked(now) || self.pin.checking || self.pin.entered.is_empty() {
+            return None;
+        }
+        self.pin.checking = true;
+        Some(std::mem::take(&mut self.pin.entered))
+    }
+
+    pub fn pin_checked(&mut self, ok: bool, now: f64) {
+        self.pin.checking = false;
+        if ok {
+            self.pin.failures = 0;
+            self.pin.locked_until = None;
+            self.screen = Screen::Operator;
+        } else {
+            self.pin.failures += 1;
+            self.pin.wrong = true;
+            if self.pin.failures >= PIN_MAX_FAILURES {
+                self.pin.locked_until = Some(now + PIN_LOCK_SECONDS);
+                self.pin.failures = 0;
+            }
+        }
+    }
+
+    pub fn leave(&mut self) {
+        self.screen = Screen::Visitor;
+        self.pin.entered.clear();
+        self.staff_text.clear();
+        self.export_message = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_wrong_pins_lock_the_operator_screen() {
+        let mut s = AppState::new("v".into(), "g".into(), None, 4.0);
+        s.open_pin();
+        for i in 0..PIN_MAX_FAILURES {
+            s.pin_digit('1', 10.0);
+            assert_eq!(s.pin_submit(10.0), Some("1".into()), "attempt {i}");
+            s.pin_checked(false, 10.0);
+        }
+        assert!(s.pin_locked(10.0));
+        s.pin_digit('2', 11.0);
+        assert!(s.pin.entered.is_empty(), "no typing while locked");
+        assert_eq!(s.pin_submit(11.0), None);
+        assert!(!s.pin_locked(10.0 + PIN_LOCK_SECONDS + 1.0));
+        s.pin_digit('2', 400.0);
+        assert_eq!(s.pin_submit(400.0), Some("2".into()));
+        s.pin_checked(true, 400.0);
+        assert_eq!(s.screen, Screen::Operator);
+    }
+
+    #[test]
+    fn a_panel_expires_after_its_time() {
+        let mut s = AppState::new("v".into(), "g".into(), None, 4.0);
+        let outcome = ScanOutcome {
+            verdict: crate::policy::Verdict::unreadable(),
+            origin: crate::workers::Origin::Wedge,
+            recorded: Err("x".into()),
+        };
+        s.scanned(outcome, 1.0);
+        assert_eq!(s.tick(2.0), Some(3.0));
+        assert!(s.panel.is_some());
+        assert_eq!(s.tick(5.0), None);
+        assert!(s.panel.is_none());
+    }
+}

@@ -1,0 +1,201 @@
+//! The visitor screen: live preview with a framing guide, then a large verdict panel.
+//! Colour is never the only signal: every verdict has an icon, words in both languages, and
+//! a sound (see `sound.rs`).
+
+use egui::{Align, Color32, Layout, RichText, TextureHandle};
+
+use super::state::{AppState, Command};
+use crate::i18n::{Lang, Messages};
+use crate::policy::VerdictKind;
+
+pub const ADMIT: Color32 = Color32::from_rgb(0x1b, 0x7f, 0x3b);
+pub const DENY: Color32 = Color32::from_rgb(0xb3, 0x26, 0x1e);
+pub const INVALID: Color32 = Color32::from_rgb(0xa8, 0x4b, 0x00);
+pub const NEUTRAL: Color32 = Color32::from_rgb(0x44, 0x4a, 0x55);
+
+/// Colour, icon and title key of a verdict as the visitor sees it.
+pub fn look(kind: VerdictKind, reason: &str) -> (Color32, &'static str, &'static str) {
+    match (kind, reason) {
+        (VerdictKind::Admit, "ok_exit" | "auto_checkout") => (ADMIT, "✔", "verdict-exit"),
+        (VerdictKind::Admit, _) => (ADMIT, "✔", "verdict-admit"),
+        (VerdictKind::Deny, _) => (DENY, "✖", "verdict-deny"),
+        (VerdictKind::Invalid, _) => (INVALID, "⚠", "verdict-invalid"),
+        (VerdictKind::Unreadable, _) => (NEUTRAL, "?", "verdict-unreadable"),
+    }
+}
+
+pub fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, commands: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(&state.venue_name).size(28.0).strong());
+        ui.label(RichText::new(&state.gate_name).size(22.0));
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            // The switch names the language it switches to, in that language.
+            let other = match state.lang {
+                Lang::ZhCn => "English",
+                Lang::En => "中文",
+            };
+            if ui
+                .add(egui::Button::new(RichText::new(other).size(26.0)).min_size(egui::vec2(140.0, 56.0)))
+                .clicked()
+            {
+                commands.push(Command::ToggleLang);
+            }
+            if ui
+                .add(
+                    egui::Button::new(RichText::new(m.get(state.lang, "operator-open")).size(18.0))
+                        .min_size(egui::vec2(56.0, 56.0)),
+                )
+                .clicked()
+            {
+                commands.push(Command::OpenPin);
+            }
+            let occ = match state.capacity {
+                Some(cap) => format!("{} {} / {}", m.get(state.lang, "occupancy"), state.occupancy, cap),
+                None => format!("{} {}", m.get(state.lang, "occupancy"), state.occupancy),
+            };
+            ui.label(RichText::new(occ).size(24.0));
+        });
+    });
+}
+
+pub fn visitor_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, preview: Option<&TextureHandle>) -> Vec<Command> {
+    let mut commands = Vec::new();
+    top_bar_ui(ui, state, m, &mut commands);
+    ui.separator();
+    if let Some(err) = &state.camera_error {
+        ui.label(
+            RichText::new(format!("📷 {} — {err}", m.get(state.lang, "camera-problem")))
+                .size(22.0)
+                .color(DENY),
+        );
+    }
+    match &state.panel {
+        Some(panel) => verdict_panel_ui(ui, state, m, panel),
+        None => idle_ui(ui, state, m, preview),
+    }
+    commands
+}
+
+fn idle_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, preview: Option<&TextureHandle>) {
+    ui.vertical_centered(|ui| {
+        ui.add_space(12.0);
+        ui.label(RichText::new(m.get(state.lang, "prompt")).size(56.0).strong());
+        ui.label(RichText::new(m.get(state.lang.other(), "prompt")).size(30.0));
+        ui.add_space(12.0);
+        let avail = ui.available_size();
+        let size = egui::vec2((avail.y - 20.0).max(100.0) * 16.0 / 9.0, (avail.y - 20.0).max(100.0));
+        let size = if size.x > avail.x {
+            egui::vec2(avail.x, avail.x * 9.0 / 16.0)
+        } else {
+            size
+        };
+        let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+        let painter = ui.painter_at(rect);
+        match preview {
+            Some(tex) => {
+                painter.image(
+                    tex.id(),
+                    rect,
+                    egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                    Color32::WHITE,
+                );
+            }
+            None => {
+                painter.rect_filled(rect, 8.0, Color32::from_gray(40));
+            }
+        }
+        // Framing guide: a square in the middle, where the code should be held.
+        let side = rect.height() * 0.7;
+        let guide = egui::Rect::from_center_size(rect.center(), egui::vec2(side, side));
+        painter.rect_stroke(
+            guide,
+            12.0,
+            egui::Stroke::new(6.0, Color32::from_rgb(0xff, 0xd5, 0x4f)),
+            egui::StrokeKind::Middle,
+        );
+    });
+}
+
+fn verdict_panel_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, panel: &super::state::Panel) {
+    let outcome = &panel.outcome;
+    let (kind, reason) = match &outcome.recorded {
+        Ok(r) => (r.verdict, r.reason),
+        Err(_) => (outcome.verdict.kind, outcome.verdict.reason),
+    };
+    let (colour, icon, title_key) = look(kind, reason);
+    let (lang, other) = (state.lang, state.lang.other());
+    let reason_key = format!("reason-{reason}");
+    egui::Frame::new()
+        .fill(colour)
+        .corner_radius(16.0)
+        .inner_margin(24.0)
+        .show(ui, |ui| {
+            ui.set_min_size(ui.available_size());
+            ui.vertical_centered(|ui| {
+                ui.label(RichText::new(icon).size(150.0).color(Color32::WHITE));
+                ui.label(
+                    RichText::new(m.get(lang, title_key))
+                        .size(84.0)
+                        .strong()
+                        .color(Color32::WHITE),
+                );
+                ui.label(RichText::new(m.get(other, title_key)).size(40.0).color(Color32::WHITE));
+                ui.add_space(16.0);
+                ui.label(RichText::new(m.get(lang, &reason_key)).size(38.0).color(Color32::WHITE));
+                ui.label(
+                    RichText::new(m.get(other, &reason_key))
+                        .size(26.0)
+                        .color(Color32::WHITE),
+                );
+                if let Some(w) = outcome.verdict.warning.filter(|_| kind == VerdictKind::Admit) {
+                    ui.label(
+                        RichText::new(m.get(lang, &format!("reason-{w}_warn")))
+                            .size(28.0)
+                            .color(Color32::YELLOW),
+                    );
+                }
+                ui.add_space(16.0);
+                let name = outcome
+                    .verdict
+                    .claims
+                    .as_ref()
+                    .map(|c| c.display_name.as_str())
+                    .unwrap_or("");
+                match &outcome.recorded {
+                    Ok(r) => {
+                        let dir = m.get(
+                            lang,
+                            if r.direction == "exit" {
+                                "direction-exit"
+                            } else {
+                                "direction-entry"
+                            },
+                        );
+                        ui.label(
+                            RichText::new(format!("{name}  ·  {dir}"))
+                                .size(34.0)
+                                .color(Color32::WHITE),
+                        );
+                        ui.label(
+                            RichText::new(format!("✔ {} / {}", m.get(lang, "recorded"), m.get(other, "recorded")))
+                                .size(26.0)
+                                .color(Color32::WHITE),
+                        );
+                    }
+                    Err(e) => {
+                        ui.label(
+                            RichText::new(format!(
+                                "✖ {} / {}",
+                                m.get(lang, "not-recorded"),
+                                m.get(other, "not-recorded")
+                            ))
+                            .size(30.0)
+                            .strong()
+                            .color(Color32::YELLOW),
+                        );
+                        ui.label(RichText::new(e).size(18.0).color(Color32::WHITE));
+                    }
+                }
+            });
+        });
+}
