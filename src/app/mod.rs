@@ -118,8 +118,8 @@ impl KioskApp {
         if let Some(result) = self.pending_export.as_ref().and_then(|rx| rx.try_recv().ok()) {
             self.pending_export = None;
             self.state.export_message = Some(match result {
-                Ok(n) => format!("✔ {n} → {}", self.export_dir.display()),
-                Err(e) => format!("✖ {e}"),
+                Ok(n) => format!("OK: {n} → {}", self.export_dir.display()),
+                Err(e) => format!("Error: {e}"),
             });
         }
         if self.state.screen == Screen::Visitor {

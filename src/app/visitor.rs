@@ -13,14 +13,56 @@ pub const DENY: Color32 = Color32::from_rgb(0xb3, 0x26, 0x1e);
 pub const INVALID: Color32 = Color32::from_rgb(0xa8, 0x4b, 0x00);
 pub const NEUTRAL: Color32 = Color32::from_rgb(0x44, 0x4a, 0x55);
 
+/// The verdict's icon, drawn as shapes so it never depends on a font having the glyph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Icon {
+    Check,
+    Cross,
+    Warning,
+    Question,
+}
+
 /// Colour, icon and title key of a verdict as the visitor sees it.
-pub fn look(kind: VerdictKind, reason: &str) -> (Color32, &'static str, &'static str) {
+pub fn look(kind: VerdictKind, reason: &str) -> (Color32, Icon, &'static str) {
     match (kind, reason) {
-        (VerdictKind::Admit, "ok_exit" | "auto_checkout") => (ADMIT, "✔", "verdict-exit"),
-        (VerdictKind::Admit, _) => (ADMIT, "✔", "verdict-admit"),
-        (VerdictKind::Deny, _) => (DENY, "✖", "verdict-deny"),
-        (VerdictKind::Invalid, _) => (INVALID, "⚠", "verdict-invalid"),
-        (VerdictKind::Unreadable, _) => (NEUTRAL, "?", "verdict-unreadable"),
+        (VerdictKind::Admit, "ok_exit" | "auto_checkout") => (ADMIT, Icon::Check, "verdict-exit"),
+        (VerdictKind::Admit, _) => (ADMIT, Icon::Check, "verdict-admit"),
+        (VerdictKind::Deny, _) => (DENY, Icon::Cross, "verdict-deny"),
+        (VerdictKind::Invalid, _) => (INVALID, Icon::Warning, "verdict-invalid"),
+        (VerdictKind::Unreadable, _) => (NEUTRAL, Icon::Question, "verdict-unreadable"),
+    }
+}
+
+fn icon_ui(ui: &mut egui::Ui, icon: Icon, size: f32) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(size, size), egui::Sense::hover());
+    let p = ui.painter_at(rect.expand(4.0));
+    let stroke = egui::Stroke::new(size * 0.11, Color32::WHITE);
+    let at = |x: f32, y: f32| rect.min + egui::vec2(x * size, y * size);
+    match icon {
+        Icon::Check => {
+            p.line_segment([at(0.12, 0.52), at(0.40, 0.80)], stroke);
+            p.line_segment([at(0.40, 0.80), at(0.90, 0.20)], stroke);
+        }
+        Icon::Cross => {
+            p.line_segment([at(0.18, 0.18), at(0.82, 0.82)], stroke);
+            p.line_segment([at(0.82, 0.18), at(0.18, 0.82)], stroke);
+        }
+        Icon::Warning => {
+            let tri = vec![at(0.5, 0.08), at(0.95, 0.90), at(0.05, 0.90)];
+            p.add(egui::Shape::closed_line(tri, stroke));
+            p.line_segment([at(0.5, 0.35), at(0.5, 0.62)], stroke);
+            p.circle_filled(at(0.5, 0.76), size * 0.06, Color32::WHITE);
+        }
+        Icon::Question => {
+            p.circle_stroke(rect.center(), size * 0.42, stroke);
+            p.text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                "?",
+                egui::FontId::proportional(size * 0.6),
+                Color32::WHITE,
+            );
+        }
     }
 }
 
@@ -64,7 +106,7 @@ pub fn visitor_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, preview: Op
     ui.separator();
     if let Some(err) = &state.camera_error {
         ui.label(
-            RichText::new(format!("📷 {} — {err}", m.get(state.lang, "camera-problem")))
+            RichText::new(format!("{} — {err}", m.get(state.lang, "camera-problem")))
                 .size(22.0)
                 .color(DENY),
         );
@@ -132,7 +174,7 @@ fn verdict_panel_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, panel: &s
         .show(ui, |ui| {
             ui.set_min_size(ui.available_size());
             ui.vertical_centered(|ui| {
-                ui.label(RichText::new(icon).size(150.0).color(Color32::WHITE));
+                icon_ui(ui, icon, 130.0);
                 ui.label(
                     RichText::new(m.get(lang, title_key))
                         .size(84.0)
@@ -177,7 +219,7 @@ fn verdict_panel_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, panel: &s
                                 .color(Color32::WHITE),
                         );
                         ui.label(
-                            RichText::new(format!("✔ {} / {}", m.get(lang, "recorded"), m.get(other, "recorded")))
+                            RichText::new(format!("{} / {}", m.get(lang, "recorded"), m.get(other, "recorded")))
                                 .size(26.0)
                                 .color(Color32::WHITE),
                         );
@@ -185,7 +227,7 @@ fn verdict_panel_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, panel: &s
                     Err(e) => {
                         ui.label(
                             RichText::new(format!(
-                                "✖ {} / {}",
+                                "{} / {}",
                                 m.get(lang, "not-recorded"),
                                 m.get(other, "not-recorded")
                             ))

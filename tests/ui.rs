@@ -1,0 +1,204 @@
+//! UI behaviour through egui_kittest, driving the real app by role and label: real frames
+//! through the real decoder, real store commits, real argon2 PIN checks.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use kiosk::app::KioskApp;
+use kiosk::app::state::{AppState, Screen};
+use kiosk::clock::{Clock, SystemClock};
+use kiosk::config::{Config, Secret};
+use kiosk::frames::ReplaySource;
+use kiosk::store::writer::StoreHandle;
+use kiosk::store::{Store, StoreSettings};
+use kiosk::workers::{Notify, ScanContext, ScanJobs, spawn_camera, spawn_scan_worker};
+
+struct Rig {
+    _dir: tempfile::TempDir,
+}
+
+/// The app wired as in production, with the given demo passes as the camera's frames.
+fn app_with_frames(labels: &[&str]) -> (KioskApp, Rig) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::defaults().unwrap();
+    config
+        .trust
+        .add(kiosk::demo::DEMO_ISSUER, kiosk::demo::demo_key().public_key());
+    config.db_path = dir.path().join("ui.db");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let notify: Notify = Arc::new(|| {});
+    let store = Store::open(&config.db_path, StoreSettings::from_config(&config)).unwrap();
+    let (store_handle, _) = StoreHandle::spawn(store, || {}).unwrap();
+    let (events_tx, events_rx) = mpsc::channel();
+    let (jobs_tx, jobs_rx) = mpsc::channel();
+    let ctx = ScanContext {
+        trust: config.trust.clone(),
+        policy: config.policy.clone(),
+        clock: clock.clone(),
+        store: store_handle.clone(),
+    };
+    spawn_scan_worker(ctx, jobs_rx, events_tx.clone(), notify.clone()).unwrap();
+    let playlist = kiosk::demo::playlist(clock.now());
+    let mut rng = kiosk::framegen::Rng::new(3);
+    let easy = kiosk::framegen::Difficulty {
+        min_code_px: 320.0,
+        max_code_px: 360.0,
+        max_rotation_deg: 5.0,
+        max_perspective: 0.02,
+        max_blur_sigma: 0.4,
+        max_noise: 3.0,
+        jpeg_quality: (90, 95),
+    };
+    let frames: Vec<_> = labels
+        .iter()
+        .map(|l| {
+            let pass = playlist.iter().find(|p| p.label == *l).unwrap();
+            kiosk::framegen::camera_frame(&pass.text, &mut rng, &easy).unwrap()
+        })
+        .collect();
+    if !frames.is_empty() {
+        let source = ReplaySource::new(frames, "test".into(), Duration::from_secs(3), Duration::from_secs(60));
+        spawn_camera(
+            move || Box::new(source),
+            ScanJobs(jobs_tx.clone()),
+            events_tx.clone(),
+            notify,
+        )
+        .unwrap();
+    }
+    let mut state = AppState::new("Test venue".into(), "Gate 1".into(), Some(10), 30.0);
+    state.pin_configured = true;
+    let app = KioskApp::new(
+        state,
+        events_rx,
+        events_tx,
+        ScanJobs(jobs_tx),
+        store_handle,
+        Secret(kiosk::app::hash_pin(kiosk::app::DEMO_PIN).unwrap()),
+        chrono_tz::Asia::Shanghai,
+        dir.path().to_path_buf(),
+        clock,
+    );
+    (app, Rig { _dir: dir })
+}
+
+fn harness(app: KioskApp) -> Harness<'static, KioskApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .with_context_setup(kiosk::app::install_fonts)
+        .build_ui_state(
+            |ui, app: &mut KioskApp| {
+                app.poll(ui.ctx());
+                app.root_ui(ui);
+            },
+            app,
+        )
+}
+
+/// Steps the UI until `label` is shown, or fails after `secs`.
+fn wait_for(h: &mut Harness<'_, KioskApp>, label: &str, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        h.step();
+        if h.query_by_label_contains(label).is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{label:?} never appeared");
+}
+
+#[test]
+fn a_green_pass_from_the_camera_shows_the_admit_panel_after_the_commit() {
+    let (app, _rig) = app_with_frames(&["green"]);
+    let mut h = harness(app);
+    wait_for(&mut h, "绿码 请进", 20);
+    h.get_by_label_contains("Welcome");
+    h.get_by_label_contains("已记录");
+    h.get_by_label_contains("入场");
+    assert_eq!(h.state().state.occupancy, 1);
+    let panel = h.state().state.panel.as_ref().unwrap();
+    assert_eq!(panel.outcome.recorded.as_ref().unwrap().seq, Some(1));
+}
+
+#[test]
+fn a_red_pass_shows_the_refusal_with_its_reason() {
+    let (app, _rig) = app_with_frames(&["red"]);
+    let mut h = harness(app);
+    wait_for(&mut h, "禁止入场", 20);
+    h.get_by_label_contains("Entry refused");
+    h.get_by_label_contains("红码");
+    h.get_by_label_contains("Red health code");
+    assert_eq!(h.state().state.occupancy, 0);
+}
+
+#[test]
+fn a_forged_pass_is_refused_as_not_valid() {
+    let (app, _rig) = app_with_frames(&["forged"]);
+    let mut h = harness(app);
+    wait_for(&mut h, "通行码无效", 20);
+    h.get_by_label_contains("failed the security check");
+}
+
+#[test]
+fn the_language_switch_changes_the_visible_text() {
+    let (app, _rig) = app_with_frames(&[]);
+    let mut h = harness(app);
+    h.run();
+    h.get_by_label("管理员界面");
+    h.get_by_label("English").click();
+    h.run();
+    h.get_by_label("Operator screen");
+    assert!(h.query_by_label("管理员界面").is_none());
+    h.get_by_label("中文");
+}
+
+fn enter_pin(h: &mut Harness<'_, KioskApp>, pin: &str) {
+    for d in pin.chars() {
+        h.get_by_label(&d.to_string()).click();
+        h.step();
+    }
+    h.get_by_label("确认").click();
+    h.step();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while h.state().state.pin.checking && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+}
+
+#[test]
+fn five_wrong_pins_lock_the_operator_screen_and_the_right_one_opens_it() {
+    let (app, _rig) = app_with_frames(&[]);
+    let mut h = harness(app);
+    h.run();
+    h.get_by_label("管理员界面").click();
+    h.run();
+    h.get_by_label("管理员密码");
+    for attempt in 0..5 {
+        enter_pin(&mut h, "1111");
+        if attempt < 4 {
+            h.get_by_label("密码错误");
+        }
+    }
+    h.get_by_label_contains("已锁定");
+    // While locked, even the right PIN does not open the operator screen.
+    enter_pin(&mut h, kiosk::app::DEMO_PIN);
+    assert_eq!(h.state().state.screen, Screen::Pin);
+
+    // A fresh kiosk with the right PIN opens it and loads today's view from the store.
+    let (app, _rig2) = app_with_frames(&[]);
+    let mut h = harness(app);
+    h.run();
+    h.get_by_label("管理员界面").click();
+    h.run();
+    enter_pin(&mut h, kiosk::app::DEMO_PIN);
+    assert_eq!(h.state().state.screen, Screen::Operator);
+    wait_for(&mut h, "今日通行记录", 10);
+    h.get_by_label("返回").click();
+    h.run();
+    assert_eq!(h.state().state.screen, Screen::Visitor);
+}
