@@ -89,6 +89,8 @@ pub fn demo_config() -> Result<Config, LaunchError> {
         .trust
         .add(crate::demo::DEMO_ISSUER, crate::demo::demo_key().public_key());
     config.capacity = Some(50);
+    // The playlist shows a pass every 7 s; keep each verdict up for most of that.
+    config.verdict_seconds = 6.0;
     config.venue_name = "演示商场 Demo Mall".into();
     let db = std::env::temp_dir().join("kiosk-demo.db");
     for suffix in ["", "-wal", "-shm"] {

@@ -122,9 +122,12 @@ impl KioskApp {
                 Err(e) => format!("Error: {e}"),
             });
         }
-        if self.state.screen == Screen::Visitor {
-            self.read_wedge(ctx);
-        } else if ctx.input(|i| i.key_pressed(egui::Key::Escape)) {
+        match self.state.screen {
+            Screen::Visitor => self.read_wedge(ctx),
+            Screen::Pin => self.read_pin_keys(ctx, now),
+            Screen::Operator => {}
+        }
+        if self.state.screen != Screen::Visitor && ctx.input(|i| i.key_pressed(egui::Key::Escape)) {
             self.state.leave();
         }
         if let Some(wait) = self.state.tick(now) {
@@ -161,6 +164,29 @@ impl KioskApp {
         }
         if self.wedge.len() > 8192 {
             self.wedge.clear(); // not a scanner: someone leaning on the keyboard
+        }
+    }
+
+    /// The PIN pad also takes a keyboard's digits, Backspace and Enter.
+    fn read_pin_keys(&mut self, ctx: &egui::Context, now: f64) {
+        let events = ctx.input(|i| i.events.clone());
+        for ev in events {
+            match ev {
+                egui::Event::Text(t) => t.chars().for_each(|c| self.state.pin_digit(c, now)),
+                egui::Event::Key {
+                    key: egui::Key::Backspace,
+                    pressed: true,
+                    ..
+                } => {
+                    self.state.pin.entered.pop();
+                }
+                egui::Event::Key {
+                    key: egui::Key::Enter,
+                    pressed: true,
+                    ..
+                } => self.dispatch(ctx, Command::PinSubmit),
+                _ => {}
+            }
         }
     }
 
