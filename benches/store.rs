@@ -30,14 +30,22 @@ fn input(i: u64, at: chrono::DateTime<Utc>) -> ScanInput {
         subject: format!("s{:06}", i % 50_000),
         display_name: "A*".into(),
         kind: vp1::PassKind::Health,
-        health: Some(if i.is_multiple_of(17) { vp1::HealthColour::Yellow } else { vp1::HealthColour::Green }),
+        health: Some(if i.is_multiple_of(17) {
+            vp1::HealthColour::Yellow
+        } else {
+            vp1::HealthColour::Green
+        }),
         travel: vec![],
         risk: false,
         badge_role: None,
         issued_at: at - chrono::Duration::minutes(1),
         expires_at: at + chrono::Duration::hours(1),
     };
-    ScanInput { verdict: Policy::default().decide(claims, at), text: String::new(), at }
+    ScanInput {
+        verdict: Policy::default().decide(claims, at),
+        text: String::new(),
+        at,
+    }
 }
 
 fn insert_rate(dir: &Path, n: u64) -> f64 {
@@ -47,7 +55,9 @@ fn insert_rate(dir: &Path, n: u64) -> f64 {
     let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).single().unwrap_or_default();
     let start = Instant::now();
     for i in 0..n {
-        store.record_passage(&input(i, t0 + chrono::Duration::seconds(i as i64))).expect("insert");
+        store
+            .record_passage(&input(i, t0 + chrono::Duration::seconds(i as i64)))
+            .expect("insert");
     }
     let rate = n as f64 / start.elapsed().as_secs_f64();
     drop(store);
@@ -73,7 +83,10 @@ fn main() {
     println!("durable inserts on {}: {disk_rate:.0}/s", dir.display());
     if shm.is_dir() {
         let ram_rate = insert_rate(shm, 2_000);
-        println!("same inserts on /dev/shm (no fsync cost): {ram_rate:.0}/s; disk/ram = {:.2}x", disk_rate / ram_rate);
+        println!(
+            "same inserts on /dev/shm (no fsync cost): {ram_rate:.0}/s; disk/ram = {:.2}x",
+            disk_rate / ram_rate
+        );
     }
 
     // A large log: `rows` passages over 30 days, built on /dev/shm when present (speed), then
@@ -86,7 +99,9 @@ fn main() {
     let step = (30 * 86_400_000 / rows.max(1)) as i64;
     let start = Instant::now();
     for i in 0..rows {
-        store.record_passage(&input(i, t0 + chrono::Duration::milliseconds(step * i as i64))).expect("insert");
+        store
+            .record_passage(&input(i, t0 + chrono::Duration::milliseconds(step * i as i64)))
+            .expect("insert");
     }
     println!("built {rows} passages in {:.1}s", start.elapsed().as_secs_f64());
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 10).unwrap_or_default();
@@ -105,7 +120,10 @@ fn main() {
     let (day_ms, day_rows) = time(&mut || store.day_passages(day, tz).map(|v| v.len()).unwrap_or(0));
     let (sum_ms, _) = time(&mut || store.day_summary(day, tz).map(|s| s.entries as usize).unwrap_or(0));
     println!("day view ({day_rows} passages of {rows}): median {day_ms:.1} ms");
-    println!("day summary: median {sum_ms:.1} ms ({:.2}x the day view)", sum_ms / day_ms.max(1e-9));
+    println!(
+        "day summary: median {sum_ms:.1} ms ({:.2}x the day view)",
+        sum_ms / day_ms.max(1e-9)
+    );
     drop(store);
     for s in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{s}", path.display()));
