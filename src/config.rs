@@ -105,7 +105,8 @@ pub struct CameraConfig {
 pub struct SyncConfig {
     pub url: String,
     pub token: Secret,
-    pub server_key: String,
+    /// Pinned public key of the server, for its signed trust lists (not yet served).
+    pub server_key: Option<String>,
     pub interval: Duration,
     pub batch_size: usize,
 }
@@ -243,7 +244,7 @@ struct RawCamera {
 struct RawSync {
     url: String,
     token: String,
-    server_key: String,
+    server_key: Option<String>,
     interval_seconds: Option<u64>,
     batch_size: Option<usize>,
 }

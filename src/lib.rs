@@ -14,4 +14,5 @@ pub mod policy;
 pub mod render;
 pub mod sound;
 pub mod store;
+pub mod sync;
 pub mod workers;

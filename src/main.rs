@@ -14,6 +14,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Scan(args)) => scan::scan(cli.config.as_deref(), args)?,
         Some(Command::CheckConfig) => scan::check_config(cli.config.as_deref())?,
         Some(Command::Log(cmd)) => log::run(cli.config.as_deref(), cmd)?,
+        Some(Command::Sync { once }) => {
+            if !once {
+                anyhow::bail!("`kiosk sync` runs inside the kiosk; use `kiosk sync --once` from scripts");
+            }
+            log::sync_once(cli.config.as_deref())?
+        }
         Some(Command::PinHash) => {
             let mut pin = String::new();
             std::io::stdin().read_line(&mut pin)?;

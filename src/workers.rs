@@ -51,6 +51,7 @@ pub enum UiEvent {
     Scanned(Box<ScanOutcome>),
     Day(Result<(Vec<Passage>, DaySummary), String>),
     PinChecked(bool),
+    Sync(crate::sync::SyncStatus),
 }
 
 pub type Notify = Arc<dyn Fn() + Send + Sync>;

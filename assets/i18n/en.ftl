@@ -53,3 +53,4 @@ op-refresh = Refresh
 op-staff = Staff-assisted entry (type or scan the pass text)
 op-check = Check
 op-passages = Today's passages
+op-last-sync = Last sync

@@ -53,3 +53,4 @@ op-refresh = 刷新
 op-staff = 人工协助登记（输入或扫描通行码文本）
 op-check = 核验
 op-passages = 今日通行记录
+op-last-sync = 上次同步

@@ -161,6 +161,13 @@ pub fn run(launch: Launch) -> Result<(), LaunchError> {
         }
     })?;
 
+    if let Some(sync) = config.sync.clone() {
+        let (tx, n) = (events_tx.clone(), notify.clone());
+        crate::sync::spawn(sync, store_handle.clone(), clock.clone(), move |status| {
+            let _ = tx.send(crate::workers::UiEvent::Sync(status));
+            n();
+        })?;
+    }
     let mut state = AppState::new(
         config.venue_name.clone(),
         config.gate_name.clone(),

@@ -102,6 +102,7 @@ impl KioskApp {
                     }
                     Err(e) => self.state.day_error = Some(e),
                 },
+                UiEvent::Sync(status) => self.state.sync = Some(status),
                 UiEvent::PinChecked(ok) => {
                     self.state.pin_checked(ok, now);
                     if ok {

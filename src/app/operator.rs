@@ -103,14 +103,19 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
                         .unwrap_or_else(|| "–".into()),
                 );
                 row("op-pending", summary.pending_sync.to_string());
-                row(
-                    "op-sync",
-                    if state.sync_configured {
-                        "on".into()
-                    } else {
-                        m.get(lang, "op-sync-off").to_string()
-                    },
-                );
+                let sync = match (&state.sync, state.sync_configured) {
+                    (_, false) => m.get(lang, "op-sync-off").to_string(),
+                    (None, true) => "…".to_string(),
+                    (Some(s), true) => format!(
+                        "{} {}{}",
+                        m.get(lang, "op-last-sync"),
+                        s.last_success
+                            .map(|t| t.with_timezone(&tz).format("%H:%M:%S").to_string())
+                            .unwrap_or_else(|| "–".into()),
+                        s.last_error.as_ref().map(|e| format!("\n{e}")).unwrap_or_default()
+                    ),
+                };
+                row("op-sync", sync);
             });
         for (reason, n) in &summary.denied_by_reason {
             ui.label(format!("  {reason}: {n}"));

@@ -65,6 +65,7 @@ pub struct AppState {
     pub staff_text: String,
     pub export_message: Option<String>,
     pub sync_configured: bool,
+    pub sync: Option<crate::sync::SyncStatus>,
 }
 
 impl AppState {
@@ -86,6 +87,7 @@ impl AppState {
             staff_text: String::new(),
             export_message: None,
             sync_configured: false,
+            sync: None,
         }
     }
 

@@ -41,6 +41,12 @@ pub enum Command {
     Scan(ScanArgs),
     /// Validate the configuration and say exactly what is wrong and where.
     CheckConfig,
+    /// Send unsynced passages to the trace server ([sync] in kiosk.toml).
+    Sync {
+        /// One pass, then exit: 0 when nothing is left pending.
+        #[arg(long)]
+        once: bool,
+    },
     /// Read an operator PIN on standard input and print its argon2 hash for [operator] pin_hash.
     PinHash,
     /// The passage log: day view, summary, export, chain verification.

@@ -18,6 +18,24 @@ fn parse_date(text: Option<&str>, config: &Config) -> Result<NaiveDate, CommandE
     }
 }
 
+/// `kiosk sync --once`: send everything pending, report, exit non-zero if any remains.
+pub fn sync_once(config_path: Option<&Path>) -> Result<(), CommandError> {
+    let config = load_config(config_path)?;
+    let sync = config
+        .sync
+        .clone()
+        .ok_or_else(|| CommandError::Usage("no [sync] section in the configuration".into()))?;
+    let mut store = Store::open(&config.db_path, StoreSettings::from_config(&config))?;
+    let client = crate::sync::SyncClient::new(&sync)?;
+    let sent = client.sync_once(&mut store)?;
+    let pending = store.pending_sync()?;
+    println!("sent {sent} passages; {pending} pending");
+    if pending > 0 {
+        return Err(CommandError::Usage(format!("{pending} passages are still pending")));
+    }
+    Ok(())
+}
+
 pub fn run(config_path: Option<&Path>, cmd: &LogCommand) -> Result<(), CommandError> {
     let config = load_config(config_path)?;
     let mut store = Store::open(&config.db_path, StoreSettings::from_config(&config))?;

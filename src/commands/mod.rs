@@ -17,6 +17,8 @@ pub enum CommandError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Sync(#[from] crate::sync::SyncError),
     #[error("the passage log's hash chain is broken at seq {seq} (event {event_id}): {problem}")]
     ChainBroken {
         seq: i64,

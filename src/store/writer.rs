@@ -15,6 +15,9 @@ pub enum Request {
     Day(NaiveDate, Tz, Sender<Result<(Vec<Passage>, DaySummary), StoreError>>),
     Housekeeping { now: DateTime<Utc>, retention_days: u32 },
     ExportDay(NaiveDate, Tz, std::path::PathBuf, Sender<Result<usize, StoreError>>),
+    UnsyncedBatch(usize, Sender<Result<Vec<Passage>, StoreError>>),
+    MarkSynced(Vec<String>, Sender<Result<usize, StoreError>>),
+    PendingSync(Sender<Result<u32, StoreError>>),
     Stop,
 }
 
@@ -51,6 +54,15 @@ impl StoreHandle {
                     Request::ExportDay(date, tz, path, reply) => {
                         let _ = reply.send(export_day(&store, date, tz, &path));
                     }
+                    Request::UnsyncedBatch(limit, reply) => {
+                        let _ = reply.send(store.unsynced_batch(limit));
+                    }
+                    Request::MarkSynced(ids, reply) => {
+                        let _ = reply.send(store.mark_synced(&ids));
+                    }
+                    Request::PendingSync(reply) => {
+                        let _ = reply.send(store.pending_sync());
+                    }
                     Request::Stop => break,
                 }
                 notify();
@@ -80,6 +92,31 @@ impl StoreHandle {
         if let Err(mpsc::SendError(Request::ExportDay(_, _, _, reply))) =
             self.tx.send(Request::ExportDay(date, tz, path, tx))
         {
+            let _ = reply.send(Err(StoreError::Gone));
+        }
+        rx
+    }
+
+    pub fn unsynced_batch(&self, limit: usize) -> Receiver<Result<Vec<Passage>, StoreError>> {
+        let (tx, rx) = mpsc::channel();
+        if let Err(mpsc::SendError(Request::UnsyncedBatch(_, reply))) = self.tx.send(Request::UnsyncedBatch(limit, tx))
+        {
+            let _ = reply.send(Err(StoreError::Gone));
+        }
+        rx
+    }
+
+    pub fn mark_synced(&self, ids: Vec<String>) -> Receiver<Result<usize, StoreError>> {
+        let (tx, rx) = mpsc::channel();
+        if let Err(mpsc::SendError(Request::MarkSynced(_, reply))) = self.tx.send(Request::MarkSynced(ids, tx)) {
+            let _ = reply.send(Err(StoreError::Gone));
+        }
+        rx
+    }
+
+    pub fn pending_sync(&self) -> Receiver<Result<u32, StoreError>> {
+        let (tx, rx) = mpsc::channel();
+        if let Err(mpsc::SendError(Request::PendingSync(reply))) = self.tx.send(Request::PendingSync(tx)) {
             let _ = reply.send(Err(StoreError::Gone));
         }
         rx

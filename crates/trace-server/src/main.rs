@@ -1,0 +1,228 @@
+//! `trace-server`: serve, manage kiosks and tracers, and run tracing queries from a shell.
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use trace_server::{auth, db, trace};
+
+#[derive(Parser)]
+#[command(
+    name = "trace-server",
+    version,
+    about = "Central trace server for venue check-in kiosks"
+)]
+struct Cli {
+    /// PostgreSQL URL, e.g. postgres://user@127.0.0.1/trace
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the HTTP server (migrations run first).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Visit length assumed when an entry has no exit, in hours.
+        #[arg(long, default_value_t = 4.0)]
+        visit_hours: f64,
+    },
+    /// Kiosk credentials.
+    #[command(subcommand)]
+    Kiosk(KioskCmd),
+    /// Tracer credentials.
+    #[command(subcommand)]
+    Tracer(TracerCmd),
+    /// Tracing queries (audited like the HTTP ones, under the name "cli").
+    #[command(subcommand)]
+    Trace(TraceCmd),
+}
+
+#[derive(Subcommand)]
+enum KioskCmd {
+    /// Register a kiosk at a venue and print its token (shown once; only its hash is kept).
+    Add {
+        #[arg(long)]
+        venue: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TracerCmd {
+    /// Register a tracer and print its token.
+    Add { name: String },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Json,
+    Table,
+}
+
+#[derive(Subcommand)]
+enum TraceCmd {
+    Contacts {
+        subject: String,
+        #[arg(long)]
+        from: DateTime<Utc>,
+        #[arg(long)]
+        to: DateTime<Utc>,
+        #[arg(long, default_value_t = 4.0)]
+        visit_hours: f64,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    Venue {
+        venue: String,
+        #[arg(long)]
+        from: DateTime<Utc>,
+        #[arg(long)]
+        to: DateTime<Utc>,
+        #[arg(long, default_value_t = 4.0)]
+        visit_hours: f64,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    Hotspots {
+        #[arg(long)]
+        from: DateTime<Utc>,
+        #[arg(long)]
+        to: DateTime<Utc>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    Peaks {
+        #[arg(long)]
+        from: DateTime<Utc>,
+        #[arg(long)]
+        to: DateTime<Utc>,
+        #[arg(long)]
+        venue: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+}
+
+fn print<T: serde::Serialize>(rows: &[T], format: Format, line: impl Fn(&T) -> String) -> anyhow::Result<()> {
+    for r in rows {
+        match format {
+            Format::Json => println!("{}", serde_json::to_string(r)?),
+            Format::Table => println!("{}", line(r)),
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let url = cli
+        .database_url
+        .ok_or_else(|| anyhow::anyhow!("give --database-url or set DATABASE_URL"))?;
+    let pool = db::pool(&url)?;
+    db::migrate(&pool).await?;
+    match cli.command {
+        Cmd::Serve { listen, visit_hours } => {
+            let listener = tokio::net::TcpListener::bind(&listen).await?;
+            eprintln!("trace-server listening on http://{}", listener.local_addr()?);
+            let shutdown = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            trace_server::serve(pool, listener, visit_hours * 3600.0, shutdown).await?;
+        }
+        Cmd::Kiosk(KioskCmd::Add { venue, name }) => {
+            let token = auth::new_token("kt_")?;
+            db::add_kiosk(&pool, &name, &venue, &auth::hash_token(&token)).await?;
+            println!("{token}");
+        }
+        Cmd::Tracer(TracerCmd::Add { name }) => {
+            let token = auth::new_token("tt_")?;
+            db::add_tracer(&pool, &name, &auth::hash_token(&token)).await?;
+            println!("{token}");
+        }
+        Cmd::Trace(q) => match q {
+            TraceCmd::Contacts {
+                subject,
+                from,
+                to,
+                visit_hours,
+                format,
+            } => {
+                db::audit(
+                    &pool,
+                    "cli",
+                    "contacts",
+                    &serde_json::json!({"subject": subject, "from": from, "to": to}),
+                )
+                .await?;
+                let rows = trace::contacts_of(&pool, &subject, from, to, visit_hours * 3600.0).await?;
+                print(&rows, format, |c| {
+                    format!(
+                        "{:<24} {:>8.1} min  {}{}",
+                        c.subject,
+                        c.overlap_minutes,
+                        c.venues.join(","),
+                        if c.inferred { "  (inferred exit)" } else { "" }
+                    )
+                })?;
+            }
+            TraceCmd::Venue {
+                venue,
+                from,
+                to,
+                visit_hours,
+                format,
+            } => {
+                db::audit(
+                    &pool,
+                    "cli",
+                    "venue",
+                    &serde_json::json!({"venue": venue, "from": from, "to": to}),
+                )
+                .await?;
+                let rows = trace::visitors_of(&pool, &venue, from, to, visit_hours * 3600.0).await?;
+                print(&rows, format, |v| {
+                    format!(
+                        "{:<24} {} → {}{}",
+                        v.subject,
+                        v.t_in,
+                        v.t_out,
+                        if v.inferred { " (inferred)" } else { "" }
+                    )
+                })?;
+            }
+            TraceCmd::Hotspots { from, to, format } => {
+                db::audit(&pool, "cli", "hotspots", &serde_json::json!({"from": from, "to": to})).await?;
+                let rows = trace::hotspots(&pool, from, to, 50).await?;
+                print(&rows, format, |h| {
+                    format!(
+                        "{:<24} {:>8} visits {:>8} visitors",
+                        h.venue_id, h.visits, h.unique_visitors
+                    )
+                })?;
+            }
+            TraceCmd::Peaks {
+                from,
+                to,
+                venue,
+                format,
+            } => {
+                db::audit(
+                    &pool,
+                    "cli",
+                    "peaks",
+                    &serde_json::json!({"venue": venue, "from": from, "to": to}),
+                )
+                .await?;
+                let rows = trace::peaks(&pool, from, to, venue.as_deref(), 50).await?;
+                print(&rows, format, |p| {
+                    format!("{:<24} {} {:>6} in {:>6} out", p.venue_id, p.hour, p.entries, p.exits)
+                })?;
+            }
+        },
+    }
+    Ok(())
+}

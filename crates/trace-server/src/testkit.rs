@@ -1,0 +1,134 @@
+//! Test support shared by this crate's tests and the kiosk's sync tests: a fresh database on
+//! the PostgreSQL that `scripts/test.sh` starts, and a real server on 127.0.0.1 port 0.
+
+use std::net::SocketAddr;
+
+use crate::{auth, db};
+
+/// `DATABASE_URL`, or a clear failure: these tests need the PostgreSQL from scripts/test.sh.
+pub fn admin_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| panic!("DATABASE_URL is not set: run the tests through `bash scripts/test.sh`"))
+}
+
+/// A running server on its own runtime thread; stopped when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub url: String,
+    pub database_url: String,
+    runtime: Option<tokio::runtime::Runtime>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    /// A fresh, migrated database and a server on it.
+    pub fn start() -> TestServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let database_url = runtime.block_on(fresh_database());
+        Self::start_on(runtime, database_url, None)
+    }
+
+    /// A server on an existing database, optionally on a fixed address (to restart "the same" server).
+    pub fn start_on(runtime: tokio::runtime::Runtime, database_url: String, addr: Option<SocketAddr>) -> TestServer {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let pool = db::pool(&database_url).unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(
+                addr.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()),
+            ))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        runtime.spawn(async move {
+            let _ = crate::serve(pool, listener, 4.0 * 3600.0, async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        TestServer {
+            addr,
+            url: format!("http://{addr}"),
+            database_url,
+            runtime: Some(runtime),
+            stop: Some(stop),
+        }
+    }
+
+    /// Stops serving and hands back the runtime and database, for a restart.
+    pub fn stop(mut self) -> (tokio::runtime::Runtime, String, SocketAddr) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let runtime = self.runtime.take().unwrap();
+        (runtime, std::mem::take(&mut self.database_url), self.addr)
+    }
+
+    pub fn add_kiosk(&self, id: &str, venue: &str) -> String {
+        let token = auth::new_token("kt_").unwrap();
+        let pool = db::pool(&self.database_url).unwrap();
+        self.rt()
+            .block_on(db::add_kiosk(&pool, id, venue, &auth::hash_token(&token)))
+            .unwrap();
+        token
+    }
+
+    pub fn add_tracer(&self, name: &str) -> String {
+        let token = auth::new_token("tt_").unwrap();
+        let pool = db::pool(&self.database_url).unwrap();
+        self.rt()
+            .block_on(db::add_tracer(&pool, name, &auth::hash_token(&token)))
+            .unwrap();
+        token
+    }
+
+    /// Runs a query on the server's database (for assertions).
+    pub fn count(&self, sql: &str) -> i64 {
+        let pool = db::pool(&self.database_url).unwrap();
+        self.rt()
+            .block_on(async { pool.get().await.unwrap().query_one(sql, &[]).await.unwrap().get(0) })
+    }
+}
+
+impl TestServer {
+    fn rt(&self) -> &tokio::runtime::Runtime {
+        self.runtime.as_ref().unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// Creates `test_<random>` on the admin server, migrates it, and returns its URL.
+pub async fn fresh_database() -> String {
+    let admin = admin_url();
+    let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let mut r = [0u8; 6];
+    getrandom::fill(&mut r).unwrap();
+    let name = format!("test_{}", hex::encode(r));
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let mut config: tokio_postgres::Config = admin.parse().unwrap();
+    config.dbname(&name);
+    let url = format!(
+        "postgres://{}@{}:{}/{}",
+        config.get_user().unwrap_or("postgres"),
+        match config.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+            _ => "127.0.0.1".to_string(),
+        },
+        config.get_ports().first().copied().unwrap_or(5432),
+        name
+    );
+    let pool = db::pool(&url).unwrap();
+    db::migrate(&pool).await.unwrap();
+    url
+}

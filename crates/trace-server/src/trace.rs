@@ -1,0 +1,180 @@
+//! Tracing queries: contacts of a case, a venue's visitors, hotspots, peak flows.
+//!
+//! Visits are rebuilt from passages: an admitted entry followed (per subject and venue) by an
+//! exit; an entry with no exit before the next entry is closed at the default visit length and
+//! marked inferred, as is an exit the kiosk itself inferred (automatic check-out).
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Pool;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ServerError;
+
+/// Shared SQL: visits overlapping [$1, $2), with missing exits closed after $3 seconds.
+const VISITS: &str = "
+    ev AS (
+        SELECT subject, venue_id, direction, at, inferred,
+               LEAD(direction) OVER w AS next_dir, LEAD(at) OVER w AS next_at, LEAD(inferred) OVER w AS next_inferred
+        FROM passages
+        WHERE subject IS NOT NULL AND verdict = 'admit'
+          AND at >= $1::timestamptz - make_interval(secs => $3) AND at < $2::timestamptz + make_interval(secs => $3)
+        WINDOW w AS (PARTITION BY subject, venue_id ORDER BY at, seq)
+    ),
+    visits AS (
+        SELECT subject, venue_id, at AS t_in,
+               CASE WHEN next_dir = 'exit' THEN next_at
+                    ELSE LEAST(at + make_interval(secs => $3), COALESCE(next_at, 'infinity'::timestamptz)) END AS t_out,
+               (next_dir IS DISTINCT FROM 'exit') OR COALESCE(next_inferred, false) AS inferred
+        FROM ev WHERE direction = 'entry'
+    )";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Contact {
+    pub subject: String,
+    pub overlap_minutes: f64,
+    pub venues: Vec<String>,
+    pub first_overlap: DateTime<Utc>,
+    /// Some of the overlap rests on an exit that was inferred, not scanned.
+    pub inferred: bool,
+}
+
+pub async fn contacts_of(
+    pool: &Pool,
+    case: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    visit_secs: f64,
+) -> Result<Vec<Contact>, ServerError> {
+    let sql = format!(
+        "WITH {VISITS},
+         case_visits AS (SELECT * FROM visits WHERE subject = $4 AND t_in < $2 AND t_out > $1)
+         SELECT o.subject,
+                SUM(EXTRACT(EPOCH FROM LEAST(c.t_out, o.t_out, $2) - GREATEST(c.t_in, o.t_in, $1)))::float8 / 60.0,
+                array_agg(DISTINCT o.venue_id ORDER BY o.venue_id),
+                MIN(GREATEST(c.t_in, o.t_in, $1)),
+                bool_or(o.inferred OR c.inferred)
+         FROM case_visits c
+         JOIN visits o ON o.venue_id = c.venue_id AND o.subject <> c.subject
+                      AND o.t_in < LEAST(c.t_out, $2) AND o.t_out > GREATEST(c.t_in, $1)
+         GROUP BY o.subject
+         ORDER BY 2 DESC, 1"
+    );
+    let rows = pool.get().await?.query(&sql, &[&from, &to, &visit_secs, &case]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| Contact {
+            subject: r.get(0),
+            overlap_minutes: r.get(1),
+            venues: r.get(2),
+            first_overlap: r.get(3),
+            inferred: r.get(4),
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Visit {
+    pub subject: String,
+    pub t_in: DateTime<Utc>,
+    pub t_out: DateTime<Utc>,
+    pub inferred: bool,
+}
+
+pub async fn visitors_of(
+    pool: &Pool,
+    venue: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    visit_secs: f64,
+) -> Result<Vec<Visit>, ServerError> {
+    let sql = format!(
+        "WITH {VISITS}
+         SELECT subject, t_in, t_out, inferred FROM visits
+         WHERE venue_id = $4 AND t_in < $2 AND t_out > $1 ORDER BY t_in, subject"
+    );
+    let rows = pool
+        .get()
+        .await?
+        .query(&sql, &[&from, &to, &visit_secs, &venue])
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Visit {
+            subject: r.get(0),
+            t_in: r.get(1),
+            t_out: r.get(2),
+            inferred: r.get(3),
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Hotspot {
+    pub venue_id: String,
+    pub visits: i64,
+    pub unique_visitors: i64,
+}
+
+pub async fn hotspots(
+    pool: &Pool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Hotspot>, ServerError> {
+    let rows = pool
+        .get()
+        .await?
+        .query(
+            "SELECT venue_id, COUNT(*), COUNT(DISTINCT subject) FROM passages
+             WHERE at >= $1 AND at < $2 AND direction = 'entry' AND verdict = 'admit'
+             GROUP BY venue_id ORDER BY 2 DESC, 3 DESC, 1 LIMIT $3",
+            &[&from, &to, &limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Hotspot {
+            venue_id: r.get(0),
+            visits: r.get(1),
+            unique_visitors: r.get(2),
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Peak {
+    pub venue_id: String,
+    pub hour: DateTime<Utc>,
+    pub entries: i64,
+    pub exits: i64,
+}
+
+pub async fn peaks(
+    pool: &Pool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    venue: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Peak>, ServerError> {
+    let rows = pool
+        .get()
+        .await?
+        .query(
+            "SELECT venue_id, date_trunc('hour', at),
+                    COUNT(*) FILTER (WHERE direction = 'entry' AND verdict = 'admit'),
+                    COUNT(*) FILTER (WHERE direction = 'exit')
+             FROM passages WHERE at >= $1 AND at < $2 AND ($3::text IS NULL OR venue_id = $3)
+             GROUP BY 1, 2 ORDER BY 3 DESC, 2, 1 LIMIT $4",
+            &[&from, &to, &venue, &limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Peak {
+            venue_id: r.get(0),
+            hour: r.get(1),
+            entries: r.get(2),
+            exits: r.get(3),
+        })
+        .collect())
+}

@@ -1,0 +1,151 @@
+//! The server over real HTTP on 127.0.0.1 with a real PostgreSQL: authentication, venue
+//! isolation, idempotent ingest, sequence gaps, audited tracing, the contacts ranking.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::{Value, json};
+use trace_server::testkit::TestServer;
+
+fn t(h: u32, m: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, h, m, 0).unwrap()
+}
+
+fn passage(kiosk: &str, venue: &str, seq: i64, subject: &str, dir: &str, at: DateTime<Utc>) -> Value {
+    json!({
+        "event_id": uuid::Uuid::new_v4(), "seq": seq, "kiosk_id": kiosk, "venue_id": venue, "gate": "g",
+        "direction": dir, "subject": subject, "kind": "health", "issuer": "iss", "health": "green",
+        "verdict": "admit", "reason": if dir == "exit" { "ok_exit" } else { "ok" }, "at": at, "inferred": false
+    })
+}
+
+fn post(s: &TestServer, token: &str, body: &Value) -> reqwest::blocking::Response {
+    reqwest::blocking::Client::new()
+        .post(format!("{}/v1/passages", s.url))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .unwrap()
+}
+
+fn get(s: &TestServer, token: Option<&str>, path: &str) -> reqwest::blocking::Response {
+    let mut r = reqwest::blocking::Client::new().get(format!("{}{path}", s.url));
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    r.send().unwrap()
+}
+
+#[test]
+fn ingest_is_authenticated_venue_bound_and_idempotent() {
+    let s = TestServer::start();
+    let k1 = s.add_kiosk("k1", "mall-a");
+    let batch = json!([
+        passage("k1", "mall-a", 1, "a", "entry", t(9, 0)),
+        passage("k1", "mall-a", 2, "b", "entry", t(9, 1))
+    ]);
+
+    assert_eq!(post(&s, "kt_wrong", &batch).status(), 401);
+    let r: Value = post(&s, &k1, &batch).json().unwrap();
+    assert_eq!(r, json!({"accepted": 2, "duplicates": 0}));
+    let again: Value = post(&s, &k1, &batch).json().unwrap();
+    assert_eq!(again, json!({"accepted": 0, "duplicates": 2}), "resending is harmless");
+    assert_eq!(s.count("SELECT COUNT(*) FROM passages"), 2);
+
+    // A kiosk cannot write another venue's (or another kiosk's) passages.
+    let other = json!([passage("k1", "mall-b", 3, "c", "entry", t(9, 2))]);
+    assert_eq!(post(&s, &k1, &other).status(), 403);
+    let spoof = json!([passage("k2", "mall-a", 3, "c", "entry", t(9, 2))]);
+    assert_eq!(post(&s, &k1, &spoof).status(), 403);
+
+    // A lost passage shows as a gap.
+    post(&s, &k1, &json!([passage("k1", "mall-a", 5, "d", "entry", t(9, 5))]));
+    let status: Value = get(&s, Some(&k1), "/v1/kiosks/k1/status").json().unwrap();
+    assert_eq!(status["gaps"], json!([[3, 4]]));
+    assert_eq!(status["max_seq"], 5);
+    assert_eq!(get(&s, None, "/v1/kiosks/k1/status").status(), 401);
+
+    let metrics = get(&s, None, "/metrics").text().unwrap();
+    assert!(metrics.contains("trace_passages_duplicate_total 2"), "{metrics}");
+    assert_eq!(get(&s, None, "/healthz").status(), 200);
+}
+
+#[test]
+fn tracing_needs_a_tracer_token_and_is_audited() {
+    let s = TestServer::start();
+    let k = s.add_kiosk("k1", "v1");
+    let tracer = s.add_tracer("alice");
+    let q = "/v1/trace/hotspots?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z";
+    assert_eq!(get(&s, None, q).status(), 401);
+    assert_eq!(
+        get(&s, Some(&k), q).status(),
+        401,
+        "a kiosk token is not a tracer token"
+    );
+    assert_eq!(get(&s, Some(&tracer), q).status(), 200);
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit WHERE tracer = 'alice' AND query = 'hotspots'"),
+        1
+    );
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit"),
+        1,
+        "refused queries answer nothing and are not run"
+    );
+}
+
+#[test]
+fn contacts_are_the_right_people_in_the_right_order() {
+    let s = TestServer::start();
+    let ka = s.add_kiosk("ka", "cafe");
+    let kb = s.add_kiosk("kb", "gym");
+    let tracer = s.add_tracer("t");
+    // The case is at the cafe 10:00-11:00 and at the gym 14:00-15:00.
+    let cafe = json!([
+        passage("ka", "cafe", 1, "case", "entry", t(10, 0)),
+        passage("ka", "cafe", 2, "long", "entry", t(9, 30)), // overlaps 60 min
+        passage("ka", "cafe", 3, "short", "entry", t(10, 50)), // overlaps 10 min
+        passage("ka", "cafe", 4, "case", "exit", t(11, 0)),
+        passage("ka", "cafe", 5, "short", "exit", t(11, 20)),
+        passage("ka", "cafe", 6, "long", "exit", t(12, 0)),
+        passage("ka", "cafe", 7, "later", "entry", t(11, 30)), // after the case left: no overlap
+        passage("ka", "cafe", 8, "later", "exit", t(12, 0)),
+    ]);
+    let gym = json!([
+        passage("kb", "gym", 1, "noexit", "entry", t(14, 30)), // never scanned out: closed after 4 h
+        passage("kb", "gym", 2, "case", "entry", t(14, 0)),
+        passage("kb", "gym", 3, "case", "exit", t(15, 0)),
+    ]);
+    assert_eq!(post(&s, &ka, &cafe).status(), 200);
+    assert_eq!(post(&s, &kb, &gym).status(), 200);
+    let contacts: Vec<Value> = get(
+        &s,
+        Some(&tracer),
+        "/v1/trace/contacts?subject=case&from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z",
+    )
+    .json()
+    .unwrap();
+    let names: Vec<&str> = contacts.iter().map(|c| c["subject"].as_str().unwrap()).collect();
+    assert_eq!(names, ["long", "noexit", "short"], "{contacts:?}");
+    assert_eq!(contacts[0]["overlap_minutes"], 60.0);
+    assert_eq!(contacts[1]["overlap_minutes"], 30.0);
+    assert_eq!(contacts[1]["inferred"], true, "the missing exit is marked inferred");
+    assert_eq!(contacts[2]["overlap_minutes"], 10.0);
+    assert_eq!(contacts[0]["inferred"], false);
+
+    let peaks: Vec<Value> = get(
+        &s,
+        Some(&tracer),
+        "/v1/trace/peaks?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z",
+    )
+    .json()
+    .unwrap();
+    assert_eq!(peaks[0]["entries"], 2);
+    let hot: Vec<Value> = get(
+        &s,
+        Some(&tracer),
+        "/v1/trace/hotspots?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z",
+    )
+    .json()
+    .unwrap();
+    assert_eq!(hot[0], json!({"venue_id": "cafe", "visits": 4, "unique_visitors": 4}));
+    let _ = Duration::zero();
+}

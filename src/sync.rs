@@ -1,0 +1,188 @@
+//! Kiosk → trace server sync: sends unsynced passages in batches and marks them synced only
+//! after the server acknowledged. Event ids are made on the kiosk, so a resend after a lost
+//! acknowledgement is harmless (the server counts it as a duplicate).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::SyncConfig;
+use crate::store::writer::StoreHandle;
+use crate::store::{Passage, Store, StoreError};
+
+/// Errors of the sync boundary; the kiosk keeps scanning and retries with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("trace server unreachable ({0}); passages stay queued and are sent when it is back")]
+    Unreachable(String),
+    #[error("the trace server refused this kiosk's token (401): check [sync] token in kiosk.toml")]
+    Unauthorized,
+    #[error("the trace server refused the batch ({status}): {body}")]
+    Refused { status: u16, body: String },
+    #[error("the trace server failed ({status}); will retry")]
+    ServerError { status: u16 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where the sync worker reads the backlog from and records acknowledgements.
+pub trait SyncStore {
+    fn unsynced(&mut self, limit: usize) -> Result<Vec<Passage>, StoreError>;
+    fn acknowledged(&mut self, event_ids: &[String]) -> Result<usize, StoreError>;
+    fn pending(&mut self) -> Result<u32, StoreError>;
+}
+
+impl SyncStore for Store {
+    fn unsynced(&mut self, limit: usize) -> Result<Vec<Passage>, StoreError> {
+        self.unsynced_batch(limit)
+    }
+    fn acknowledged(&mut self, ids: &[String]) -> Result<usize, StoreError> {
+        self.mark_synced(ids)
+    }
+    fn pending(&mut self) -> Result<u32, StoreError> {
+        self.pending_sync()
+    }
+}
+
+impl SyncStore for StoreHandle {
+    fn unsynced(&mut self, limit: usize) -> Result<Vec<Passage>, StoreError> {
+        self.unsynced_batch(limit).recv().map_err(|_| StoreError::Gone)?
+    }
+    fn acknowledged(&mut self, ids: &[String]) -> Result<usize, StoreError> {
+        self.mark_synced(ids.to_vec()).recv().map_err(|_| StoreError::Gone)?
+    }
+    fn pending(&mut self) -> Result<u32, StoreError> {
+        self.pending_sync().recv().map_err(|_| StoreError::Gone)?
+    }
+}
+
+/// What the operator screen shows about sync.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SyncStatus {
+    pub pending: u32,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+pub struct SyncClient {
+    url: String,
+    token: String,
+    batch_size: usize,
+    http: reqwest::blocking::Client,
+}
+
+impl SyncClient {
+    pub fn new(config: &SyncConfig) -> Result<Self, SyncError> {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| SyncError::Unreachable(e.to_string()))?;
+        Ok(SyncClient {
+            url: config.url.clone(),
+            token: config.token.0.clone(),
+            batch_size: config.batch_size,
+            http,
+        })
+    }
+
+    /// Sends batches until nothing is pending; returns how many passages were acknowledged.
+    pub fn sync_once(&self, store: &mut dyn SyncStore) -> Result<usize, SyncError> {
+        let mut sent = 0;
+        loop {
+            let batch = store.unsynced(self.batch_size)?;
+            if batch.is_empty() {
+                return Ok(sent);
+            }
+            let response = self
+                .http
+                .post(format!("{}/v1/passages", self.url))
+                .bearer_auth(&self.token)
+                .json(&batch)
+                .send()
+                .map_err(|e| SyncError::Unreachable(e.to_string()))?;
+            let status = response.status().as_u16();
+            match status {
+                200..=299 => {}
+                401 => return Err(SyncError::Unauthorized),
+                500..=599 => return Err(SyncError::ServerError { status }),
+                _ => {
+                    return Err(SyncError::Refused {
+                        status,
+                        body: response.text().unwrap_or_default(),
+                    });
+                }
+            }
+            let ids: Vec<String> = batch.iter().map(|p| p.event_id.clone()).collect();
+            store.acknowledged(&ids)?;
+            sent += ids.len();
+        }
+    }
+}
+
+/// Delay before the next attempt: the interval when healthy, doubling per failure up to five
+/// minutes, with ±50 % jitter so a fleet of kiosks does not retry in lockstep.
+pub fn backoff(interval: Duration, failures: u32) -> Duration {
+    let base = interval
+        .saturating_mul(1u32 << failures.min(10))
+        .min(Duration::from_secs(300))
+        .max(interval);
+    let mut r = [0u8; 2];
+    let jitter = match getrandom::fill(&mut r) {
+        Ok(()) => 0.5 + u16::from_le_bytes(r) as f64 / u16::MAX as f64,
+        Err(_) => 1.0,
+    };
+    base.mul_f64(if failures == 0 { 1.0 } else { jitter })
+}
+
+/// The kiosk's sync thread: runs for the life of the kiosk, never blocks scanning.
+pub fn spawn(
+    config: SyncConfig,
+    mut store: StoreHandle,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+    report: impl Fn(SyncStatus) + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("sync".into()).spawn(move || {
+        let mut status = SyncStatus::default();
+        let mut failures = 0u32;
+        let client = SyncClient::new(&config);
+        loop {
+            let result = match &client {
+                Ok(c) => c.sync_once(&mut store),
+                Err(e) => Err(SyncError::Unreachable(e.to_string())),
+            };
+            match result {
+                Ok(_) => {
+                    failures = 0;
+                    status.last_success = Some(clock.now());
+                    status.last_error = None;
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    status.last_error = Some(e.to_string());
+                }
+            }
+            status.pending = store.pending().unwrap_or(status.pending);
+            report(status.clone());
+            std::thread::sleep(backoff(config.interval, failures));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_caps_and_jitters() {
+        let i = Duration::from_secs(10);
+        assert_eq!(backoff(i, 0), i);
+        let third = backoff(i, 3);
+        assert!(
+            third >= Duration::from_secs(40) && third <= Duration::from_secs(120),
+            "{third:?}"
+        );
+        assert!(backoff(i, 30) <= Duration::from_secs(450));
+    }
+}

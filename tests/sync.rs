@@ -1,0 +1,151 @@
+//! Kiosk sync against the real trace server (real HTTP on 127.0.0.1, real PostgreSQL):
+//! exactly once through outages, lost acknowledgements and restarts; refused credentials.
+
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use kiosk::config::{GateMode, Policy, Secret, SyncConfig};
+use kiosk::store::{ScanInput, Store, StoreSettings};
+use kiosk::sync::{SyncClient, SyncError};
+use trace_server::testkit::TestServer;
+
+fn settings() -> StoreSettings {
+    StoreSettings {
+        kiosk_id: "k1".into(),
+        venue_id: "v1".into(),
+        gate: "g".into(),
+        gate_mode: GateMode::Auto,
+        capacity: None,
+        repeat_window: Duration::from_secs(0),
+        visit_max: Duration::from_secs(8 * 3600),
+    }
+}
+
+fn record(store: &mut Store, from: u32, n: u32) {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap();
+    for i in from..from + n {
+        let at = t0 + chrono::Duration::seconds(i as i64);
+        let claims = vp1::Claims {
+            issuer: "iss".into(),
+            subject: format!("s{i}"),
+            display_name: "A*".into(),
+            kind: vp1::PassKind::Health,
+            health: Some(vp1::HealthColour::Green),
+            travel: vec![],
+            risk: false,
+            badge_role: None,
+            issued_at: at,
+            expires_at: at + chrono::Duration::hours(2),
+        };
+        let input = ScanInput {
+            verdict: Policy::default().decide(claims, at),
+            text: String::new(),
+            at,
+        };
+        store.record_passage(&input).unwrap();
+    }
+}
+
+fn client(url: &str, token: &str) -> SyncClient {
+    SyncClient::new(&SyncConfig {
+        url: url.into(),
+        token: Secret(token.into()),
+        server_key: None,
+        interval: Duration::from_secs(1),
+        batch_size: 40,
+    })
+    .unwrap()
+}
+
+#[test]
+fn every_passage_arrives_exactly_once_through_outages_and_lost_acks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kiosk.db");
+    let mut store = Store::open(&db, settings()).unwrap();
+    record(&mut store, 0, 150);
+
+    let server = TestServer::start();
+    let token = server.add_kiosk("k1", "v1");
+    let (runtime, database_url, addr) = server.stop();
+    // Server down: nothing is marked, nothing lost.
+    let c = client(&format!("http://{addr}"), &token);
+    assert!(matches!(c.sync_once(&mut store), Err(SyncError::Unreachable(_))));
+    assert_eq!(store.pending_sync().unwrap(), 150);
+
+    // Back up on the same address: the whole backlog arrives in batches.
+    let server = TestServer::start_on(runtime, database_url, Some(addr));
+    assert_eq!(c.sync_once(&mut store).unwrap(), 150);
+    assert_eq!(store.pending_sync().unwrap(), 0);
+    assert_eq!(server.count("SELECT COUNT(*) FROM passages"), 150);
+    assert_eq!(c.sync_once(&mut store).unwrap(), 0, "nothing pending, nothing sent");
+
+    // The acknowledgement of the last 50 was lost (say the kiosk died before marking them):
+    // they are sent again and the server keeps one copy.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("UPDATE passages SET synced = 0 WHERE seq > 100", [])
+        .unwrap();
+    drop(conn);
+    assert_eq!(c.sync_once(&mut store).unwrap(), 50);
+    assert_eq!(server.count("SELECT COUNT(*) FROM passages"), 150);
+
+    // More scans, then the server goes away mid-day and comes back.
+    record(&mut store, 150, 30);
+    let (runtime, database_url, addr) = server.stop();
+    assert!(c.sync_once(&mut store).is_err());
+    let server = TestServer::start_on(runtime, database_url, Some(addr));
+    assert_eq!(c.sync_once(&mut store).unwrap(), 30);
+    assert_eq!(server.count("SELECT COUNT(*) FROM passages"), 180);
+    assert_eq!(
+        server.count("SELECT COUNT(DISTINCT seq) FROM passages WHERE kiosk_id = 'k1'"),
+        180
+    );
+    assert_eq!(server.count("SELECT MAX(seq) FROM passages"), 180);
+}
+
+#[test]
+fn wrong_credentials_are_refused_and_nothing_is_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("kiosk.db"), settings()).unwrap();
+    record(&mut store, 0, 5);
+    let server = TestServer::start();
+    let _ = server.add_kiosk("k1", "v1");
+    let other_venue = server.add_kiosk("k2", "v2");
+    assert!(matches!(
+        client(&server.url, "kt_nonsense").sync_once(&mut store),
+        Err(SyncError::Unauthorized)
+    ));
+    let err = client(&server.url, &other_venue).sync_once(&mut store).unwrap_err();
+    assert!(matches!(err, SyncError::Refused { status: 403, .. }), "{err}");
+    assert_eq!(store.pending_sync().unwrap(), 5);
+    assert_eq!(server.count("SELECT COUNT(*) FROM passages"), 0);
+}
+
+#[test]
+fn sync_once_command_exits_zero_when_nothing_is_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start();
+    let token = server.add_kiosk("k1", "v1");
+    let cfg = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &cfg,
+        format!("[kiosk]\nid = \"k1\"\n[venue]\nid = \"v1\"\n[storage]\npath = \"k.db\"\n[sync]\nurl = \"{}\"\ntoken = \"{token}\"\n", server.url),
+    )
+    .unwrap();
+    {
+        let mut store = Store::open(&dir.path().join("k.db"), settings()).unwrap();
+        record(&mut store, 0, 7);
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["sync", "--once"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sent 7 passages; 0 pending"));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains(&token),
+        "the token never appears in output"
+    );
+    assert_eq!(server.count("SELECT COUNT(*) FROM passages"), 7);
+}
