@@ -24,6 +24,12 @@ pub enum SyncError {
     ServerError { status: u16 },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(
+        "the trust list from the server was refused ({0}); keeping the last good one. Check [sync] server_key against `trace-server key`"
+    )]
+    BadPolicy(String),
+    #[error("cannot keep the trust list on disk: {0}")]
+    Cache(String),
 }
 
 /// Where the sync worker reads the backlog from and records acknowledgements.
@@ -141,15 +147,26 @@ pub fn spawn(
     config: SyncConfig,
     mut store: StoreHandle,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
+    rules: (Rules, SharedRules, std::path::PathBuf),
     report: impl Fn(SyncStatus) + Send + 'static,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let (base, shared, cache) = rules;
     std::thread::Builder::new().name("sync".into()).spawn(move || {
         let mut status = SyncStatus::default();
         let mut failures = 0u32;
         let client = SyncClient::new(&config);
         loop {
             let result = match &client {
-                Ok(c) => c.sync_once(&mut store),
+                Ok(c) => c.sync_once(&mut store).and_then(|n| match &config.server_key {
+                    Some(key) => {
+                        let policy = c.refresh_policy(key, &cache)?;
+                        if let Ok(mut r) = shared.write() {
+                            *r = Rules::merged(&base, &policy);
+                        }
+                        Ok(n)
+                    }
+                    None => Ok(n),
+                }),
                 Err(e) => Err(SyncError::Unreachable(e.to_string())),
             };
             match result {
@@ -184,5 +201,107 @@ mod tests {
             "{third:?}"
         );
         assert!(backoff(i, 30) <= Duration::from_secs(450));
+    }
+}
+
+/// The trust list and risk regions from the server, after its signature was checked.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct ServerPolicy {
+    pub version: u32,
+    pub issued_at: DateTime<Utc>,
+    pub issuers: Vec<String>,
+    pub risk_regions: Vec<String>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+struct SignedDocument {
+    document: String,
+    signature: String,
+}
+
+/// Checks a signed document against the pinned server key and parses it.
+fn verify_policy(server_key: &str, signed: &SignedDocument) -> Result<ServerPolicy, SyncError> {
+    vp1::verify_document(server_key, signed.document.as_bytes(), &signed.signature)
+        .map_err(|e| SyncError::BadPolicy(e.to_string()))?;
+    let policy: ServerPolicy = serde_json::from_str(&signed.document)
+        .map_err(|e| SyncError::BadPolicy(format!("unreadable document: {e}")))?;
+    if policy.version != 1 {
+        return Err(SyncError::BadPolicy(format!(
+            "unknown document version {}",
+            policy.version
+        )));
+    }
+    Ok(policy)
+}
+
+impl SyncClient {
+    /// Fetches the signed trust list, verifies it with the pinned key, and on success stores
+    /// it (atomically) at `cache` so that the kiosk keeps it through restarts while offline.
+    pub fn refresh_policy(&self, server_key: &str, cache: &std::path::Path) -> Result<ServerPolicy, SyncError> {
+        let response = self
+            .http
+            .get(format!("{}/v1/kiosk/policy", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .map_err(|e| SyncError::Unreachable(e.to_string()))?;
+        let status = response.status().as_u16();
+        if status == 401 {
+            return Err(SyncError::Unauthorized);
+        }
+        if !(200..300).contains(&status) {
+            return Err(SyncError::ServerError { status });
+        }
+        let signed: SignedDocument = response.json().map_err(|e| SyncError::BadPolicy(e.to_string()))?;
+        let policy = verify_policy(server_key, &signed)?;
+        let text = serde_json::to_string(&signed).map_err(|e| SyncError::BadPolicy(e.to_string()))?;
+        let tmp = cache.with_extension("tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|_| std::fs::rename(&tmp, cache))
+            .map_err(|e| SyncError::Cache(format!("{}: {e}", cache.display())))?;
+        Ok(policy)
+    }
+}
+
+/// The last good trust list kept on disk, checked again against the pinned key (a file edited
+/// on the kiosk is refused like a forged download).
+pub fn load_cached_policy(server_key: &str, cache: &std::path::Path) -> Result<Option<ServerPolicy>, SyncError> {
+    let text = match std::fs::read_to_string(cache) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(SyncError::Cache(format!("{}: {e}", cache.display()))),
+    };
+    let signed: SignedDocument = serde_json::from_str(&text).map_err(|e| SyncError::BadPolicy(e.to_string()))?;
+    verify_policy(server_key, &signed).map(Some)
+}
+
+/// Where the trust-list cache lives: beside the passage log.
+pub fn policy_cache_path(db_path: &std::path::Path) -> std::path::PathBuf {
+    db_path.with_extension("policy.json")
+}
+
+/// Trusted issuers and policy as the scan worker sees them: the configuration's, plus the
+/// server's signed list once one has been received.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub trust: vp1::TrustStore,
+    pub policy: crate::config::Policy,
+}
+
+pub type SharedRules = std::sync::Arc<std::sync::RwLock<Rules>>;
+
+impl Rules {
+    /// The configuration's rules with the server's added (never removed: a kiosk's own
+    /// kiosk.toml stays authoritative for what it lists).
+    pub fn merged(base: &Rules, server: &ServerPolicy) -> Rules {
+        let mut rules = base.clone();
+        for text in &server.issuers {
+            let _ = rules.trust.add_public_file(text);
+        }
+        for r in &server.risk_regions {
+            if !rules.policy.risk_regions.contains(r) {
+                rules.policy.risk_regions.push(r.clone());
+            }
+        }
+        rules
     }
 }

@@ -11,11 +11,9 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use image::GrayImage;
-use vp1::TrustStore;
 
 use crate::check::{check_text, pick_text};
 use crate::clock::Clock;
-use crate::config::Policy;
 use crate::decode::Pipeline;
 use crate::frames::FrameSource;
 use crate::policy::Verdict;
@@ -121,8 +119,8 @@ pub fn spawn_camera(
 
 /// What the scan worker needs to judge and record a text.
 pub struct ScanContext {
-    pub trust: TrustStore,
-    pub policy: Policy,
+    /// Read at every scan, so a refreshed trust list applies at once.
+    pub rules: crate::sync::SharedRules,
     pub clock: Arc<dyn Clock>,
     pub store: StoreHandle,
 }
@@ -147,7 +145,13 @@ pub fn spawn_scan_worker(
 /// Judges one text and waits for its commit (on this worker thread, never on the UI's).
 pub fn scan_one(ctx: &ScanContext, text: &str, origin: Origin) -> ScanOutcome {
     let now = ctx.clock.now();
-    let verdict = check_text(text, &ctx.trust, &ctx.policy, now);
+    let verdict = match ctx.rules.read() {
+        Ok(r) => check_text(text, &r.trust, &r.policy, now),
+        Err(poisoned) => {
+            let r = poisoned.into_inner();
+            check_text(text, &r.trust, &r.policy, now)
+        }
+    };
     let reply = ctx.store.record(ScanInput {
         verdict: verdict.clone(),
         text: text.to_string(),

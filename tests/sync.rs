@@ -149,3 +149,55 @@ fn sync_once_command_exits_zero_when_nothing_is_pending() {
     );
     assert_eq!(server.count("SELECT COUNT(*) FROM passages"), 7);
 }
+
+#[test]
+fn the_signed_trust_list_is_verified_cached_and_tampering_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start();
+    let token = server.add_kiosk("k1", "v1");
+    let regional = vp1::IssuerKey::from_seed("hk-health", [8; 32]);
+    server.trust_issuer(&regional.to_public_file());
+    server.add_risk_region("R-North");
+    let cache = kiosk::sync::policy_cache_path(&dir.path().join("kiosk.db"));
+    let c = client(&server.url, &token);
+
+    // A kiosk pinned to another key refuses the list and keeps nothing.
+    let wrong_key = kiosk::demo::demo_key()
+        .to_public_file()
+        .trim()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(matches!(
+        c.refresh_policy(&wrong_key, &cache),
+        Err(SyncError::BadPolicy(_))
+    ));
+    assert!(!cache.exists());
+
+    let key = server.server_key();
+    let policy = c.refresh_policy(&key, &cache).unwrap();
+    assert_eq!(policy.risk_regions, vec!["R-North".to_string()]);
+    assert_eq!(policy.issuers.len(), 1);
+    // Offline restart: the cached list verifies and is applied on top of the configuration.
+    let cached = kiosk::sync::load_cached_policy(&key, &cache).unwrap().unwrap();
+    assert_eq!(cached, policy);
+    let base = kiosk::sync::Rules {
+        trust: vp1::TrustStore::new(),
+        policy: Policy::default(),
+    };
+    let merged = kiosk::sync::Rules::merged(&base, &cached);
+    assert!(
+        merged.trust.get("hk-health").is_some(),
+        "passes from the other region are now recognised"
+    );
+    assert_eq!(merged.policy.risk_regions, vec!["R-North".to_string()]);
+
+    // Someone edits the cached file on the kiosk to add a region's issuer: refused.
+    let text = std::fs::read_to_string(&cache).unwrap();
+    std::fs::write(&cache, text.replace("R-North", "R-Nowhere")).unwrap();
+    assert!(matches!(
+        kiosk::sync::load_cached_policy(&key, &cache),
+        Err(SyncError::BadPolicy(_))
+    ));
+}

@@ -34,9 +34,12 @@ fn app_with_frames(labels: &[&str]) -> (KioskApp, Rig) {
     let (store_handle, _) = StoreHandle::spawn(store, || {}).unwrap();
     let (events_tx, events_rx) = mpsc::channel();
     let (jobs_tx, jobs_rx) = mpsc::channel();
-    let ctx = ScanContext {
+    let rules = kiosk::sync::Rules {
         trust: config.trust.clone(),
         policy: config.policy.clone(),
+    };
+    let ctx = ScanContext {
+        rules: Arc::new(std::sync::RwLock::new(rules)),
         clock: clock.clone(),
         store: store_handle.clone(),
     };

@@ -123,9 +123,27 @@ pub fn run(launch: Launch) -> Result<(), LaunchError> {
     let (store_handle, _store_thread) = StoreHandle::spawn(store, move || n())?;
     let (events_tx, events_rx) = mpsc::channel();
     let (jobs_tx, jobs_rx) = mpsc::channel();
-    let scan_ctx = ScanContext {
+    // The configuration's trust and policy, plus the last good signed list from the server.
+    let base_rules = crate::sync::Rules {
         trust: config.trust.clone(),
         policy: config.policy.clone(),
+    };
+    let cache = crate::sync::policy_cache_path(&config.db_path);
+    let server_key = config.sync.as_ref().and_then(|s| s.server_key.clone());
+    let start_rules = match server_key
+        .as_deref()
+        .map(|k| crate::sync::load_cached_policy(k, &cache))
+    {
+        Some(Ok(Some(p))) => crate::sync::Rules::merged(&base_rules, &p),
+        Some(Err(e)) => {
+            eprintln!("kiosk: {e}");
+            base_rules.clone()
+        }
+        _ => base_rules.clone(),
+    };
+    let rules: crate::sync::SharedRules = Arc::new(std::sync::RwLock::new(start_rules));
+    let scan_ctx = ScanContext {
+        rules: rules.clone(),
         clock: clock.clone(),
         store: store_handle.clone(),
     };
@@ -163,10 +181,16 @@ pub fn run(launch: Launch) -> Result<(), LaunchError> {
 
     if let Some(sync) = config.sync.clone() {
         let (tx, n) = (events_tx.clone(), notify.clone());
-        crate::sync::spawn(sync, store_handle.clone(), clock.clone(), move |status| {
-            let _ = tx.send(crate::workers::UiEvent::Sync(status));
-            n();
-        })?;
+        crate::sync::spawn(
+            sync,
+            store_handle.clone(),
+            clock.clone(),
+            (base_rules, rules, cache),
+            move |status| {
+                let _ = tx.send(crate::workers::UiEvent::Sync(status));
+                n();
+            },
+        )?;
     }
     let mut state = AppState::new(
         config.venue_name.clone(),

@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/v1/passages", post(ingest))
         .route("/v1/kiosks/{id}/status", get(kiosk_status))
+        .route("/v1/kiosk/policy", get(kiosk_policy))
         .route("/v1/trace/contacts", get(contacts))
         .route("/v1/trace/venue", get(venue))
         .route("/v1/trace/hotspots", get(hotspots))
@@ -124,6 +125,15 @@ async fn ingest(
         .passages_duplicate
         .fetch_add(report.duplicates, Ordering::Relaxed);
     Ok(Json(report))
+}
+
+/// The signed trust list and risk regions, for any registered kiosk.
+async fn kiosk_policy(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<crate::trust::SignedDocument>, ServerError> {
+    kiosk_of(&s, &headers).await?;
+    Ok(Json(crate::trust::signed_policy(&s.pool).await?))
 }
 
 /// Readable by a tracer, or by the kiosk itself.

@@ -7,7 +7,10 @@ use tokio_postgres::NoTls;
 
 use crate::error::ServerError;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_trust.sql"),
+];
 
 pub fn pool(database_url: &str) -> Result<Pool, ServerError> {
     let config: tokio_postgres::Config = database_url

@@ -7,6 +7,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod testkit;
 pub mod trace;
+pub mod trust;
 
 use std::sync::Arc;
 

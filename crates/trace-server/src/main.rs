@@ -34,6 +34,12 @@ enum Cmd {
     /// Tracer credentials.
     #[command(subcommand)]
     Tracer(TracerCmd),
+    /// Print the server's public key, for kiosk.toml `[sync] server_key`.
+    Key,
+    /// Trust a pass issuer: its .pub file goes into the signed list kiosks fetch.
+    IssuerAdd { file: std::path::PathBuf },
+    /// Add a risk region to the signed list kiosks fetch.
+    RiskRegionAdd { region: String },
     /// Tracing queries (audited like the HTTP ones, under the name "cli").
     #[command(subcommand)]
     Trace(TraceCmd),
@@ -133,6 +139,18 @@ async fn main() -> anyhow::Result<()> {
             };
             trace_server::serve(pool, listener, visit_hours * 3600.0, shutdown).await?;
         }
+        Cmd::Key => println!(
+            "{}",
+            trace_server::trust::public_hex(&trace_server::trust::server_key(&pool).await?)
+        ),
+        Cmd::IssuerAdd { file } => {
+            let text = std::fs::read_to_string(&file)?;
+            println!(
+                "trusting issuer {}",
+                trace_server::trust::add_issuer(&pool, &text).await?
+            );
+        }
+        Cmd::RiskRegionAdd { region } => trace_server::trust::add_risk_region(&pool, &region).await?,
         Cmd::Kiosk(KioskCmd::Add { venue, name }) => {
             let token = auth::new_token("kt_")?;
             db::add_kiosk(&pool, &name, &venue, &auth::hash_token(&token)).await?;

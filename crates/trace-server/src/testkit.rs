@@ -85,6 +85,26 @@ impl TestServer {
         token
     }
 
+    /// The server's public key (hex), as `trace-server key` prints it.
+    pub fn server_key(&self) -> String {
+        let pool = db::pool(&self.database_url).unwrap();
+        crate::trust::public_hex(&self.rt().block_on(crate::trust::server_key(&pool)).unwrap())
+    }
+
+    pub fn trust_issuer(&self, public_file_text: &str) {
+        let pool = db::pool(&self.database_url).unwrap();
+        self.rt()
+            .block_on(crate::trust::add_issuer(&pool, public_file_text))
+            .unwrap();
+    }
+
+    pub fn add_risk_region(&self, region: &str) {
+        let pool = db::pool(&self.database_url).unwrap();
+        self.rt()
+            .block_on(crate::trust::add_risk_region(&pool, region))
+            .unwrap();
+    }
+
     /// Runs a query on the server's database (for assertions).
     pub fn count(&self, sql: &str) -> i64 {
         let pool = db::pool(&self.database_url).unwrap();

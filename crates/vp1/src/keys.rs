@@ -24,6 +24,8 @@ pub enum KeyError {
     BadKeyBytes,
     #[error("the public key is not a valid Ed25519 point")]
     BadPoint,
+    #[error("the document's signature does not verify against the pinned key")]
+    BadSignature,
     #[error("could not get randomness from the operating system: {0}")]
     Random(String),
 }
@@ -153,6 +155,27 @@ impl TrustStore {
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
+}
+
+/// Signs an arbitrary document (the trace server's trust list) with a key; hex signature.
+pub fn sign_document(key: &IssuerKey, document: &[u8]) -> String {
+    use ed25519_dalek::Signer;
+    hex::encode(key.key.sign(document).to_bytes())
+}
+
+/// Verifies a document signature against a public key given as hex (a pinned server key).
+pub fn verify_document(public_hex: &str, document: &[u8], signature_hex: &str) -> Result<(), KeyError> {
+    let bytes: [u8; 32] = hex::decode(public_hex.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(KeyError::BadKeyBytes)?;
+    let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::BadPoint)?;
+    let sig: [u8; 64] = hex::decode(signature_hex.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(KeyError::BadSignature)?;
+    key.verify_strict(document, &ed25519_dalek::Signature::from_bytes(&sig))
+        .map_err(|_| KeyError::BadSignature)
 }
 
 #[cfg(test)]

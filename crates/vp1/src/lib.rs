@@ -12,4 +12,4 @@ mod keys;
 pub use claims::{Claims, HealthColour, PassKind, TravelEntry, mask_name};
 pub use codec::{PREFIX, decode_unverified, issue, verify};
 pub use error::PassError;
-pub use keys::{IssuerKey, KeyError, TrustStore, valid_issuer_id};
+pub use keys::{IssuerKey, KeyError, TrustStore, sign_document, valid_issuer_id, verify_document};
