@@ -19,7 +19,10 @@ pub use record::{Recorded, ScanInput, StoreSettings};
 pub use views::{DaySummary, Passage, day_bounds, write_csv};
 
 /// Append-only migrations, in order. The index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_passages.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_passages.sql"),
+    include_str!("../../migrations/0002_open_visits_entered.sql"),
+];
 
 /// Errors of the store boundary; messages say what an operator can do.
 #[derive(Debug, thiserror::Error)]
