@@ -26,7 +26,11 @@ fn main() {
         eprintln!("set DATABASE_URL to a PostgreSQL server (see scripts/test.sh)");
         return;
     }
-    let dir = if std::path::Path::new("/dev/shm").is_dir() { std::path::PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
+    let dir = if std::path::Path::new("/dev/shm").is_dir() {
+        std::path::PathBuf::from("/dev/shm")
+    } else {
+        std::env::temp_dir()
+    };
     let db = dir.join(format!("sync-bench-{}.db", std::process::id()));
     let settings = StoreSettings {
         kiosk_id: "k1".into(),
@@ -54,7 +58,11 @@ fn main() {
             issued_at: at,
             expires_at: at + chrono::Duration::hours(2),
         };
-        let input = ScanInput { verdict: Policy::default().decide(claims, at), text: String::new(), at };
+        let input = ScanInput {
+            verdict: Policy::default().decide(claims, at),
+            text: String::new(),
+            at,
+        };
         store.record_passage(&input).expect("record");
     }
     println!("kiosk backlog of {rows} built in {:.1}s", start.elapsed().as_secs_f64());
@@ -77,8 +85,13 @@ fn main() {
     println!("sync over loopback (batch {batch}): {sent} passages in {sync_secs:.1}s = {sync_rate:.0}/s");
 
     // Baseline: the same rows, COPY'd straight into a fresh database's passages table.
-    let passages = store.passages_between(t0 - chrono::Duration::days(1), t0 + chrono::Duration::days(30)).expect("read");
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let passages = store
+        .passages_between(t0 - chrono::Duration::days(1), t0 + chrono::Duration::days(30))
+        .expect("read");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let copy_secs = runtime.block_on(async {
         let url = fresh_database().await;
         let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
@@ -105,7 +118,10 @@ fn main() {
         start.elapsed().as_secs_f64()
     });
     let copy_rate = passages.len() as f64 / copy_secs;
-    println!("raw COPY of the same rows: {copy_secs:.1}s = {copy_rate:.0}/s; sync/COPY = {:.2}x", sync_rate / copy_rate);
+    println!(
+        "raw COPY of the same rows: {copy_secs:.1}s = {copy_rate:.0}/s; sync/COPY = {:.2}x",
+        sync_rate / copy_rate
+    );
     for s in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{s}", db.display()));
     }
