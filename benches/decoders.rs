@@ -1,6 +1,7 @@
 //! Decoder benchmark: rate and per-frame time of each backend and of the kiosk's cascade.
 //!
-//! `cargo bench --bench decoders -- [--frames N] [--save-frames DIR] [DIR...]`
+//! `cargo bench --bench decoders -- [--frames N] [--stages] [--save-frames DIR] [DIR...]`
+//! `--stages` also times every stage of the cascades alone (how the live cascade was chosen).
 //! Each DIR is searched for images with an expected `NAME.txt` beside them (the layout of
 //! ../shared/qr-samples). Generated camera frames carry real VP1 passes. Times are single
 //! thread, decode only; ratios are against rxing alone measured in the same run.
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
-use kiosk::decode::{GrayImage, Pipeline, RqrrDecoder, RxingDecoder, load_frame};
+use kiosk::decode::{GrayImage, Pipeline, Prep, RqrrDecoder, RxingDecoder, Stage, load_frame};
 use kiosk::framegen::{Difficulty, Rng, camera_frame};
 
 struct Case {
@@ -132,11 +133,13 @@ fn main() {
     let mut frames = 60usize;
     let mut save = None;
     let mut verbose = false;
+    let mut stages = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--frames" => frames = args.next().and_then(|n| n.parse().ok()).unwrap_or(frames),
             "--save-frames" => save = args.next().map(PathBuf::from),
             "--verbose" => verbose = true,
+            "--stages" => stages = true,
             s if s.starts_with("--") => {} // cargo bench passes --bench
             dir => dirs.push(PathBuf::from(dir)),
         }
@@ -178,29 +181,106 @@ fn main() {
         ("kiosk live", Pipeline::live()),
         ("kiosk thorough", Pipeline::thorough()),
     ];
+    if stages {
+        for (set_name, cases) in &sets {
+            println!("\n== {set_name}: each stage of the cascades alone");
+            let hard = RxingDecoder {
+                try_harder: true,
+                ..RxingDecoder::default()
+            };
+            let extra = [
+                (
+                    hard,
+                    Prep {
+                        shrink: 2,
+                        ..Prep::default()
+                    },
+                ),
+                (
+                    RxingDecoder::default(),
+                    Prep {
+                        sharpen: true,
+                        ..Prep::default()
+                    },
+                ),
+                (
+                    RxingDecoder::default(),
+                    Prep {
+                        window: 320,
+                        sharpen: true,
+                        ..Prep::default()
+                    },
+                ),
+                (
+                    RxingDecoder::default(),
+                    Prep {
+                        window: 480,
+                        sharpen: true,
+                        ..Prep::default()
+                    },
+                ),
+                (
+                    RxingDecoder::default(),
+                    Prep {
+                        window: 400,
+                        ..Prep::default()
+                    },
+                ),
+                (
+                    hard,
+                    Prep {
+                        window: 400,
+                        sharpen: true,
+                        ..Prep::default()
+                    },
+                ),
+            ]
+            .map(|(backend, prep)| Stage {
+                backend: Box::new(backend),
+                prep,
+            });
+            for stage in Pipeline::thorough().stages.into_iter().chain(extra) {
+                let label = stage.label();
+                let f = measure(&Pipeline { stages: vec![stage] }, cases, &mut Vec::new());
+                println!(
+                    "{:<28} {:>6.1}% {:>7.2}ms {:>7.2}ms {:>7.2}ms",
+                    label,
+                    f.rate * 100.0,
+                    f.median_ms,
+                    f.p95_ms,
+                    f.mean_ms
+                );
+            }
+        }
+    }
     for (set_name, cases) in &sets {
         println!("\n== {set_name}: {} images", cases.len());
         println!(
-            "{:<22} {:>7} {:>9} {:>9} {:>9} {:>10} {:>10}",
-            "decoder", "rate", "median", "p95", "mean", "rate/rx", "mean/rx"
+            "{:<22} {:>7} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10}",
+            "decoder", "rate", "median", "p95", "mean", "rate/rx", "mean/rx", "p95/rx"
         );
         let mut baseline: Option<Figures> = None;
         for (name, pipeline) in &configs {
             let mut misses = Vec::new();
             let f = measure(pipeline, cases, &mut misses);
-            let (rr, tr) = match &baseline {
-                Some(b) => (f.rate / b.rate.max(1e-9), f.mean_ms / b.mean_ms.max(1e-9)),
-                None => (1.0, 1.0),
+            let (rr, tr, pr) = match &baseline {
+                Some(b) => (
+                    f.rate / b.rate.max(1e-9),
+                    f.mean_ms / b.mean_ms.max(1e-9),
+                    f.p95_ms / b.p95_ms.max(1e-9),
+                ),
+                None => (1.0, 1.0, 1.0),
             };
             println!(
-                "{:<22} {:>6.1}% {:>7.2}ms {:>7.2}ms {:>7.2}ms {:>9.2}x {:>9.2}x",
+                "{:<22} {:>6.1}% {:>7.2}ms {:>7.2}ms {:>7.2}ms {:>9.2}x {:>9.2}x {:>9.2}x",
                 name,
                 f.rate * 100.0,
                 f.median_ms,
                 f.p95_ms,
                 f.mean_ms,
                 rr,
-                tr
+                tr,
+                pr
             );
             if verbose {
                 for m in &misses {

@@ -25,22 +25,19 @@ fn settings() -> StoreSettings {
 }
 
 fn input(i: u64, at: chrono::DateTime<Utc>) -> ScanInput {
-    let claims = vp1::Claims {
-        issuer: "iss".into(),
-        subject: format!("s{:06}", i % 50_000),
-        display_name: "A*".into(),
-        kind: vp1::PassKind::Health,
-        health: Some(if i.is_multiple_of(17) {
-            vp1::HealthColour::Yellow
-        } else {
-            vp1::HealthColour::Green
-        }),
-        travel: vec![],
-        risk: false,
-        badge_role: None,
-        issued_at: at - chrono::Duration::minutes(1),
-        expires_at: at + chrono::Duration::hours(1),
+    let colour = if i.is_multiple_of(17) {
+        vp1::HealthColour::Yellow
+    } else {
+        vp1::HealthColour::Green
     };
+    let claims = vp1::Claims::health(
+        "iss",
+        format!("s{:06}", i % 50_000),
+        "A*",
+        colour,
+        at - chrono::Duration::minutes(1),
+        at + chrono::Duration::hours(1),
+    );
     ScanInput {
         verdict: Policy::default().decide(claims, at),
         text: String::new(),

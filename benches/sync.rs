@@ -46,18 +46,14 @@ fn main() {
     let start = Instant::now();
     for i in 0..rows {
         let at = t0 + chrono::Duration::milliseconds(i as i64 * 200);
-        let claims = vp1::Claims {
-            issuer: "iss".into(),
-            subject: format!("s{}", i % 100_000),
-            display_name: "A*".into(),
-            kind: vp1::PassKind::Health,
-            health: Some(vp1::HealthColour::Green),
-            travel: vec![],
-            risk: false,
-            badge_role: None,
-            issued_at: at,
-            expires_at: at + chrono::Duration::hours(2),
-        };
+        let claims = vp1::Claims::health(
+            "iss",
+            format!("s{}", i % 100_000),
+            "A*",
+            vp1::HealthColour::Green,
+            at,
+            at + chrono::Duration::hours(2),
+        );
         let input = ScanInput {
             verdict: Policy::default().decide(claims, at),
             text: String::new(),

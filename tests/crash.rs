@@ -18,18 +18,14 @@ fn sigkill_mid_burst_loses_no_printed_passage() {
     let at = Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap();
     let mut images = Vec::new();
     for i in 0..12 {
-        let claims = vp1::Claims {
-            issuer: "crash-test".into(),
-            subject: format!("s{i:03}"),
-            display_name: "A**".into(),
-            kind: vp1::PassKind::Health,
-            health: Some(vp1::HealthColour::Green),
-            travel: vec![],
-            risk: false,
-            badge_role: None,
-            issued_at: at - chrono::Duration::minutes(5),
-            expires_at: at + chrono::Duration::hours(12),
-        };
+        let claims = vp1::Claims::health(
+            "crash-test",
+            format!("s{i:03}"),
+            "A**",
+            vp1::HealthColour::Green,
+            at - chrono::Duration::minutes(5),
+            at + chrono::Duration::hours(12),
+        );
         let path = dir.join(format!("p{i}.png"));
         kiosk::render::write_qr_png(&vp1::issue(&key, &claims).unwrap(), &path).unwrap();
         images.push(path);

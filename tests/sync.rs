@@ -25,18 +25,14 @@ fn record(store: &mut Store, from: u32, n: u32) {
     let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap();
     for i in from..from + n {
         let at = t0 + chrono::Duration::seconds(i as i64);
-        let claims = vp1::Claims {
-            issuer: "iss".into(),
-            subject: format!("s{i}"),
-            display_name: "A*".into(),
-            kind: vp1::PassKind::Health,
-            health: Some(vp1::HealthColour::Green),
-            travel: vec![],
-            risk: false,
-            badge_role: None,
-            issued_at: at,
-            expires_at: at + chrono::Duration::hours(2),
-        };
+        let claims = vp1::Claims::health(
+            "iss",
+            format!("s{i}"),
+            "A*",
+            vp1::HealthColour::Green,
+            at,
+            at + chrono::Duration::hours(2),
+        );
         let input = ScanInput {
             verdict: Policy::default().decide(claims, at),
             text: String::new(),

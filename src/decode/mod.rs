@@ -7,12 +7,14 @@
 
 mod backends;
 mod pipeline;
+mod prep;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 pub use backends::{RqrrDecoder, RxingDecoder};
 pub use image::GrayImage;
-pub use pipeline::{Pipeline, Stage, shrink_box as shrink};
+pub use pipeline::{Pipeline, Prep, Stage};
+pub use prep::{Rect, busiest_window, sharpen, shrink_box as shrink};
 
 /// Anything that finds QR codes in a greyscale frame and returns their texts.
 pub trait Decoder: Send + Sync {

@@ -95,6 +95,32 @@ pub struct Claims {
     pub expires_at: DateTime<Utc>,
 }
 
+impl Claims {
+    /// A health code of `colour` with no travel history: the commonest pass, and the one
+    /// demos, tests and benchmarks mostly need. Other kinds start from this and set fields.
+    pub fn health(
+        issuer: impl Into<String>,
+        subject: impl Into<String>,
+        display_name: impl Into<String>,
+        colour: HealthColour,
+        issued_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Claims {
+        Claims {
+            issuer: issuer.into(),
+            subject: subject.into(),
+            display_name: display_name.into(),
+            kind: PassKind::Health,
+            health: Some(colour),
+            travel: Vec::new(),
+            risk: false,
+            badge_role: None,
+            issued_at,
+            expires_at,
+        }
+    }
+}
+
 /// Masks a full name so that the holder recognises it and a bystander learns little.
 ///
 /// Han names keep the first and the last character (`张小三` → `张*三`, `张三` → `张*`);
