@@ -71,6 +71,7 @@ fn main() {
         server_key: None,
         interval: Duration::from_secs(1),
         batch_size: batch,
+        timeout: Duration::from_secs(120),
     })
     .expect("client");
     let start = Instant::now();

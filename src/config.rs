@@ -109,7 +109,12 @@ pub struct SyncConfig {
     pub server_key: Option<String>,
     pub interval: Duration,
     pub batch_size: usize,
+    /// How long one request may take before it counts as failed (and is retried).
+    pub timeout: Duration,
 }
+
+/// The trace server refuses larger batches (`trace_server::api::MAX_BATCH`).
+pub const MAX_SYNC_BATCH: usize = 5_000;
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -247,6 +252,7 @@ struct RawSync {
     server_key: Option<String>,
     interval_seconds: Option<u64>,
     batch_size: Option<usize>,
+    timeout_seconds: Option<u64>,
 }
 
 /// Parses durations written as `90s`, `30m`, `24h` or `14d`.
@@ -432,12 +438,24 @@ impl Config {
                         "token is empty; get one with `trace-server kiosk add`".into(),
                     ));
                 }
+                let batch_size = s.batch_size.unwrap_or(500);
+                if !(1..=MAX_SYNC_BATCH).contains(&batch_size) {
+                    return Err(invalid(
+                        "sync",
+                        format!("batch_size {batch_size} must be between 1 and {MAX_SYNC_BATCH} (the server's limit)"),
+                    ));
+                }
+                let timeout_seconds = s.timeout_seconds.unwrap_or(30);
+                if timeout_seconds == 0 {
+                    return Err(invalid("sync", "timeout_seconds must be at least 1".into()));
+                }
                 Some(SyncConfig {
                     url: s.url.trim_end_matches('/').to_string(),
                     token: Secret(s.token),
                     server_key: s.server_key,
                     interval: Duration::from_secs(s.interval_seconds.unwrap_or(30).max(1)),
-                    batch_size: s.batch_size.unwrap_or(500).clamp(1, 10_000),
+                    batch_size,
+                    timeout: Duration::from_secs(timeout_seconds),
                 })
             }
         };

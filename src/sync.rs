@@ -81,7 +81,7 @@ pub struct SyncClient {
 impl SyncClient {
     pub fn new(config: &SyncConfig) -> Result<Self, SyncError> {
         let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(30))
+            .timeout(config.timeout)
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| SyncError::Unreachable(e.to_string()))?;

@@ -43,6 +43,8 @@ fn bad_configs_name_the_problem() {
     assert!(check("[trust]\nissuers = [\"missing.pub\"]\n").contains("missing.pub"));
     assert!(check("[policy]\nmax_pass_age = \"soon\"\n").contains("max_pass_age"));
     assert!(check("[sync]\nurl = \"ftp://x\"\ntoken = \"t\"\nserver_key = \"k\"\n").contains("http"));
+    assert!(check("[sync]\nurl = \"http://x\"\ntoken = \"t\"\nbatch_size = 9000\n").contains("5000"));
+    assert!(check("[sync]\nurl = \"http://x\"\ntoken = \"t\"\ntimeout_seconds = 0\n").contains("timeout_seconds"));
 }
 
 #[test]

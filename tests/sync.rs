@@ -49,6 +49,7 @@ fn client(url: &str, token: &str) -> SyncClient {
         server_key: None,
         interval: Duration::from_secs(1),
         batch_size: 40,
+        timeout: Duration::from_secs(10),
     })
     .unwrap()
 }

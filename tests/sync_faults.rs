@@ -1,0 +1,154 @@
+//! The real sync worker against the real trace server behind a fault-injecting proxy: 500s,
+//! lost acknowledgements, a server too slow to answer, a server killed before and after its
+//! commit, while the kiosk keeps recording. Every passage must arrive exactly once.
+
+mod faults;
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use faults::{Fault, FaultProxy};
+use kiosk::clock::FixedClock;
+use kiosk::config::{GateMode, Policy, Secret, SyncConfig};
+use kiosk::store::writer::StoreHandle;
+use kiosk::store::{ScanInput, Store, StoreSettings};
+use kiosk::sync::{Rules, SyncStatus};
+use trace_server::testkit::TestServer;
+
+fn settings() -> StoreSettings {
+    StoreSettings {
+        kiosk_id: "k1".into(),
+        venue_id: "v1".into(),
+        gate: "g".into(),
+        gate_mode: GateMode::Auto,
+        capacity: None,
+        repeat_window: Duration::from_secs(0),
+        visit_max: Duration::from_secs(8 * 3600),
+    }
+}
+
+fn scan(i: u32) -> ScanInput {
+    let at = Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap() + chrono::Duration::seconds(i as i64);
+    let claims = vp1::Claims::health(
+        "iss",
+        format!("s{i}"),
+        "A*",
+        vp1::HealthColour::Green,
+        at,
+        at + chrono::Duration::hours(2),
+    );
+    ScanInput {
+        verdict: Policy::default().decide(claims, at),
+        text: String::new(),
+        at,
+    }
+}
+
+#[test]
+fn every_passage_arrives_exactly_once_through_500s_slowness_and_kills() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kiosk.db");
+    let (store, _thread) = StoreHandle::spawn(Store::open(&db, settings()).unwrap(), || {}).unwrap();
+    for i in 0..120 {
+        store.record(scan(i)).recv().unwrap().unwrap();
+    }
+
+    let server = TestServer::start();
+    let token = server.add_kiosk("k1", "v1");
+    let slow = Duration::from_millis(1500);
+    let script = vec![
+        Fault::Pass,
+        Fault::Fail500,
+        Fault::CommitThen500,
+        Fault::Slow(slow),
+        Fault::Pass,
+        Fault::CommitThenDrop,
+        Fault::CutRequest,
+        Fault::CommitThen500,
+        Fault::Pass,
+        Fault::Slow(slow),
+        Fault::CutRequest,
+    ];
+    let faults_in_script = script.iter().filter(|f| **f != Fault::Pass).count();
+    let proxy = FaultProxy::start(server.addr, script);
+    let config = SyncConfig {
+        url: proxy.url.clone(),
+        token: Secret(token.clone()),
+        server_key: None,
+        interval: Duration::from_millis(50),
+        batch_size: 25,
+        timeout: Duration::from_millis(500),
+    };
+    let (tx, statuses) = mpsc::channel::<SyncStatus>();
+    let clock = Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap()));
+    let base = Rules {
+        trust: vp1::TrustStore::new(),
+        policy: Policy::default(),
+    };
+    let shared = Arc::new(std::sync::RwLock::new(base.clone()));
+    kiosk::sync::spawn(
+        config,
+        store.clone(),
+        clock,
+        (base, shared, dir.path().join("policy.json")),
+        move |s| {
+            let _ = tx.send(s);
+        },
+    )
+    .unwrap();
+
+    // Scanning goes on while sync fights the faults: every record still commits at once.
+    for i in 120..200 {
+        let started = Instant::now();
+        store.record(scan(i)).recv().unwrap().unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "recording waited on sync ({:?})",
+            started.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut errors = Vec::new();
+    loop {
+        let status = statuses
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the sync worker reports after every round");
+        if let Some(e) = &status.last_error {
+            errors.push(e.clone());
+        }
+        if status.pending == 0 && status.last_error.is_none() && proxy.script_left() == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {} pending after 90 s", status.pending);
+    }
+    assert_eq!(server.count("SELECT COUNT(*) FROM passages"), 200, "exactly once");
+    assert_eq!(server.count("SELECT COUNT(DISTINCT event_id) FROM passages"), 200);
+    assert_eq!(server.count("SELECT MAX(seq) FROM passages WHERE kiosk_id = 'k1'"), 200);
+    assert_eq!(store.pending_sync().recv().unwrap().unwrap(), 0);
+    let applied = proxy.seen().iter().filter(|f| **f != Fault::Pass).count();
+    assert_eq!(applied, faults_in_script, "every fault was met: {:?}", proxy.seen());
+    assert!(
+        errors.iter().any(|e| e.contains("500")) && errors.iter().any(|e| e.contains("unreachable")),
+        "the operator screen saw the failures: {errors:?}"
+    );
+
+    // The server's own gap report agrees: nothing lost.
+    let status: serde_json::Value = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/kiosks/k1/status", server.url))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(status["gaps"], serde_json::json!([]), "{status}");
+    assert_eq!(status["passages"], 200);
+}
+
+#[test]
+fn the_kiosk_refuses_a_batch_size_the_server_would_refuse() {
+    assert_eq!(kiosk::config::MAX_SYNC_BATCH, trace_server::api::MAX_BATCH);
+}
