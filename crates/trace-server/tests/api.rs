@@ -50,21 +50,36 @@ fn ingest_is_authenticated_venue_bound_and_idempotent() {
     assert_eq!(again, json!({"accepted": 0, "duplicates": 2}), "resending is harmless");
     assert_eq!(s.count("SELECT COUNT(*) FROM passages"), 2);
 
+    // A forged code's denial has no subject, kind, issuer or health; the same passage twice in
+    // one batch (a kiosk retrying inside its own batch) is stored once.
+    let mut forged = passage("k1", "mall-a", 3, "x", "entry", t(9, 2));
+    for field in ["subject", "kind", "issuer", "health"] {
+        forged[field] = Value::Null;
+    }
+    forged["verdict"] = json!("invalid");
+    forged["reason"] = json!("bad_signature");
+    let r: Value = post(&s, &k1, &json!([forged.clone(), forged])).json().unwrap();
+    assert_eq!(r, json!({"accepted": 1, "duplicates": 1}));
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM passages WHERE subject IS NULL AND reason = 'bad_signature'"),
+        1
+    );
+
     // A kiosk cannot write another venue's (or another kiosk's) passages.
-    let other = json!([passage("k1", "mall-b", 3, "c", "entry", t(9, 2))]);
+    let other = json!([passage("k1", "mall-b", 4, "c", "entry", t(9, 2))]);
     assert_eq!(post(&s, &k1, &other).status(), 403);
-    let spoof = json!([passage("k2", "mall-a", 3, "c", "entry", t(9, 2))]);
+    let spoof = json!([passage("k2", "mall-a", 4, "c", "entry", t(9, 2))]);
     assert_eq!(post(&s, &k1, &spoof).status(), 403);
 
     // A lost passage shows as a gap.
     post(&s, &k1, &json!([passage("k1", "mall-a", 5, "d", "entry", t(9, 5))]));
     let status: Value = get(&s, Some(&k1), "/v1/kiosks/k1/status").json().unwrap();
-    assert_eq!(status["gaps"], json!([[3, 4]]));
+    assert_eq!(status["gaps"], json!([[4, 4]]));
     assert_eq!(status["max_seq"], 5);
     assert_eq!(get(&s, None, "/v1/kiosks/k1/status").status(), 401);
 
     let metrics = get(&s, None, "/metrics").text().unwrap();
-    assert!(metrics.contains("trace_passages_duplicate_total 2"), "{metrics}");
+    assert!(metrics.contains("trace_passages_duplicate_total 3"), "{metrics}");
     assert_eq!(get(&s, None, "/healthz").status(), 200);
 }
 
