@@ -5,6 +5,8 @@ pub mod auth;
 pub mod db;
 pub mod error;
 #[doc(hidden)]
+pub mod synth;
+#[doc(hidden)]
 pub mod testkit;
 pub mod trace;
 pub mod trust;

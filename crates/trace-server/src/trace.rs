@@ -10,23 +10,45 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ServerError;
 
-/// Shared SQL: visits overlapping [$1, $2), with missing exits closed after $3 seconds.
-const VISITS: &str = "
-    ev AS (
-        SELECT subject, venue_id, direction, at, inferred,
-               LEAD(direction) OVER w AS next_dir, LEAD(at) OVER w AS next_at, LEAD(inferred) OVER w AS next_inferred
-        FROM passages
-        WHERE subject IS NOT NULL AND verdict = 'admit'
-          AND at >= $1::timestamptz - make_interval(secs => $3) AND at < $2::timestamptz + make_interval(secs => $3)
-        WINDOW w AS (PARTITION BY subject, venue_id ORDER BY at, seq)
-    ),
-    visits AS (
-        SELECT subject, venue_id, at AS t_in,
-               CASE WHEN next_dir = 'exit' THEN next_at
-                    ELSE LEAST(at + make_interval(secs => $3), COALESCE(next_at, 'infinity'::timestamptz)) END AS t_out,
-               (next_dir IS DISTINCT FROM 'exit') OR COALESCE(next_inferred, false) AS inferred
-        FROM ev WHERE direction = 'entry'
-    )";
+/// SQL for two CTEs: `{name}_ev`, and `{name}`, the visits (visit, subject, venue_id, t_in,
+/// t_out, inferred) rebuilt from `source`, a subquery of admitted passages with visit,
+/// subject, venue_id, direction, at, seq, inferred. `visit` groups passages that are rebuilt
+/// separately (one group per case visit in the contacts query). An entry's visit ends at the
+/// subject's next exit at that venue; with no exit before the next entry (or none at all) it
+/// ends $3 seconds after the entry and is inferred. `name` and `source` are always literals of
+/// this module.
+fn visits_cte(name: &str, source: &str) -> String {
+    format!(
+        "{name}_ev AS (
+            SELECT visit, subject, venue_id, direction, at, inferred,
+                   LEAD(direction) OVER w AS next_dir, LEAD(at) OVER w AS next_at, LEAD(inferred) OVER w AS next_inferred
+            FROM {source} src
+            WINDOW w AS (PARTITION BY visit, subject, venue_id ORDER BY at, seq)
+        ),
+        {name} AS (
+            SELECT visit, subject, venue_id, at AS t_in,
+                   CASE WHEN next_dir = 'exit' THEN next_at
+                        ELSE LEAST(at + make_interval(secs => $3), COALESCE(next_at, 'infinity'::timestamptz)) END AS t_out,
+                   (next_dir IS DISTINCT FROM 'exit') OR COALESCE(next_inferred, false) AS inferred
+            FROM {name}_ev WHERE direction = 'entry'
+        )"
+    )
+}
+
+/// How far before a time a visit covering it may have begun, and how far after its entry the
+/// exit may come: a long worksite shift with a scanned exit, or the default visit length if
+/// that is longer. Passages outside this margin are not read.
+const MARGIN: &str = "make_interval(secs => GREATEST($3::float8, 12 * 3600))";
+
+/// Admitted passages of [$1 − margin, $2 + margin): every passage of a visit overlapping
+/// [$1, $2).
+fn window_passages(extra: &str) -> String {
+    format!(
+        "(SELECT 0 AS visit, subject, venue_id, direction, at, seq, inferred FROM passages
+          WHERE subject IS NOT NULL AND verdict = 'admit'
+            AND at >= $1::timestamptz - {MARGIN} AND at < $2::timestamptz + {MARGIN} {extra})"
+    )
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Contact {
@@ -45,19 +67,36 @@ pub async fn contacts_of(
     to: DateTime<Utc>,
     visit_secs: f64,
 ) -> Result<Vec<Contact>, ServerError> {
+    // The case's passages come by the (subject, at) index; then, per case visit, the passages
+    // at its venue around it by the (venue_id, at) index, rebuilt into visits per case visit
+    // (a contiguous range each, so an entry's next passage is never one from a gap between
+    // two case visits). Nobody else's visits are rebuilt: the cost follows the case's
+    // footprint, not the size of the table.
+    let near = format!(
+        "(SELECT c.visit, p.subject, p.venue_id, p.direction, p.at, p.seq, p.inferred
+          FROM case_visits c
+          JOIN passages p ON p.venue_id = c.venue_id
+                         AND p.at >= GREATEST(c.t_in, $1) - {MARGIN}
+                         AND p.at < LEAST(c.t_out, $2) + {MARGIN}
+          WHERE p.subject IS NOT NULL AND p.subject <> $4 AND p.verdict = 'admit')"
+    );
     let sql = format!(
-        "WITH {VISITS},
-         case_visits AS (SELECT * FROM visits WHERE subject = $4 AND t_in < $2 AND t_out > $1)
+        "WITH {},
+         case_visits AS (SELECT row_number() OVER () AS visit, subject, venue_id, t_in, t_out, inferred
+                         FROM case_all WHERE t_in < $2 AND t_out > $1),
+         {}
          SELECT o.subject,
                 SUM(EXTRACT(EPOCH FROM LEAST(c.t_out, o.t_out, $2) - GREATEST(c.t_in, o.t_in, $1)))::float8 / 60.0,
                 array_agg(DISTINCT o.venue_id ORDER BY o.venue_id),
                 MIN(GREATEST(c.t_in, o.t_in, $1)),
                 bool_or(o.inferred OR c.inferred)
          FROM case_visits c
-         JOIN visits o ON o.venue_id = c.venue_id AND o.subject <> c.subject
+         JOIN others o ON o.visit = c.visit
                       AND o.t_in < LEAST(c.t_out, $2) AND o.t_out > GREATEST(c.t_in, $1)
          GROUP BY o.subject
-         ORDER BY 2 DESC, 1"
+         ORDER BY 2 DESC, 1",
+        visits_cte("case_all", &window_passages("AND subject = $4")),
+        visits_cte("others", &near),
     );
     let rows = pool.get().await?.query(&sql, &[&from, &to, &visit_secs, &case]).await?;
     Ok(rows
@@ -88,9 +127,10 @@ pub async fn visitors_of(
     visit_secs: f64,
 ) -> Result<Vec<Visit>, ServerError> {
     let sql = format!(
-        "WITH {VISITS}
+        "WITH {}
          SELECT subject, t_in, t_out, inferred FROM visits
-         WHERE venue_id = $4 AND t_in < $2 AND t_out > $1 ORDER BY t_in, subject"
+         WHERE t_in < $2 AND t_out > $1 ORDER BY t_in, subject",
+        visits_cte("visits", &window_passages("AND venue_id = $4"))
     );
     let rows = pool
         .get()

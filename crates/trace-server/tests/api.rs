@@ -128,6 +128,8 @@ fn contacts_are_the_right_people_in_the_right_order() {
         passage("kb", "gym", 1, "noexit", "entry", t(14, 30)), // never scanned out: closed after 4 h
         passage("kb", "gym", 2, "case", "entry", t(14, 0)),
         passage("kb", "gym", 3, "case", "exit", t(15, 0)),
+        passage("kb", "gym", 4, "worker", "entry", t(8, 0)), // an 8-hour shift, scanned out
+        passage("kb", "gym", 5, "worker", "exit", t(16, 0)),
     ]);
     assert_eq!(post(&s, &ka, &cafe).status(), 200);
     assert_eq!(post(&s, &kb, &gym).status(), 200);
@@ -139,11 +141,16 @@ fn contacts_are_the_right_people_in_the_right_order() {
     .json()
     .unwrap();
     let names: Vec<&str> = contacts.iter().map(|c| c["subject"].as_str().unwrap()).collect();
-    assert_eq!(names, ["long", "noexit", "short"], "{contacts:?}");
+    assert_eq!(names, ["long", "worker", "noexit", "short"], "{contacts:?}");
     assert_eq!(contacts[0]["overlap_minutes"], 60.0);
-    assert_eq!(contacts[1]["overlap_minutes"], 30.0);
-    assert_eq!(contacts[1]["inferred"], true, "the missing exit is marked inferred");
-    assert_eq!(contacts[2]["overlap_minutes"], 10.0);
+    assert_eq!(
+        contacts[1]["overlap_minutes"], 60.0,
+        "a shift that began 6 h before the case"
+    );
+    assert_eq!(contacts[1]["inferred"], false);
+    assert_eq!(contacts[2]["overlap_minutes"], 30.0);
+    assert_eq!(contacts[2]["inferred"], true, "the missing exit is marked inferred");
+    assert_eq!(contacts[3]["overlap_minutes"], 10.0);
     assert_eq!(contacts[0]["inferred"], false);
 
     let peaks: Vec<Value> = get(

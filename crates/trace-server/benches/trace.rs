@@ -1,0 +1,199 @@
+//! Tracing queries at scale, over real HTTP against a real PostgreSQL.
+//!
+//! `DATABASE_URL=postgres://… cargo bench -p trace-server --bench trace -- [--passages N]
+//!  [--venues N] [--subjects N] [--days N] [--queries N] [--fresh]`
+//!
+//! Generates the data once into a database named after the spec (`bench_trace_…`) and reuses
+//! it on later runs (`--fresh` drops it first). Prints p50/p95 of the contacts query over a
+//! 14-day window for random subjects, a day's hotspots, a day's peaks, a venue's day; the
+//! baseline is an HTTP round trip to `/healthz` in the same run.
+
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use trace_server::synth::{self, Spec};
+use trace_server::testkit::{TestServer, admin_url};
+use trace_server::{auth, db};
+
+fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentiles(mut ms: Vec<f64>) -> (f64, f64, f64) {
+    ms.sort_by(f64::total_cmp);
+    let at = |p: f64| ms[((ms.len() as f64 - 1.0) * p).round() as usize];
+    (at(0.5), at(0.95), at(1.0))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let spec = Spec {
+        passages: arg(&args, "--passages", 10_000_000u64),
+        venues: arg(&args, "--venues", 2_000u32),
+        subjects: arg(&args, "--subjects", 1_000_000u32),
+        days: arg(&args, "--days", 14u32),
+        start: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+    };
+    let queries: usize = arg(&args, "--queries", 100);
+    let name = format!(
+        "bench_trace_{}_{}_{}_{}",
+        spec.passages, spec.venues, spec.subjects, spec.days
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let admin = admin_url();
+    let url = runtime.block_on(async {
+        let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        if args.iter().any(|a| a == "--fresh") {
+            client
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                .await
+                .unwrap();
+        }
+        let exists = client
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+            .await
+            .unwrap()
+            .is_some();
+        if !exists {
+            client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+        }
+        let mut config: tokio_postgres::Config = admin.parse().unwrap();
+        config.dbname(&name);
+        let url = match config.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(h)) => format!(
+                "postgres://{}@{h}:{}/{name}",
+                config.get_user().unwrap_or("postgres"),
+                config.get_ports().first().copied().unwrap_or(5432)
+            ),
+            _ => panic!("DATABASE_URL must name a TCP host"),
+        };
+        let pool = db::pool(&url).unwrap();
+        db::migrate(&pool).await.unwrap();
+        let have: i64 = pool
+            .get()
+            .await
+            .unwrap()
+            .query_one("SELECT COUNT(*) FROM passages", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if have == 0 {
+            println!("generating {spec:?} into {name}");
+            let started = Instant::now();
+            let n = synth::generate(&pool, spec, |done| {
+                eprintln!("  {done} passages, {:.0} s", started.elapsed().as_secs_f64())
+            })
+            .await
+            .unwrap();
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "generated {n} passages in {secs:.0} s ({:.0}/s, indexes included)",
+                n as f64 / secs
+            );
+        } else {
+            println!("reusing {name}: {have} passages (--fresh to regenerate)");
+        }
+        url
+    });
+    let subjects = runtime.block_on(async {
+        let pool = db::pool(&url).unwrap();
+        synth::some_subjects(&pool, queries as i64).await.unwrap()
+    });
+    let server = TestServer::start_on(runtime, url, None);
+    let tracer = format!("bench-{}", auth::new_token("").unwrap());
+    let token = server.add_tracer(&tracer);
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let timed = |path: &str| {
+        let started = Instant::now();
+        let response = http
+            .get(format!("{}{path}", server.url))
+            .bearer_auth(&token)
+            .send()
+            .unwrap();
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+        let body = response.text().unwrap();
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        (ms, serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default())
+    };
+    let day = |d: u32| {
+        let from = spec.start + chrono::Duration::days(d as i64);
+        (from.to_rfc3339(), (from + chrono::Duration::days(1)).to_rfc3339())
+    };
+    let enc = |s: String| s.replace('+', "%2B");
+    let window = (
+        enc(spec.start.to_rfc3339()),
+        enc((spec.start + chrono::Duration::days(spec.days as i64)).to_rfc3339()),
+    );
+
+    let (base, _, _) = percentiles((0..50).map(|_| timed("/healthz").0).collect());
+    println!("\nbaseline: /healthz round trip p50 {base:.2} ms");
+
+    let mut found = Vec::new();
+    let times: Vec<f64> = subjects
+        .iter()
+        .map(|s| {
+            let (ms, body) = timed(&format!(
+                "/v1/trace/contacts?subject={s}&from={}&to={}",
+                window.0, window.1
+            ));
+            found.push(body.as_array().map_or(0, |a| a.len()));
+            ms
+        })
+        .collect();
+    let (p50, p95, max) = percentiles(times);
+    found.sort();
+    println!(
+        "contacts, {}-day window, {} subjects: p50 {p50:.1} ms  p95 {p95:.1} ms  max {max:.1} ms  ({:.0}x / {:.0}x baseline); contacts per case: median {}, max {}",
+        spec.days,
+        subjects.len(),
+        p50 / base,
+        p95 / base,
+        found.get(found.len() / 2).copied().unwrap_or(0),
+        found.last().copied().unwrap_or(0)
+    );
+
+    let days = spec.days.min(7);
+    for (label, path) in [
+        ("hotspots, one day", "/v1/trace/hotspots"),
+        ("peaks, one day", "/v1/trace/peaks"),
+    ] {
+        let times: Vec<f64> = (0..days)
+            .map(|d| {
+                let (from, to) = day(d);
+                timed(&format!("{path}?from={}&to={}&limit=20", enc(from), enc(to))).0
+            })
+            .collect();
+        let (p50, p95, max) = percentiles(times);
+        println!("{label} ({days} days): p50 {p50:.1} ms  p95 {p95:.1} ms  max {max:.1} ms");
+    }
+    let (ms, _) = timed(&format!(
+        "/v1/trace/hotspots?from={}&to={}&limit=20",
+        window.0, window.1
+    ));
+    println!("hotspots, whole {}-day window: {ms:.0} ms", spec.days);
+    let times: Vec<f64> = (0..days)
+        .map(|d| {
+            let (from, to) = day(d);
+            timed(&format!(
+                "/v1/trace/venue?venue=synth-v1&from={}&to={}",
+                enc(from),
+                enc(to)
+            ))
+            .0
+        })
+        .collect();
+    let (p50, p95, _) = percentiles(times);
+    println!("visitors of the busiest venue, one day: p50 {p50:.1} ms  p95 {p95:.1} ms");
+}
