@@ -69,6 +69,15 @@ pub struct SyncStatus {
     pub pending: u32,
     pub last_success: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// Sequence ranges of this kiosk's passages the server never received (inclusive): a
+    /// lost passage shows on the operator screen, not only in the server's reports.
+    pub server_missing: Vec<(i64, i64)>,
+}
+
+/// The part of the server's `GET /v1/kiosks/{id}/status` the kiosk uses.
+#[derive(Debug, serde::Deserialize)]
+struct ServerView {
+    gaps: Vec<(i64, i64)>,
 }
 
 pub struct SyncClient {
@@ -91,6 +100,32 @@ impl SyncClient {
             batch_size: config.batch_size,
             http,
         })
+    }
+
+    /// Sequence ranges of `kiosk_id`'s passages the server reports as never received.
+    pub fn missing_on_server(&self, kiosk_id: &str) -> Result<Vec<(i64, i64)>, SyncError> {
+        let response = self
+            .http
+            .get(format!("{}/v1/kiosks/{kiosk_id}/status", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .map_err(|e| SyncError::Unreachable(e.to_string()))?;
+        match response.status().as_u16() {
+            200..=299 => {}
+            401 => return Err(SyncError::Unauthorized),
+            status @ 500..=599 => return Err(SyncError::ServerError { status }),
+            status => {
+                return Err(SyncError::Refused {
+                    status,
+                    body: response.text().unwrap_or_default(),
+                });
+            }
+        }
+        let view: ServerView = response.json().map_err(|e| SyncError::Refused {
+            status: 200,
+            body: format!("unreadable status: {e}"),
+        })?;
+        Ok(view.gaps)
     }
 
     /// Sends batches until nothing is pending; returns how many passages were acknowledged.
@@ -144,6 +179,7 @@ pub fn backoff(interval: Duration, failures: u32) -> Duration {
 
 /// The kiosk's sync thread: runs for the life of the kiosk, never blocks scanning.
 pub fn spawn(
+    kiosk_id: String,
     config: SyncConfig,
     mut store: StoreHandle,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
@@ -157,16 +193,18 @@ pub fn spawn(
         let client = SyncClient::new(&config);
         loop {
             let result = match &client {
-                Ok(c) => c.sync_once(&mut store).and_then(|n| match &config.server_key {
-                    Some(key) => {
-                        let policy = c.refresh_policy(key, &cache)?;
-                        if let Ok(mut r) = shared.write() {
-                            *r = Rules::merged(&base, &policy);
+                Ok(c) => c
+                    .sync_once(&mut store)
+                    .and_then(|_| {
+                        if let Some(key) = &config.server_key {
+                            let policy = c.refresh_policy(key, &cache)?;
+                            if let Ok(mut r) = shared.write() {
+                                *r = Rules::merged(&base, &policy);
+                            }
                         }
-                        Ok(n)
-                    }
-                    None => Ok(n),
-                }),
+                        c.missing_on_server(&kiosk_id)
+                    })
+                    .map(|missing| status.server_missing = missing),
                 Err(e) => Err(SyncError::Unreachable(e.to_string())),
             };
             match result {

@@ -97,6 +97,11 @@ fn every_passage_arrives_exactly_once_through_outages_and_lost_acks() {
         180
     );
     assert_eq!(server.count("SELECT MAX(seq) FROM passages"), 180);
+    assert_eq!(c.missing_on_server("k1").unwrap(), vec![], "nothing lost");
+
+    // Passages lost on the server's side (a restored backup, say) are reported to the kiosk.
+    server.count("WITH gone AS (DELETE FROM passages WHERE seq IN (7, 8, 100) RETURNING 1) SELECT COUNT(*) FROM gone");
+    assert_eq!(c.missing_on_server("k1").unwrap(), vec![(7, 8), (100, 100)]);
 }
 
 #[test]

@@ -89,6 +89,7 @@ fn every_passage_arrives_exactly_once_through_500s_slowness_and_kills() {
     };
     let shared = Arc::new(std::sync::RwLock::new(base.clone()));
     kiosk::sync::spawn(
+        "k1".into(),
         config,
         store.clone(),
         clock,

@@ -205,3 +205,28 @@ fn five_wrong_pins_lock_the_operator_screen_and_the_right_one_opens_it() {
     h.run();
     assert_eq!(h.state().state.screen, Screen::Visitor);
 }
+
+#[test]
+fn passages_the_server_never_received_show_on_the_operator_screen() {
+    let (app, _rig) = app_with_frames(&[]);
+    let mut h = harness(app);
+    h.run();
+    h.get_by_label("管理员界面").click();
+    h.run();
+    enter_pin(&mut h, kiosk::app::DEMO_PIN);
+    wait_for(&mut h, "今日通行记录", 10);
+    assert!(
+        h.query_by_label_contains("丢失").is_none(),
+        "nothing lost, nothing shown"
+    );
+    h.state_mut().state.sync_configured = true;
+    h.state_mut().state.sync = Some(kiosk::sync::SyncStatus {
+        pending: 0,
+        last_success: Some(chrono::Utc::now()),
+        last_error: None,
+        server_missing: vec![(4, 6), (9, 9)],
+    });
+    h.run();
+    h.get_by_label("丢失：服务器未收到的记录");
+    h.get_by_label("4 (#4–6, #9)");
+}

@@ -54,3 +54,4 @@ op-staff = Staff-assisted entry (type or scan the pass text)
 op-check = Check
 op-passages = Today's passages
 op-last-sync = Last sync
+op-server-missing = Lost: the server never received

@@ -54,3 +54,4 @@ op-staff = 人工协助登记（输入或扫描通行码文本）
 op-check = 核验
 op-passages = 今日通行记录
 op-last-sync = 上次同步
+op-server-missing = 丢失：服务器未收到的记录

@@ -182,6 +182,7 @@ pub fn run(launch: Launch) -> Result<(), LaunchError> {
     if let Some(sync) = config.sync.clone() {
         let (tx, n) = (events_tx.clone(), notify.clone());
         crate::sync::spawn(
+            config.kiosk_id.clone(),
             sync,
             store_handle.clone(),
             clock.clone(),

@@ -47,8 +47,11 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
 
     // Staff-assisted entry: a visitor without a phone shows a printed pass or reads it out.
     ui.horizontal(|ui| {
-        ui.label(RichText::new(m.get(lang, "op-staff")).size(18.0));
-        let edit = ui.add(egui::TextEdit::singleline(&mut state.staff_text).desired_width(420.0));
+        let label = ui.label(RichText::new(m.get(lang, "op-staff")).size(18.0));
+        // Named by its label, so screen readers (and UI tests) can find the field.
+        let edit = ui
+            .add(egui::TextEdit::singleline(&mut state.staff_text).desired_width(420.0))
+            .labelled_by(label.id);
         let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if (ui.button(RichText::new(m.get(lang, "op-check")).size(18.0)).clicked() || enter)
             && !state.staff_text.trim().is_empty()
@@ -116,6 +119,28 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
                     ),
                 };
                 row("op-sync", sync);
+                if let Some(s) = state.sync.as_ref().filter(|s| !s.server_missing.is_empty()) {
+                    let lost: i64 = s.server_missing.iter().map(|(a, b)| b - a + 1).sum();
+                    let ranges: Vec<String> = s
+                        .server_missing
+                        .iter()
+                        .take(3)
+                        .map(|(a, b)| if a == b { format!("#{a}") } else { format!("#{a}–{b}") })
+                        .collect();
+                    let more = if s.server_missing.len() > 3 { " …" } else { "" };
+                    ui.label(
+                        RichText::new(m.get(lang, "op-server-missing"))
+                            .size(20.0)
+                            .color(egui::Color32::RED),
+                    );
+                    ui.label(
+                        RichText::new(format!("{lost} ({}{more})", ranges.join(", ")))
+                            .size(20.0)
+                            .strong()
+                            .color(egui::Color32::RED),
+                    );
+                    ui.end_row();
+                }
             });
         for (reason, n) in &summary.denied_by_reason {
             ui.label(format!("  {reason}: {n}"));

@@ -10,6 +10,7 @@ use crate::error::ServerError;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_trust.sql"),
+    include_str!("../migrations/0003_passages_at.sql"),
 ];
 
 pub fn pool(database_url: &str) -> Result<Pool, ServerError> {
