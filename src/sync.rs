@@ -102,29 +102,22 @@ impl SyncClient {
         })
     }
 
-    /// Sequence ranges of `kiosk_id`'s passages the server reports as never received.
-    pub fn missing_on_server(&self, kiosk_id: &str) -> Result<Vec<(i64, i64)>, SyncError> {
-        let response = self
-            .http
-            .get(format!("{}/v1/kiosks/{kiosk_id}/status", self.url))
+    fn get(&self, path: &str) -> Result<reqwest::blocking::Response, SyncError> {
+        self.http
+            .get(format!("{}{path}", self.url))
             .bearer_auth(&self.token)
             .send()
-            .map_err(|e| SyncError::Unreachable(e.to_string()))?;
-        match response.status().as_u16() {
-            200..=299 => {}
-            401 => return Err(SyncError::Unauthorized),
-            status @ 500..=599 => return Err(SyncError::ServerError { status }),
-            status => {
-                return Err(SyncError::Refused {
-                    status,
-                    body: response.text().unwrap_or_default(),
-                });
-            }
-        }
-        let view: ServerView = response.json().map_err(|e| SyncError::Refused {
-            status: 200,
-            body: format!("unreadable status: {e}"),
-        })?;
+            .map_err(|e| SyncError::Unreachable(e.to_string()))
+    }
+
+    /// Sequence ranges of `kiosk_id`'s passages the server reports as never received.
+    pub fn missing_on_server(&self, kiosk_id: &str) -> Result<Vec<(i64, i64)>, SyncError> {
+        let view: ServerView = accepted(self.get(&format!("/v1/kiosks/{kiosk_id}/status"))?)?
+            .json()
+            .map_err(|e| SyncError::Refused {
+                status: 200,
+                body: format!("unreadable status: {e}"),
+            })?;
         Ok(view.gaps)
     }
 
@@ -143,22 +136,25 @@ impl SyncClient {
                 .json(&batch)
                 .send()
                 .map_err(|e| SyncError::Unreachable(e.to_string()))?;
-            let status = response.status().as_u16();
-            match status {
-                200..=299 => {}
-                401 => return Err(SyncError::Unauthorized),
-                500..=599 => return Err(SyncError::ServerError { status }),
-                _ => {
-                    return Err(SyncError::Refused {
-                        status,
-                        body: response.text().unwrap_or_default(),
-                    });
-                }
-            }
+            accepted(response)?;
             let ids: Vec<String> = batch.iter().map(|p| p.event_id.clone()).collect();
             store.acknowledged(&ids)?;
             sent += ids.len();
         }
+    }
+}
+
+/// The response if the server accepted the request; otherwise what went wrong, as the error
+/// the sync loop handles (401: the token; 5xx: retry later; other: refused, with its reason).
+fn accepted(response: reqwest::blocking::Response) -> Result<reqwest::blocking::Response, SyncError> {
+    match response.status().as_u16() {
+        200..=299 => Ok(response),
+        401 => Err(SyncError::Unauthorized),
+        status @ 500..=599 => Err(SyncError::ServerError { status }),
+        status => Err(SyncError::Refused {
+            status,
+            body: response.text().unwrap_or_default(),
+        }),
     }
 }
 
@@ -276,20 +272,9 @@ impl SyncClient {
     /// Fetches the signed trust list, verifies it with the pinned key, and on success stores
     /// it (atomically) at `cache` so that the kiosk keeps it through restarts while offline.
     pub fn refresh_policy(&self, server_key: &str, cache: &std::path::Path) -> Result<ServerPolicy, SyncError> {
-        let response = self
-            .http
-            .get(format!("{}/v1/kiosk/policy", self.url))
-            .bearer_auth(&self.token)
-            .send()
-            .map_err(|e| SyncError::Unreachable(e.to_string()))?;
-        let status = response.status().as_u16();
-        if status == 401 {
-            return Err(SyncError::Unauthorized);
-        }
-        if !(200..300).contains(&status) {
-            return Err(SyncError::ServerError { status });
-        }
-        let signed: SignedDocument = response.json().map_err(|e| SyncError::BadPolicy(e.to_string()))?;
+        let signed: SignedDocument = accepted(self.get("/v1/kiosk/policy")?)?
+            .json()
+            .map_err(|e| SyncError::BadPolicy(e.to_string()))?;
         let policy = verify_policy(server_key, &signed)?;
         let text = serde_json::to_string(&signed).map_err(|e| SyncError::BadPolicy(e.to_string()))?;
         let tmp = cache.with_extension("tmp");

@@ -1,44 +1,19 @@
 //! Kiosk sync against the real trace server (real HTTP on 127.0.0.1, real PostgreSQL):
 //! exactly once through outages, lost acknowledgements and restarts; refused credentials.
 
+mod common;
+
 use std::time::Duration;
 
-use chrono::{TimeZone, Utc};
-use kiosk::config::{GateMode, Policy, Secret, SyncConfig};
-use kiosk::store::{ScanInput, Store, StoreSettings};
+use common::{green_scan, store_settings as settings};
+use kiosk::config::{Policy, Secret, SyncConfig};
+use kiosk::store::Store;
 use kiosk::sync::{SyncClient, SyncError};
 use trace_server::testkit::TestServer;
 
-fn settings() -> StoreSettings {
-    StoreSettings {
-        kiosk_id: "k1".into(),
-        venue_id: "v1".into(),
-        gate: "g".into(),
-        gate_mode: GateMode::Auto,
-        capacity: None,
-        repeat_window: Duration::from_secs(0),
-        visit_max: Duration::from_secs(8 * 3600),
-    }
-}
-
 fn record(store: &mut Store, from: u32, n: u32) {
-    let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap();
     for i in from..from + n {
-        let at = t0 + chrono::Duration::seconds(i as i64);
-        let claims = vp1::Claims::health(
-            "iss",
-            format!("s{i}"),
-            "A*",
-            vp1::HealthColour::Green,
-            at,
-            at + chrono::Duration::hours(2),
-        );
-        let input = ScanInput {
-            verdict: Policy::default().decide(claims, at),
-            text: String::new(),
-            at,
-        };
-        store.record_passage(&input).unwrap();
+        store.record_passage(&green_scan(i)).unwrap();
     }
 }
 

@@ -2,6 +2,7 @@
 //! lost acknowledgements, a server too slow to answer, a server killed before and after its
 //! commit, while the kiosk keeps recording. Every passage must arrive exactly once.
 
+mod common;
 mod faults;
 
 use std::sync::Arc;
@@ -9,42 +10,14 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
+use common::{green_scan as scan, store_settings as settings};
 use faults::{Fault, FaultProxy};
 use kiosk::clock::FixedClock;
-use kiosk::config::{GateMode, Policy, Secret, SyncConfig};
+use kiosk::config::{Policy, Secret, SyncConfig};
+use kiosk::store::Store;
 use kiosk::store::writer::StoreHandle;
-use kiosk::store::{ScanInput, Store, StoreSettings};
 use kiosk::sync::{Rules, SyncStatus};
 use trace_server::testkit::TestServer;
-
-fn settings() -> StoreSettings {
-    StoreSettings {
-        kiosk_id: "k1".into(),
-        venue_id: "v1".into(),
-        gate: "g".into(),
-        gate_mode: GateMode::Auto,
-        capacity: None,
-        repeat_window: Duration::from_secs(0),
-        visit_max: Duration::from_secs(8 * 3600),
-    }
-}
-
-fn scan(i: u32) -> ScanInput {
-    let at = Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap() + chrono::Duration::seconds(i as i64);
-    let claims = vp1::Claims::health(
-        "iss",
-        format!("s{i}"),
-        "A*",
-        vp1::HealthColour::Green,
-        at,
-        at + chrono::Duration::hours(2),
-    );
-    ScanInput {
-        verdict: Policy::default().decide(claims, at),
-        text: String::new(),
-        at,
-    }
-}
 
 #[test]
 fn every_passage_arrives_exactly_once_through_500s_slowness_and_kills() {

@@ -173,6 +173,18 @@ fn enter_pin(h: &mut Harness<'_, KioskApp>, pin: &str) {
     }
 }
 
+/// Opens the operator screen with the right PIN and waits for today's view from the store.
+fn open_operator_screen(app: KioskApp) -> Harness<'static, KioskApp> {
+    let mut h = harness(app);
+    h.run();
+    h.get_by_label("管理员界面").click();
+    h.run();
+    enter_pin(&mut h, kiosk::app::DEMO_PIN);
+    assert_eq!(h.state().state.screen, Screen::Operator);
+    wait_for(&mut h, "今日通行记录", 10);
+    h
+}
+
 #[test]
 fn five_wrong_pins_lock_the_operator_screen_and_the_right_one_opens_it() {
     let (app, _rig) = app_with_frames(&[]);
@@ -194,13 +206,7 @@ fn five_wrong_pins_lock_the_operator_screen_and_the_right_one_opens_it() {
 
     // A fresh kiosk with the right PIN opens it and loads today's view from the store.
     let (app, _rig2) = app_with_frames(&[]);
-    let mut h = harness(app);
-    h.run();
-    h.get_by_label("管理员界面").click();
-    h.run();
-    enter_pin(&mut h, kiosk::app::DEMO_PIN);
-    assert_eq!(h.state().state.screen, Screen::Operator);
-    wait_for(&mut h, "今日通行记录", 10);
+    let mut h = open_operator_screen(app);
     h.get_by_label("返回").click();
     h.run();
     assert_eq!(h.state().state.screen, Screen::Visitor);
@@ -209,12 +215,7 @@ fn five_wrong_pins_lock_the_operator_screen_and_the_right_one_opens_it() {
 #[test]
 fn passages_the_server_never_received_show_on_the_operator_screen() {
     let (app, _rig) = app_with_frames(&[]);
-    let mut h = harness(app);
-    h.run();
-    h.get_by_label("管理员界面").click();
-    h.run();
-    enter_pin(&mut h, kiosk::app::DEMO_PIN);
-    wait_for(&mut h, "今日通行记录", 10);
+    let mut h = open_operator_screen(app);
     assert!(
         h.query_by_label_contains("丢失").is_none(),
         "nothing lost, nothing shown"

@@ -45,3 +45,35 @@ pub fn issue(dir: &Path, key: &Path, name: &str, extra: &[&str]) -> String {
 pub fn keygen(dir: &Path, issuer: &str) {
     run_ok(kiosk().args(["pass", "keygen", "--issuer", issuer, "--out"]).arg(dir));
 }
+
+/// Store settings of kiosk k1 at venue v1: automatic direction, no repeat window.
+pub fn store_settings() -> kiosk::store::StoreSettings {
+    kiosk::store::StoreSettings {
+        kiosk_id: "k1".into(),
+        venue_id: "v1".into(),
+        gate: "g".into(),
+        gate_mode: kiosk::config::GateMode::Auto,
+        capacity: None,
+        repeat_window: std::time::Duration::from_secs(0),
+        visit_max: std::time::Duration::from_secs(8 * 3600),
+    }
+}
+
+/// The i-th scan of a day: subject `s{i}` with a green code, one second after the previous.
+pub fn green_scan(i: u32) -> kiosk::store::ScanInput {
+    use chrono::TimeZone;
+    let at = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap() + chrono::Duration::seconds(i as i64);
+    let claims = vp1::Claims::health(
+        "iss",
+        format!("s{i}"),
+        "A*",
+        vp1::HealthColour::Green,
+        at,
+        at + chrono::Duration::hours(2),
+    );
+    kiosk::store::ScanInput {
+        verdict: kiosk::config::Policy::default().decide(claims, at),
+        text: String::new(),
+        at,
+    }
+}
