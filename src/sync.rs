@@ -187,20 +187,24 @@ pub fn spawn(
         let mut status = SyncStatus::default();
         let mut failures = 0u32;
         let client = SyncClient::new(&config);
+        // The server's gap report costs it a scan of this kiosk's passages: ask once at start
+        // and then only after rounds that sent something (only sending can change it).
+        let mut gaps_known = false;
         loop {
             let result = match &client {
-                Ok(c) => c
-                    .sync_once(&mut store)
-                    .and_then(|_| {
-                        if let Some(key) = &config.server_key {
-                            let policy = c.refresh_policy(key, &cache)?;
-                            if let Ok(mut r) = shared.write() {
-                                *r = Rules::merged(&base, &policy);
-                            }
+                Ok(c) => c.sync_once(&mut store).and_then(|sent| {
+                    if let Some(key) = &config.server_key {
+                        let policy = c.refresh_policy(key, &cache)?;
+                        if let Ok(mut r) = shared.write() {
+                            *r = Rules::merged(&base, &policy);
                         }
-                        c.missing_on_server(&kiosk_id)
-                    })
-                    .map(|missing| status.server_missing = missing),
+                    }
+                    if sent > 0 || !gaps_known {
+                        status.server_missing = c.missing_on_server(&kiosk_id)?;
+                        gaps_known = true;
+                    }
+                    Ok(())
+                }),
                 Err(e) => Err(SyncError::Unreachable(e.to_string())),
             };
             match result {

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_trust.sql"),
     include_str!("../migrations/0003_passages_at.sql"),
+    include_str!("../migrations/0004_retention.sql"),
 ];
 
 pub fn pool(database_url: &str) -> Result<Pool, ServerError> {
@@ -208,8 +209,11 @@ pub async fn kiosk_status(pool: &Pool, kiosk_id: &str) -> Result<Option<KioskSta
         .await?;
     let gaps = client
         .query(
+            // Before the first row kept, only sequence numbers above the purge mark are missing.
             "SELECT prev + 1, seq - 1 FROM (
-                 SELECT seq, COALESCE(LAG(seq) OVER (ORDER BY seq), 0) AS prev FROM passages WHERE kiosk_id = $1
+                 SELECT seq, COALESCE(LAG(seq) OVER (ORDER BY seq),
+                                      (SELECT purged_through FROM kiosks WHERE id = $1)) AS prev
+                 FROM passages WHERE kiosk_id = $1
              ) s WHERE seq - prev > 1 ORDER BY seq",
             &[&kiosk_id],
         )
@@ -246,4 +250,22 @@ pub async fn passage_count(pool: &Pool) -> Result<i64, ServerError> {
         .query_one("SELECT COUNT(*) FROM passages", &[])
         .await?
         .get(0))
+}
+
+/// Deletes every passage from before `cutoff` (privacy: the server keeps no more than the
+/// retention period) and raises each kiosk's purge mark. Returns how many were deleted.
+pub async fn purge_before(pool: &Pool, cutoff: DateTime<Utc>) -> Result<u64, ServerError> {
+    let row = pool
+        .get()
+        .await?
+        .query_one(
+            "WITH gone AS (DELETE FROM passages WHERE at < $1 RETURNING kiosk_id, seq),
+                  marks AS (SELECT kiosk_id, MAX(seq) AS seq FROM gone GROUP BY kiosk_id),
+                  raised AS (UPDATE kiosks k SET purged_through = GREATEST(k.purged_through, m.seq)
+                             FROM marks m WHERE k.id = m.kiosk_id RETURNING 1)
+             SELECT COUNT(*) FROM gone",
+            &[&cutoff],
+        )
+        .await?;
+    Ok(row.get::<_, i64>(0) as u64)
 }

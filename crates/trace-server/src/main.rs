@@ -27,6 +27,14 @@ enum Cmd {
         /// Visit length assumed when an entry has no exit, in hours.
         #[arg(long, default_value_t = 4.0)]
         visit_hours: f64,
+        /// Passages older than this many days are deleted (checked hourly).
+        #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(1..))]
+        retention_days: u32,
+    },
+    /// Delete passages older than the retention period now (what `serve` does hourly).
+    Purge {
+        #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(1..))]
+        retention_days: u32,
     },
     /// Kiosk credentials.
     #[command(subcommand)]
@@ -131,13 +139,35 @@ async fn main() -> anyhow::Result<()> {
     let pool = db::pool(&url)?;
     db::migrate(&pool).await?;
     match cli.command {
-        Cmd::Serve { listen, visit_hours } => {
+        Cmd::Serve {
+            listen,
+            visit_hours,
+            retention_days,
+        } => {
             let listener = tokio::net::TcpListener::bind(&listen).await?;
             eprintln!("trace-server listening on http://{}", listener.local_addr()?);
+            let purging = pool.clone();
+            tokio::spawn(async move {
+                let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+                loop {
+                    hourly.tick().await;
+                    let cutoff = Utc::now() - chrono::Duration::days(retention_days.into());
+                    match db::purge_before(&purging, cutoff).await {
+                        Ok(0) => {}
+                        Ok(n) => eprintln!("retention: deleted {n} passages from before {cutoff}"),
+                        Err(e) => eprintln!("retention: purge failed, will retry in an hour: {e}"),
+                    }
+                }
+            });
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
             trace_server::serve(pool, listener, visit_hours * 3600.0, shutdown).await?;
+        }
+        Cmd::Purge { retention_days } => {
+            let cutoff = Utc::now() - chrono::Duration::days(retention_days.into());
+            let n = db::purge_before(&pool, cutoff).await?;
+            println!("deleted {n} passages from before {cutoff}");
         }
         Cmd::Key => println!(
             "{}",

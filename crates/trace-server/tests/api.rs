@@ -171,3 +171,39 @@ fn contacts_are_the_right_people_in_the_right_order() {
     assert_eq!(hot[0], json!({"venue_id": "cafe", "visits": 4, "unique_visitors": 4}));
     let _ = Duration::zero();
 }
+
+#[test]
+fn retention_deletes_old_passages_and_does_not_report_them_lost() {
+    let s = TestServer::start();
+    let k1 = s.add_kiosk("k1", "mall-a");
+    let now = Utc::now();
+    let old = now - Duration::days(3);
+    let batch = json!([
+        passage("k1", "mall-a", 1, "a", "entry", old),
+        passage("k1", "mall-a", 2, "a", "exit", old + Duration::minutes(30)),
+        passage("k1", "mall-a", 3, "b", "entry", old + Duration::hours(1)),
+        passage("k1", "mall-a", 4, "c", "entry", now - Duration::hours(2)),
+        passage("k1", "mall-a", 6, "d", "entry", now - Duration::hours(1)), // 5 never arrived
+    ]);
+    assert_eq!(post(&s, &k1, &batch).status(), 200);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trace-server"))
+        .args(["--database-url", &s.database_url, "purge", "--retention-days", "2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("deleted 3 passages"));
+    assert_eq!(s.count("SELECT COUNT(*) FROM passages"), 2);
+    let status: Value = get(&s, Some(&k1), "/v1/kiosks/k1/status").json().unwrap();
+    assert_eq!(
+        status["gaps"],
+        json!([[5, 5]]),
+        "purged rows are not lost ones: {status}"
+    );
+
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_trace-server"))
+        .args(["--database-url", &s.database_url, "purge", "--retention-days", "0"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "a zero retention would delete everything");
+}
