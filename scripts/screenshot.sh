@@ -6,10 +6,10 @@ set -euo pipefail
 out=${1:?usage: scripts/screenshot.sh OUT_DIR}
 cd "$(dirname "$0")/.."
 mkdir -p "$out"
-if [ "$(id -u)" = 0 ] && ! command -v xdotool >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb xauth imagemagick matchbox-window-manager xdotool >/dev/null
-fi
-cargo build --release --quiet
+. scripts/lib.sh
+ensure_cargo
+ensure_pkgs "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${XVFB_PKGS[@]}" imagemagick xdotool
+cargo build --release --locked --quiet --bin kiosk
 display=:$((90 + RANDOM % 9))
 Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 & xvfb=$!
 sleep 1

@@ -1,0 +1,63 @@
+# Shared by scripts/demo.sh, scripts/test.sh and scripts/screenshot.sh: what a fresh Debian
+# machine lacks, asked of dpkg (a file glob is fooled: these machines ship libclang-cpp.so
+# without libclang.so, and a package can be half-removed).
+
+# Prints the packages among "$@" that dpkg does not report as installed.
+missing_pkgs() {
+  local p
+  for p in "$@"; do
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || echo "$p"
+  done
+}
+
+# Installs the packages among "$@" that are missing; as root only, else says what to run.
+ensure_pkgs() {
+  local missing
+  missing=$(missing_pkgs "$@" | tr '\n' ' ')
+  [ -z "${missing// /}" ] && return 0
+  if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "note: not a Debian system; make sure these (Debian names) are installed: $missing" >&2
+    return 0
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    echo "error: missing Debian packages: $missing" >&2
+    echo "       install them with: sudo apt-get install -y $missing   (or run this script as root)" >&2
+    return 1
+  fi
+  echo "== installing $missing"
+  # The package lists of a fresh machine are empty; refresh them once per run.
+  if [ -z "${_APT_UPDATED:-}" ]; then apt-get update -qq; _APT_UPDATED=1; fi
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# Build dependencies: a C toolchain and libclang for nokhwa's bindgen (V4L2 bindings).
+BUILD_PKGS=(build-essential libclang-dev ca-certificates)
+# What the kiosk window loads at run time (winit/glutin dlopen these): X11 and Wayland
+# clients, EGL/GLX with Mesa's software renderer for machines without a GPU, and aplay.
+RUNTIME_PKGS=(libx11-6 libxcursor1 libxrandr2 libxi6 libxkbcommon0 libxkbcommon-x11-0
+  libwayland-client0 libwayland-cursor0 libwayland-egl1 libgl1 libegl1 libgl1-mesa-dri alsa-utils)
+# A virtual display and a window manager (fullscreen needs one) for headless machines.
+XVFB_PKGS=(xvfb xauth matchbox-window-manager)
+
+# A free TCP port on 127.0.0.1, without python: random candidates that nobody answers on.
+free_port() {
+  local port i
+  for i in $(seq 1 50); do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
+  done
+  echo "error: no free TCP port found on 127.0.0.1" >&2
+  return 1
+}
+
+# Makes sure cargo is on PATH (rustup installs it under ~/.cargo/bin).
+ensure_cargo() {
+  if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "error: cargo not found; install Rust 1.95 with rustup first" >&2
+    return 1
+  fi
+}
