@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use kiosk::config::{GateMode, Policy};
+use kiosk::gate::GateMode;
+use kiosk::policy::Policy;
 use kiosk::store::{ScanInput, Store, StoreSettings};
 
 fn settings() -> StoreSettings {

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use futures_util::SinkExt;
-use kiosk::config::{GateMode, Policy, Secret, SyncConfig};
+use kiosk::config::{Secret, SyncConfig};
+use kiosk::gate::GateMode;
+use kiosk::policy::Policy;
 use kiosk::store::{ScanInput, Store, StoreSettings};
 use trace_server::testkit::{TestServer, fresh_database};
 

@@ -12,6 +12,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use vp1::{HealthColour, PassKind, TrustStore};
 
+use crate::gate::GateMode;
+use crate::policy::{Policy, RiskAction};
+
 /// Everything wrong with a configuration, each message saying how to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -31,52 +34,6 @@ pub enum ConfigError {
         file: PathBuf,
         message: String,
     },
-}
-
-/// Whether this gate records entries, exits, or decides per visitor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum GateMode {
-    Entry,
-    Exit,
-    /// A subject already inside is leaving; anyone else is entering.
-    Auto,
-}
-
-/// What to do when a travel card carries a risk flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RiskAction {
-    Deny,
-    Warn,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Policy {
-    pub health_admit: Vec<HealthColour>,
-    pub travel_risk: RiskAction,
-    /// Regions whose appearance in a travel card's last 14 days counts as a risk, beside the
-    /// issuer's own flag. Refreshed from the trace server once sync exists.
-    pub risk_regions: Vec<String>,
-    pub max_pass_age: Duration,
-    pub accept_kinds: Vec<PassKind>,
-    pub badge_roles: Vec<String>,
-    /// Clock skew tolerated on a pass's issued-at time.
-    pub clock_skew: Duration,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            health_admit: vec![HealthColour::Green],
-            travel_risk: RiskAction::Deny,
-            risk_regions: Vec::new(),
-            max_pass_age: Duration::from_secs(24 * 3600),
-            accept_kinds: vec![PassKind::Health, PassKind::Travel, PassKind::Badge],
-            badge_roles: vec!["staff".into(), "member".into()],
-            clock_skew: Duration::from_secs(300),
-        }
-    }
 }
 
 /// A secret that never shows up in `Debug` output or logs.
@@ -113,8 +70,8 @@ pub struct SyncConfig {
     pub timeout: Duration,
 }
 
-/// The trace server refuses larger batches (`trace_server::api::MAX_BATCH`).
-pub const MAX_SYNC_BATCH: usize = 5_000;
+/// The trace server refuses larger batches.
+pub const MAX_SYNC_BATCH: usize = wire::MAX_BATCH;
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -283,6 +240,16 @@ impl Config {
             source,
         })?;
         Self::from_toml(&text, path)
+    }
+
+    /// Finds the configuration: `--config FILE` if given, else ./kiosk.toml if present, else
+    /// the built-in defaults.
+    pub fn discover(path: Option<&Path>) -> Result<Config, ConfigError> {
+        match path {
+            Some(p) => Config::load(p),
+            None if Path::new("kiosk.toml").exists() => Config::load(Path::new("kiosk.toml")),
+            None => Config::defaults(),
+        }
     }
 
     /// Built-in defaults, for `--demo` and tests; paths relative to the working directory.

@@ -84,4 +84,22 @@ mod tests {
         assert_eq!(m.get(Lang::ZhCn, "verdict-admit"), "绿码 请进");
         assert_eq!(m.get(Lang::En, "verdict-admit"), "Welcome");
     }
+
+    /// Every reason code the kiosk can show has words in every language (the voice prompts
+    /// will be held to the same rule), and so has every warning a policy can attach.
+    #[test]
+    fn every_reason_has_a_message_in_every_language() {
+        let m = Messages::default();
+        for lang in [Lang::ZhCn, Lang::En] {
+            let keys = m.keys(lang);
+            for reason in wire::Reason::ALL {
+                let key = format!("reason-{reason}");
+                assert!(keys.contains(&key.as_str()), "{lang:?} has no {key}");
+            }
+            assert!(
+                keys.contains(&"reason-travel_risk_warn"),
+                "{lang:?} has no travel_risk_warn"
+            );
+        }
+    }
 }

@@ -9,6 +9,7 @@ pub mod decode;
 pub mod demo;
 pub mod framegen;
 pub mod frames;
+pub mod gate;
 pub mod i18n;
 pub mod policy;
 pub mod render;

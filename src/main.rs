@@ -39,13 +39,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Exit codes: 0 done; 1 done, but something is left (unreadable images, a sync backlog);
+/// 2 an error (bad arguments or configuration, no log, no server).
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line a person can act on; no backtrace even when RUST_BACKTRACE is set.
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            let code = e
+                .downcast_ref::<kiosk::commands::CommandError>()
+                .map_or(2, kiosk::commands::CommandError::exit_code);
+            ExitCode::from(code)
         }
     }
 }

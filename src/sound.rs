@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::policy::VerdictKind;
-use crate::store::Recorded;
+use crate::workers::Shown;
 
 fn wav(tones: &[(f32, f32)]) -> Vec<u8> {
     const RATE: u32 = 22050;
@@ -73,9 +73,8 @@ fn files() -> Option<&'static (std::path::PathBuf, std::path::PathBuf)> {
 }
 
 /// Plays the verdict's sound without waiting for it.
-pub fn play(kind: VerdictKind, recorded: &Result<Recorded, String>) {
-    let admit = matches!(recorded, Ok(r) if r.verdict == VerdictKind::Admit)
-        || (recorded.is_err() && kind == VerdictKind::Admit);
+pub fn play(shown: Shown) {
+    let admit = shown.kind == VerdictKind::Admit;
     let _ = std::thread::Builder::new().name("sound".into()).spawn(move || {
         let Some((a, r)) = files() else { return };
         let file = if admit { a } else { r };

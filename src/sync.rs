@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use wire::{IngestReport, KioskStatus, PassageRecord, PolicyDocument, SignedDocument, routes};
 
+use crate::check::{Rules, SharedRules};
 use crate::config::SyncConfig;
 use crate::store::writer::StoreHandle;
-use crate::store::{Passage, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Errors of the sync boundary; the kiosk keeps scanning and retries with backoff.
 #[derive(Debug, thiserror::Error)]
@@ -32,34 +34,52 @@ pub enum SyncError {
     Cache(String),
 }
 
-/// Where the sync worker reads the backlog from and records acknowledgements.
+/// Where the sync worker reads the backlog from and records the server's answers.
 pub trait SyncStore {
-    fn unsynced(&mut self, limit: usize) -> Result<Vec<Passage>, StoreError>;
-    fn acknowledged(&mut self, event_ids: &[String]) -> Result<usize, StoreError>;
+    fn backlog(&mut self, limit: usize) -> Result<Vec<PassageRecord>, StoreError>;
+    /// `sent` were answered; of them, `refused` (event id, server's reason) are parked.
+    fn acknowledge(&mut self, sent: Vec<String>, refused: Vec<(String, String)>) -> Result<usize, StoreError>;
     fn pending(&mut self) -> Result<u32, StoreError>;
+    fn parked(&mut self) -> Result<Vec<(i64, String)>, StoreError>;
+    /// The kiosk and venue ids new passages are recorded under (the configuration's).
+    fn identity(&self) -> (String, String);
 }
 
 impl SyncStore for Store {
-    fn unsynced(&mut self, limit: usize) -> Result<Vec<Passage>, StoreError> {
-        self.unsynced_batch(limit)
+    fn backlog(&mut self, limit: usize) -> Result<Vec<PassageRecord>, StoreError> {
+        self.sync_backlog(limit)
     }
-    fn acknowledged(&mut self, ids: &[String]) -> Result<usize, StoreError> {
-        self.mark_synced(ids)
+    fn acknowledge(&mut self, sent: Vec<String>, refused: Vec<(String, String)>) -> Result<usize, StoreError> {
+        Store::acknowledge(self, &sent, &refused)
     }
     fn pending(&mut self) -> Result<u32, StoreError> {
         self.pending_sync()
     }
+    fn parked(&mut self) -> Result<Vec<(i64, String)>, StoreError> {
+        Store::parked(self)
+    }
+    fn identity(&self) -> (String, String) {
+        (self.settings().kiosk_id.clone(), self.settings().venue_id.clone())
+    }
 }
 
 impl SyncStore for StoreHandle {
-    fn unsynced(&mut self, limit: usize) -> Result<Vec<Passage>, StoreError> {
-        self.unsynced_batch(limit).recv().map_err(|_| StoreError::Gone)?
+    fn backlog(&mut self, limit: usize) -> Result<Vec<PassageRecord>, StoreError> {
+        self.sync_backlog(limit).recv().map_err(|_| StoreError::Gone)?
     }
-    fn acknowledged(&mut self, ids: &[String]) -> Result<usize, StoreError> {
-        self.mark_synced(ids.to_vec()).recv().map_err(|_| StoreError::Gone)?
+    fn acknowledge(&mut self, sent: Vec<String>, refused: Vec<(String, String)>) -> Result<usize, StoreError> {
+        StoreHandle::acknowledge(self, sent, refused)
+            .recv()
+            .map_err(|_| StoreError::Gone)?
     }
     fn pending(&mut self) -> Result<u32, StoreError> {
         self.pending_sync().recv().map_err(|_| StoreError::Gone)?
+    }
+    fn parked(&mut self) -> Result<Vec<(i64, String)>, StoreError> {
+        StoreHandle::parked(self).recv().map_err(|_| StoreError::Gone)?
+    }
+    fn identity(&self) -> (String, String) {
+        StoreHandle::identity(self)
     }
 }
 
@@ -72,12 +92,12 @@ pub struct SyncStatus {
     /// Sequence ranges of this kiosk's passages the server never received (inclusive): a
     /// lost passage shows on the operator screen, not only in the server's reports.
     pub server_missing: Vec<(i64, i64)>,
-}
-
-/// The part of the server's `GET /v1/kiosks/{id}/status` the kiosk uses.
-#[derive(Debug, serde::Deserialize)]
-struct ServerView {
-    gaps: Vec<(i64, i64)>,
+    /// Passages the server refused on their own and will never store: (seq, its reason).
+    /// They are kept in the local log, out of the queue, for staff to look at.
+    pub parked: Vec<(i64, String)>,
+    /// Issuer keys of the server's trust list that could not be used, and trust-list cache
+    /// problems.
+    pub trust_problems: Vec<String>,
 }
 
 pub struct SyncClient {
@@ -112,7 +132,7 @@ impl SyncClient {
 
     /// Sequence ranges of `kiosk_id`'s passages the server reports as never received.
     pub fn missing_on_server(&self, kiosk_id: &str) -> Result<Vec<(i64, i64)>, SyncError> {
-        let view: ServerView = accepted(self.get(&format!("/v1/kiosks/{kiosk_id}/status"))?)?
+        let view: KioskStatus = accepted(self.get(&routes::kiosk_status(kiosk_id))?)?
             .json()
             .map_err(|e| SyncError::Refused {
                 status: 200,
@@ -121,25 +141,60 @@ impl SyncClient {
         Ok(view.gaps)
     }
 
-    /// Sends batches until nothing is pending; returns how many passages were acknowledged.
+    /// Sends batches until nothing is pending; returns how many passages the server answered
+    /// for (stored, duplicate, or refused and parked).
     pub fn sync_once(&self, store: &mut dyn SyncStore) -> Result<usize, SyncError> {
         let mut sent = 0;
         loop {
-            let batch = store.unsynced(self.batch_size)?;
+            let batch = store.backlog(self.batch_size)?;
             if batch.is_empty() {
                 return Ok(sent);
             }
             let response = self
                 .http
-                .post(format!("{}/v1/passages", self.url))
+                .post(format!("{}{}", self.url, routes::PASSAGES))
                 .bearer_auth(&self.token)
                 .json(&batch)
                 .send()
                 .map_err(|e| SyncError::Unreachable(e.to_string()))?;
-            accepted(response)?;
-            let ids: Vec<String> = batch.iter().map(|p| p.event_id.clone()).collect();
-            store.acknowledged(&ids)?;
+            let report: IngestReport = accepted(response)?.json().map_err(|e| SyncError::Refused {
+                status: 200,
+                body: format!("unreadable ingest report: {e}"),
+            })?;
+            // A refusal names the passage by its place in the batch (an unreadable one may
+            // have no event id the server could read). A passage refused for its ids is
+            // parked only if it was recorded under ids this kiosk no longer has (renamed or
+            // moved); refused under the current ids, the token is wrong: keep it queued.
+            let current = store.identity();
+            let mut wrong_token = None;
+            let mut refused = Vec::new();
+            let mut unanswered = std::collections::HashSet::new();
+            for r in &report.rejected {
+                let Some(p) = batch.get(r.index) else { continue };
+                if r.identity && (p.kiosk_id.as_str(), p.venue_id.as_str()) == (current.0.as_str(), current.1.as_str())
+                {
+                    unanswered.insert(r.index);
+                    wrong_token.get_or_insert_with(|| r.reason.clone());
+                } else {
+                    refused.push((p.event_id.clone(), r.reason.clone()));
+                }
+            }
+            let ids: Vec<String> = batch
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| !unanswered.contains(i))
+                .map(|(_, p)| p.event_id)
+                .collect();
             sent += ids.len();
+            store.acknowledge(ids, refused)?;
+            if let Some(reason) = wrong_token {
+                return Err(SyncError::Refused {
+                    status: 403,
+                    body: format!(
+                        "{reason}; the passages stay queued: check [sync] token, [kiosk] id and [venue] id against what `trace-server kiosk add` was given"
+                    ),
+                });
+            }
         }
     }
 }
@@ -195,8 +250,10 @@ pub fn spawn(
                 Ok(c) => c.sync_once(&mut store).and_then(|sent| {
                     if let Some(key) = &config.server_key {
                         let policy = c.refresh_policy(key, &cache)?;
+                        let (merged, problems) = Rules::merged(&base, &policy);
+                        status.trust_problems = problems;
                         if let Ok(mut r) = shared.write() {
-                            *r = Rules::merged(&base, &policy);
+                            *r = merged;
                         }
                     }
                     if sent > 0 || !gaps_known {
@@ -218,44 +275,18 @@ pub fn spawn(
                     status.last_error = Some(e.to_string());
                 }
             }
-            status.pending = store.pending().unwrap_or(status.pending);
+            status.pending = SyncStore::pending(&mut store).unwrap_or(status.pending);
+            if let Ok(parked) = SyncStore::parked(&mut store) {
+                status.parked = parked;
+            }
             report(status.clone());
             std::thread::sleep(backoff(config.interval, failures));
         }
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_caps_and_jitters() {
-        let i = Duration::from_secs(10);
-        assert_eq!(backoff(i, 0), i);
-        let third = backoff(i, 3);
-        assert!(
-            third >= Duration::from_secs(40) && third <= Duration::from_secs(120),
-            "{third:?}"
-        );
-        assert!(backoff(i, 30) <= Duration::from_secs(450));
-    }
-}
-
 /// The trust list and risk regions from the server, after its signature was checked.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-pub struct ServerPolicy {
-    pub version: u32,
-    pub issued_at: DateTime<Utc>,
-    pub issuers: Vec<String>,
-    pub risk_regions: Vec<String>,
-}
-
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
-struct SignedDocument {
-    document: String,
-    signature: String,
-}
+pub type ServerPolicy = PolicyDocument;
 
 /// Checks a signed document against the pinned server key and parses it.
 fn verify_policy(server_key: &str, signed: &SignedDocument) -> Result<ServerPolicy, SyncError> {
@@ -263,7 +294,7 @@ fn verify_policy(server_key: &str, signed: &SignedDocument) -> Result<ServerPoli
         .map_err(|e| SyncError::BadPolicy(e.to_string()))?;
     let policy: ServerPolicy = serde_json::from_str(&signed.document)
         .map_err(|e| SyncError::BadPolicy(format!("unreadable document: {e}")))?;
-    if policy.version != 1 {
+    if policy.version != wire::POLICY_VERSION {
         return Err(SyncError::BadPolicy(format!(
             "unknown document version {}",
             policy.version
@@ -276,7 +307,7 @@ impl SyncClient {
     /// Fetches the signed trust list, verifies it with the pinned key, and on success stores
     /// it (atomically) at `cache` so that the kiosk keeps it through restarts while offline.
     pub fn refresh_policy(&self, server_key: &str, cache: &std::path::Path) -> Result<ServerPolicy, SyncError> {
-        let signed: SignedDocument = accepted(self.get("/v1/kiosk/policy")?)?
+        let signed: SignedDocument = accepted(self.get(routes::KIOSK_POLICY)?)?
             .json()
             .map_err(|e| SyncError::BadPolicy(e.to_string()))?;
         let policy = verify_policy(server_key, &signed)?;
@@ -306,29 +337,19 @@ pub fn policy_cache_path(db_path: &std::path::Path) -> std::path::PathBuf {
     db_path.with_extension("policy.json")
 }
 
-/// Trusted issuers and policy as the scan worker sees them: the configuration's, plus the
-/// server's signed list once one has been received.
-#[derive(Debug, Clone)]
-pub struct Rules {
-    pub trust: vp1::TrustStore,
-    pub policy: crate::config::Policy,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-pub type SharedRules = std::sync::Arc<std::sync::RwLock<Rules>>;
-
-impl Rules {
-    /// The configuration's rules with the server's added (never removed: a kiosk's own
-    /// kiosk.toml stays authoritative for what it lists).
-    pub fn merged(base: &Rules, server: &ServerPolicy) -> Rules {
-        let mut rules = base.clone();
-        for text in &server.issuers {
-            let _ = rules.trust.add_public_file(text);
-        }
-        for r in &server.risk_regions {
-            if !rules.policy.risk_regions.contains(r) {
-                rules.policy.risk_regions.push(r.clone());
-            }
-        }
-        rules
+    #[test]
+    fn backoff_grows_caps_and_jitters() {
+        let i = Duration::from_secs(10);
+        assert_eq!(backoff(i, 0), i);
+        let third = backoff(i, 3);
+        assert!(
+            third >= Duration::from_secs(40) && third <= Duration::from_secs(120),
+            "{third:?}"
+        );
+        assert!(backoff(i, 30) <= Duration::from_secs(450));
     }
 }

@@ -16,9 +16,10 @@ use crate::check::{check_text, pick_text};
 use crate::clock::Clock;
 use crate::decode::Pipeline;
 use crate::frames::FrameSource;
-use crate::policy::Verdict;
+use crate::policy::{Verdict, VerdictKind};
 use crate::store::writer::StoreHandle;
 use crate::store::{DaySummary, Passage, Recorded, ScanInput};
+use wire::{Direction, Reason};
 
 /// How a text reached the kiosk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,38 @@ pub struct ScanOutcome {
     pub origin: Origin,
     /// `Ok` only after the local commit returned; `Err` says why nothing was recorded.
     pub recorded: Result<Recorded, String>,
+}
+
+/// The verdict as the visitor sees and hears it, computed once for the screen, the operator
+/// panel and the sound. It is the committed one (the gate may have turned an admit into
+/// `capacity_full`, or a refusal at an exit into `ok_exit`). When nothing could be recorded
+/// the kiosk fails closed: an admit becomes a refusal with `not_recorded`, so nobody walks in
+/// unlogged under a green panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shown {
+    pub kind: VerdictKind,
+    pub reason: Reason,
+    /// A staff note on an admitted pass (`reason-<code>_warn`).
+    pub warning: Option<Reason>,
+    pub direction: Option<Direction>,
+    pub recorded: bool,
+}
+
+impl ScanOutcome {
+    pub fn shown(&self) -> Shown {
+        let (kind, reason, direction) = match &self.recorded {
+            Ok(r) => (r.verdict, r.reason, Some(r.direction)),
+            Err(_) if self.verdict.kind == VerdictKind::Admit => (VerdictKind::Deny, Reason::NotRecorded, None),
+            Err(_) => (self.verdict.kind, self.verdict.reason, None),
+        };
+        Shown {
+            kind,
+            reason,
+            warning: self.verdict.warning.filter(|_| kind == VerdictKind::Admit),
+            direction,
+            recorded: self.recorded.is_ok(),
+        }
+    }
 }
 
 /// Everything the background threads tell the screen.
@@ -120,7 +153,7 @@ pub fn spawn_camera(
 /// What the scan worker needs to judge and record a text.
 pub struct ScanContext {
     /// Read at every scan, so a refreshed trust list applies at once.
-    pub rules: crate::sync::SharedRules,
+    pub rules: crate::check::SharedRules,
     pub clock: Arc<dyn Clock>,
     pub store: StoreHandle,
 }
@@ -166,5 +199,72 @@ pub fn scan_one(ctx: &ScanContext, text: &str, origin: Origin) -> ScanOutcome {
         verdict,
         origin,
         recorded,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Recorded;
+
+    fn outcome(kind: VerdictKind, reason: Reason, recorded: Result<Recorded, String>) -> ScanOutcome {
+        ScanOutcome {
+            verdict: Verdict {
+                kind,
+                reason,
+                warning: Some(Reason::TravelRisk),
+                claims: None,
+                detail: None,
+            },
+            origin: Origin::Camera,
+            recorded,
+        }
+    }
+
+    fn recorded(verdict: VerdictKind, reason: Reason, direction: Direction) -> Recorded {
+        Recorded {
+            seq: Some(1),
+            event_id: None,
+            direction,
+            verdict,
+            reason,
+            repeat: false,
+            occupancy: 0,
+            capacity: None,
+        }
+    }
+
+    #[test]
+    fn the_shown_verdict_is_the_committed_one_and_fails_closed() {
+        // The gate turned an admit into capacity_full: the visitor sees the refusal, no warning.
+        let full = outcome(
+            VerdictKind::Admit,
+            Reason::Ok,
+            Ok(recorded(VerdictKind::Deny, Reason::CapacityFull, Direction::Entry)),
+        )
+        .shown();
+        assert_eq!(
+            (full.kind, full.reason, full.warning),
+            (VerdictKind::Deny, Reason::CapacityFull, None)
+        );
+        // A red code at an exit lets its holder out.
+        let out = outcome(
+            VerdictKind::Deny,
+            Reason::RedCode,
+            Ok(recorded(VerdictKind::Admit, Reason::OkExit, Direction::Exit)),
+        )
+        .shown();
+        assert_eq!(
+            (out.kind, out.reason, out.direction),
+            (VerdictKind::Admit, Reason::OkExit, Some(Direction::Exit))
+        );
+        // Nothing recorded: an admit is shown as a refusal, never as a green panel.
+        let lost = outcome(VerdictKind::Admit, Reason::Ok, Err("disk full".into())).shown();
+        assert_eq!(
+            (lost.kind, lost.reason, lost.recorded),
+            (VerdictKind::Deny, Reason::NotRecorded, false)
+        );
+        let refused = outcome(VerdictKind::Invalid, Reason::Expired, Err("disk full".into())).shown();
+        assert_eq!((refused.kind, refused.reason), (VerdictKind::Invalid, Reason::Expired));
     }
 }

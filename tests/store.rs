@@ -4,10 +4,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use kiosk::config::{GateMode, Policy};
+use kiosk::gate::GateMode;
+use kiosk::policy::Policy;
 use kiosk::policy::{Verdict, VerdictKind};
 use kiosk::store::{ScanInput, Store, StoreSettings};
 use vp1::{Claims, HealthColour, PassKind};
+use wire::{Direction, Reason};
 
 fn t(h: u32, m: u32) -> DateTime<Utc> {
     // 2026-11-22 in UTC; Asia/Shanghai is UTC+8.
@@ -59,7 +61,7 @@ fn auto_gate_enters_then_exits_and_counts_occupancy() {
         .unwrap();
     assert_eq!(
         (a.direction, a.verdict, a.seq, a.occupancy),
-        ("entry", VerdictKind::Admit, Some(1), 1)
+        (Direction::Entry, VerdictKind::Admit, Some(1), 1)
     );
     let b = store
         .record_passage(&scan("bob", HealthColour::Green, t(1, 5)))
@@ -70,11 +72,11 @@ fn auto_gate_enters_then_exits_and_counts_occupancy() {
         .unwrap();
     assert_eq!(
         (a2.direction, a2.reason, a2.seq, a2.occupancy),
-        ("exit", "ok_exit", Some(3), 1)
+        (Direction::Exit, Reason::OkExit, Some(3), 1)
     );
     // A red code inside is still let out: leaving is never refused.
     let b_red = store.record_passage(&scan("bob", HealthColour::Red, t(3, 0))).unwrap();
-    assert_eq!((b_red.direction, b_red.verdict), ("exit", VerdictKind::Admit));
+    assert_eq!((b_red.direction, b_red.verdict), (Direction::Exit, VerdictKind::Admit));
     assert_eq!(store.occupancy().unwrap(), 0);
     // A red code at the door is refused and logged, and does not enter.
     let c = store
@@ -82,7 +84,7 @@ fn auto_gate_enters_then_exits_and_counts_occupancy() {
         .unwrap();
     assert_eq!(
         (c.direction, c.verdict, c.reason),
-        ("entry", VerdictKind::Deny, "red_code")
+        (Direction::Entry, VerdictKind::Deny, Reason::RedCode)
     );
     assert_eq!(store.occupancy().unwrap(), 0);
 
@@ -124,7 +126,8 @@ fn a_repeat_within_the_window_is_not_a_new_passage() {
     assert_eq!(again.seq, None);
     assert_eq!(again.event_id, first.event_id);
     assert_eq!(
-        again.direction, "entry",
+        again.direction,
+        Direction::Entry,
         "a repeat must not check the visitor straight out"
     );
     let later = store
@@ -134,7 +137,7 @@ fn a_repeat_within_the_window_is_not_a_new_passage() {
             t(1, 0) + chrono::Duration::seconds(11),
         ))
         .unwrap();
-    assert_eq!((later.repeat, later.direction), (false, "exit"));
+    assert_eq!((later.repeat, later.direction), (false, Direction::Exit));
 }
 
 #[test]
@@ -146,10 +149,10 @@ fn a_full_venue_refuses_entries_but_not_exits() {
     let c = store.record_passage(&scan("c", HealthColour::Green, t(1, 2))).unwrap();
     assert_eq!(
         (c.verdict, c.reason, c.occupancy),
-        (VerdictKind::Deny, "capacity_full", 2)
+        (VerdictKind::Deny, Reason::CapacityFull, 2)
     );
     let a_out = store.record_passage(&scan("a", HealthColour::Green, t(1, 3))).unwrap();
-    assert_eq!(a_out.direction, "exit");
+    assert_eq!(a_out.direction, Direction::Exit);
     let c2 = store.record_passage(&scan("c", HealthColour::Green, t(1, 4))).unwrap();
     assert_eq!((c2.verdict, c2.occupancy), (VerdictKind::Admit, 2));
 }
@@ -179,7 +182,7 @@ fn forgotten_check_outs_are_closed_and_marked_inferred() {
     let again = store
         .record_passage(&scan("alice", HealthColour::Green, t(9, 0)))
         .unwrap();
-    assert_eq!(again.direction, "entry");
+    assert_eq!(again.direction, Direction::Entry);
 }
 
 #[test]
@@ -255,7 +258,7 @@ fn unverified_codes_are_logged_without_a_subject_and_repeat_suppressed() {
     let r = store.record_passage(&forged).unwrap();
     assert_eq!(
         (r.verdict, r.reason, r.direction),
-        (VerdictKind::Invalid, "bad_signature", "entry")
+        (VerdictKind::Invalid, Reason::BadSignature, Direction::Entry)
     );
     let again = store
         .record_passage(&ScanInput {

@@ -6,7 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::{green_scan, store_settings as settings};
-use kiosk::config::{Policy, Secret, SyncConfig};
+use kiosk::config::{Secret, SyncConfig};
+use kiosk::policy::Policy;
 use kiosk::store::Store;
 use kiosk::sync::{SyncClient, SyncError};
 use trace_server::testkit::TestServer;
@@ -159,11 +160,12 @@ fn the_signed_trust_list_is_verified_cached_and_tampering_is_refused() {
     // Offline restart: the cached list verifies and is applied on top of the configuration.
     let cached = kiosk::sync::load_cached_policy(&key, &cache).unwrap().unwrap();
     assert_eq!(cached, policy);
-    let base = kiosk::sync::Rules {
+    let base = kiosk::check::Rules {
         trust: vp1::TrustStore::new(),
         policy: Policy::default(),
     };
-    let merged = kiosk::sync::Rules::merged(&base, &cached);
+    let (merged, refused) = kiosk::check::Rules::merged(&base, &cached);
+    assert!(refused.is_empty(), "{refused:?}");
     assert!(
         merged.trust.get("hk-health").is_some(),
         "passes from the other region are now recognised"

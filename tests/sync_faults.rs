@@ -12,11 +12,13 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use common::{green_scan as scan, store_settings as settings};
 use faults::{Fault, FaultProxy};
+use kiosk::check::Rules;
 use kiosk::clock::FixedClock;
-use kiosk::config::{Policy, Secret, SyncConfig};
+use kiosk::config::{Secret, SyncConfig};
+use kiosk::policy::Policy;
 use kiosk::store::Store;
 use kiosk::store::writer::StoreHandle;
-use kiosk::sync::{Rules, SyncStatus};
+use kiosk::sync::SyncStatus;
 use trace_server::testkit::TestServer;
 
 #[test]

@@ -34,7 +34,7 @@ fn app_with_frames(labels: &[&str]) -> (KioskApp, Rig) {
     let (store_handle, _) = StoreHandle::spawn(store, || {}).unwrap();
     let (events_tx, events_rx) = mpsc::channel();
     let (jobs_tx, jobs_rx) = mpsc::channel();
-    let rules = kiosk::sync::Rules {
+    let rules = kiosk::check::Rules {
         trust: config.trust.clone(),
         policy: config.policy.clone(),
     };
@@ -226,8 +226,19 @@ fn passages_the_server_never_received_show_on_the_operator_screen() {
         last_success: Some(chrono::Utc::now()),
         last_error: None,
         server_missing: vec![(4, 6), (9, 9)],
+        ..Default::default()
     });
     h.run();
     h.get_by_label("丢失：服务器未收到的记录");
     h.get_by_label("4 (#4–6, #9)");
+    assert!(
+        h.query_by_label_contains("服务器拒收").is_none(),
+        "nothing parked, nothing shown"
+    );
+
+    // Passages the server refused for good are kept here and named, with its reason.
+    h.state_mut().state.sync.as_mut().unwrap().parked = vec![(2, "subject holds control characters".into())];
+    h.run();
+    h.get_by_label("服务器拒收（本机保留）");
+    h.get_by_label("1 (#2: subject holds control characters)");
 }

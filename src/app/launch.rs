@@ -105,7 +105,7 @@ pub fn run(launch: Launch) -> Result<(), LaunchError> {
     let config = if launch.demo {
         demo_config()?
     } else {
-        crate::commands::load_config(launch.config.as_deref())?
+        Config::discover(launch.config.as_deref())?
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ctx_cell: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
@@ -124,24 +124,31 @@ pub fn run(launch: Launch) -> Result<(), LaunchError> {
     let (events_tx, events_rx) = mpsc::channel();
     let (jobs_tx, jobs_rx) = mpsc::channel();
     // The configuration's trust and policy, plus the last good signed list from the server.
-    let base_rules = crate::sync::Rules {
+    let base_rules = crate::check::Rules {
         trust: config.trust.clone(),
         policy: config.policy.clone(),
     };
     let cache = crate::sync::policy_cache_path(&config.db_path);
     let server_key = config.sync.as_ref().and_then(|s| s.server_key.clone());
-    let start_rules = match server_key
+    // Problems with the cached list reach the operator screen (and the journal), not `let _`.
+    let (start_rules, trust_problems) = match server_key
         .as_deref()
         .map(|k| crate::sync::load_cached_policy(k, &cache))
     {
-        Some(Ok(Some(p))) => crate::sync::Rules::merged(&base_rules, &p),
-        Some(Err(e)) => {
-            eprintln!("kiosk: {e}");
-            base_rules.clone()
-        }
-        _ => base_rules.clone(),
+        Some(Ok(Some(p))) => crate::check::Rules::merged(&base_rules, &p),
+        Some(Err(e)) => (base_rules.clone(), vec![e.to_string()]),
+        _ => (base_rules.clone(), Vec::new()),
     };
-    let rules: crate::sync::SharedRules = Arc::new(std::sync::RwLock::new(start_rules));
+    for p in &trust_problems {
+        eprintln!("kiosk: {p}");
+    }
+    if !trust_problems.is_empty() {
+        let _ = events_tx.send(crate::workers::UiEvent::Sync(crate::sync::SyncStatus {
+            trust_problems,
+            ..Default::default()
+        }));
+    }
+    let rules: crate::check::SharedRules = Arc::new(std::sync::RwLock::new(start_rules));
     let scan_ctx = ScanContext {
         rules: rules.clone(),
         clock: clock.clone(),

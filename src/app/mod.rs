@@ -88,7 +88,7 @@ impl KioskApp {
                 }
                 UiEvent::Camera(err) => self.state.camera_error = err,
                 UiEvent::Scanned(outcome) => {
-                    crate::sound::play(outcome.verdict.kind, &outcome.recorded);
+                    crate::sound::play(outcome.shown());
                     let refresh = self.state.screen == Screen::Operator;
                     self.state.scanned(*outcome, now);
                     if refresh {

@@ -60,13 +60,11 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
         }
     });
     if let Some(panel) = &state.panel {
-        let v = match &panel.outcome.recorded {
-            Ok(r) => format!("{} · {} · {}", r.verdict.as_str(), r.reason, r.direction),
-            Err(e) => format!(
-                "{} · {} · {e}",
-                panel.outcome.verdict.kind.as_str(),
-                panel.outcome.verdict.reason
-            ),
+        let shown = panel.outcome.shown();
+        let v = match (&panel.outcome.recorded, shown.direction) {
+            (Ok(_), Some(d)) => format!("{} · {} · {d}", shown.kind, shown.reason),
+            (Ok(_), None) => format!("{} · {}", shown.kind, shown.reason),
+            (Err(e), _) => format!("{} · {} · {e}", shown.kind, shown.reason),
         };
         ui.label(RichText::new(v).size(20.0).strong());
     }
@@ -141,6 +139,35 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
                     );
                     ui.end_row();
                 }
+                if let Some(s) = state.sync.as_ref().filter(|s| !s.parked.is_empty()) {
+                    // Refused by the server for good: kept in the local log, out of the queue.
+                    let first = s
+                        .parked
+                        .first()
+                        .map(|(seq, why)| format!("#{seq}: {why}"))
+                        .unwrap_or_default();
+                    ui.label(
+                        RichText::new(m.get(lang, "op-parked"))
+                            .size(20.0)
+                            .color(egui::Color32::RED),
+                    );
+                    ui.label(
+                        RichText::new(format!("{} ({first})", s.parked.len()))
+                            .size(20.0)
+                            .strong()
+                            .color(egui::Color32::RED),
+                    );
+                    ui.end_row();
+                }
+                for problem in state.sync.iter().flat_map(|s| &s.trust_problems) {
+                    ui.label(
+                        RichText::new(m.get(lang, "op-trust"))
+                            .size(20.0)
+                            .color(egui::Color32::RED),
+                    );
+                    ui.label(RichText::new(problem).size(16.0).color(egui::Color32::RED));
+                    ui.end_row();
+                }
             });
         for (reason, n) in &summary.denied_by_reason {
             ui.label(format!("  {reason}: {n}"));
@@ -185,12 +212,12 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
                 for p in passages.iter().rev().take(500) {
                     ui.label(p.seq.to_string());
                     ui.label(p.at.with_timezone(&tz).format("%H:%M:%S").to_string());
-                    ui.label(&p.direction);
-                    ui.label(&p.verdict);
+                    ui.label(p.direction.as_str());
+                    ui.label(p.verdict.as_str());
                     ui.label(if p.inferred {
                         format!("{} (inferred)", p.reason)
                     } else {
-                        p.reason.clone()
+                        p.reason.to_string()
                     });
                     ui.label(p.subject.as_deref().unwrap_or("–"));
                     ui.end_row();

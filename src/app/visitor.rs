@@ -6,7 +6,8 @@ use egui::{Align, Color32, Layout, RichText, TextureHandle};
 
 use super::state::{AppState, Command};
 use crate::i18n::{Lang, Messages};
-use crate::policy::VerdictKind;
+use crate::policy::{Reason, VerdictKind};
+use wire::Direction;
 
 pub const ADMIT: Color32 = Color32::from_rgb(0x1b, 0x7f, 0x3b);
 pub const DENY: Color32 = Color32::from_rgb(0xb3, 0x26, 0x1e);
@@ -23,9 +24,9 @@ pub enum Icon {
 }
 
 /// Colour, icon and title key of a verdict as the visitor sees it.
-pub fn look(kind: VerdictKind, reason: &str) -> (Color32, Icon, &'static str) {
+pub fn look(kind: VerdictKind, reason: Reason) -> (Color32, Icon, &'static str) {
     match (kind, reason) {
-        (VerdictKind::Admit, "ok_exit" | "auto_checkout") => (ADMIT, Icon::Check, "verdict-exit"),
+        (VerdictKind::Admit, r) if r.is_exit() => (ADMIT, Icon::Check, "verdict-exit"),
         (VerdictKind::Admit, _) => (ADMIT, Icon::Check, "verdict-admit"),
         (VerdictKind::Deny, _) => (DENY, Icon::Cross, "verdict-deny"),
         (VerdictKind::Invalid, _) => (INVALID, Icon::Warning, "verdict-invalid"),
@@ -160,11 +161,9 @@ fn idle_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, preview: Option<&T
 
 fn verdict_panel_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, panel: &super::state::Panel) {
     let outcome = &panel.outcome;
-    let (kind, reason) = match &outcome.recorded {
-        Ok(r) => (r.verdict, r.reason),
-        Err(_) => (outcome.verdict.kind, outcome.verdict.reason),
-    };
-    let (colour, icon, title_key) = look(kind, reason);
+    let shown = outcome.shown();
+    let (colour, icon, title_key) = look(shown.kind, shown.reason);
+    let reason = shown.reason;
     let (lang, other) = (state.lang, state.lang.other());
     let reason_key = format!("reason-{reason}");
     egui::Frame::new()
@@ -189,7 +188,7 @@ fn verdict_panel_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, panel: &s
                         .size(26.0)
                         .color(Color32::WHITE),
                 );
-                if let Some(w) = outcome.verdict.warning.filter(|_| kind == VerdictKind::Admit) {
+                if let Some(w) = shown.warning {
                     ui.label(
                         RichText::new(m.get(lang, &format!("reason-{w}_warn")))
                             .size(28.0)
@@ -207,7 +206,7 @@ fn verdict_panel_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, panel: &s
                     Ok(r) => {
                         let dir = m.get(
                             lang,
-                            if r.direction == "exit" {
+                            if r.direction == Direction::Exit {
                                 "direction-exit"
                             } else {
                                 "direction-entry"

@@ -5,8 +5,8 @@ use std::path::Path;
 use chrono::{NaiveDate, Utc};
 use serde_json::json;
 
+use super::CommandError;
 use super::args::{Format, LogCommand};
-use super::{CommandError, load_config};
 use crate::config::Config;
 use crate::store::{Store, StoreSettings, day_bounds, write_csv};
 
@@ -20,7 +20,7 @@ fn parse_date(text: Option<&str>, config: &Config) -> Result<NaiveDate, CommandE
 
 /// `kiosk sync --once`: send everything pending, report, exit non-zero if any remains.
 pub fn sync_once(config_path: Option<&Path>) -> Result<(), CommandError> {
-    let config = load_config(config_path)?;
+    let config = Config::discover(config_path)?;
     let sync = config
         .sync
         .clone()
@@ -29,15 +29,19 @@ pub fn sync_once(config_path: Option<&Path>) -> Result<(), CommandError> {
     let client = crate::sync::SyncClient::new(&sync)?;
     let sent = client.sync_once(&mut store)?;
     let pending = store.pending_sync()?;
+    let parked = store.parked()?;
     println!("sent {sent} passages; {pending} pending");
+    for (seq, why) in &parked {
+        eprintln!("parked #{seq}: the server refused it for good ({why}); it stays in the local log");
+    }
     if pending > 0 {
-        return Err(CommandError::Usage(format!("{pending} passages are still pending")));
+        return Err(CommandError::Pending { pending });
     }
     Ok(())
 }
 
 pub fn run(config_path: Option<&Path>, cmd: &LogCommand) -> Result<(), CommandError> {
-    let config = load_config(config_path)?;
+    let config = Config::discover(config_path)?;
     let mut store = Store::open(&config.db_path, StoreSettings::from_config(&config))?;
     let tz = config.timezone;
     match cmd {
@@ -71,7 +75,7 @@ pub fn run(config_path: Option<&Path>, cmd: &LogCommand) -> Result<(), CommandEr
                             if p.inferred {
                                 format!("{} (inferred)", p.reason)
                             } else {
-                                p.reason.clone()
+                                p.reason.to_string()
                             },
                             p.subject.as_deref().unwrap_or("-"),
                             if p.synced { "yes" } else { "no" }
@@ -118,7 +122,7 @@ pub fn run(config_path: Option<&Path>, cmd: &LogCommand) -> Result<(), CommandEr
             let (start, _) = day_bounds(from_d, tz);
             let (_, end) = day_bounds(to_d, tz);
             let passages = store.passages_between(start, end)?;
-            let file = std::fs::File::create(out).map_err(|source| CommandError::Write {
+            let file = crate::store::create_private(out).map_err(|source| CommandError::Write {
                 path: out.clone(),
                 source,
             })?;

@@ -41,15 +41,17 @@ pub enum CommandError {
     Issue(vp1::PassError),
     #[error("{failed} of {total} images could not be read (see the error lines above)")]
     SomeImagesFailed { failed: usize, total: usize },
+    #[error("{pending} passages are still pending; run `kiosk sync --once` again when the server is reachable")]
+    Pending { pending: u32 },
 }
 
-/// Loads `--config FILE` if given, else ./kiosk.toml if present, else built-in defaults.
-pub fn load_config(path: Option<&std::path::Path>) -> Result<crate::config::Config, ConfigError> {
-    match path {
-        Some(p) => crate::config::Config::load(p),
-        None if std::path::Path::new("kiosk.toml").exists() => {
-            crate::config::Config::load(std::path::Path::new("kiosk.toml"))
+impl CommandError {
+    /// The process exit code: 1 when the command did its work but something is left over
+    /// (images it could not read, passages still queued), 2 for an error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CommandError::SomeImagesFailed { .. } | CommandError::Pending { .. } => 1,
+            _ => 2,
         }
-        None => crate::config::Config::defaults(),
     }
 }

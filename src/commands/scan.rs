@@ -6,8 +6,8 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use super::CommandError;
 use super::args::ScanArgs;
-use super::{CommandError, load_config};
 use crate::check::{check_text, pick_text};
 use crate::config::Config;
 use crate::decode::{Pipeline, load_frame};
@@ -74,7 +74,7 @@ fn finish(failed: usize, total: usize) -> Result<(), CommandError> {
 
 /// Config plus the per-run `--trust` keys.
 pub fn config_with_trust(config: Option<&Path>, extra: &[PathBuf]) -> Result<Config, CommandError> {
-    let mut config = load_config(config)?;
+    let mut config = Config::discover(config)?;
     for file in extra {
         let text = std::fs::read_to_string(file).map_err(|source| CommandError::Read {
             path: file.clone(),
@@ -141,7 +141,7 @@ pub fn scan(config: Option<&Path>, args: &ScanArgs) -> Result<(), CommandError> 
 }
 
 pub fn check_config(path: Option<&Path>) -> Result<(), CommandError> {
-    let config = load_config(path)?;
+    let config = Config::discover(path)?;
     let source = config
         .source
         .as_ref()

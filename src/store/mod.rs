@@ -22,6 +22,7 @@ pub use views::{DaySummary, Passage, day_bounds, write_csv};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_passages.sql"),
     include_str!("../../migrations/0002_open_visits_entered.sql"),
+    include_str!("../../migrations/0003_log_id_parked.sql"),
 ];
 
 /// Errors of the store boundary; messages say what an operator can do.
@@ -41,6 +42,8 @@ pub enum StoreError {
     Export { path: String, source: std::io::Error },
     #[error("the store thread has stopped; restart the kiosk")]
     Gone,
+    #[error("cannot make the passage log {path} private (mode 0600): {source}; check who owns the file")]
+    Permissions { path: String, source: std::io::Error },
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -65,6 +68,7 @@ impl Store {
             path: path.display().to_string(),
             source,
         };
+        make_private(path)?;
         let conn = Connection::open(path).map_err(open_err)?;
         Self::with_connection(conn, settings).map_err(|e| match e {
             StoreError::Sql(source) => open_err(source),
@@ -78,6 +82,8 @@ impl Store {
         // FULL: the WAL is fsynced at every commit, so a commit that returned survives power loss.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Purged passages are overwritten with zeros, not left readable in free pages.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         migrate(&mut conn)?;
         Ok(Store { conn, settings })
     }
@@ -97,6 +103,48 @@ impl Store {
             .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0))
             .optional()?)
     }
+}
+
+/// The log holds who came when: readable by the kiosk's user only. SQLite gives its -wal and
+/// -shm files the database file's mode, so creating (or narrowing) the file first covers all.
+fn make_private(path: &Path) -> Result<(), StoreError> {
+    let err = |source| StoreError::Permissions {
+        path: path.display().to_string(),
+        source,
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::metadata(path) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A missing folder is reported by the open that follows, with its own advice.
+                if path.parent().is_none_or(|d| d.as_os_str().is_empty() || d.exists()) {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(0o600)
+                        .open(path)
+                        .map_err(err)?;
+                }
+            }
+            Err(e) => return Err(err(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Creates (or truncates) a file only the kiosk's user can read: exports of the log are as
+/// private as the log.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

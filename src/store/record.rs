@@ -8,8 +8,9 @@ use sha2::{Digest, Sha256};
 
 use super::chain::{GENESIS, HashedFields};
 use super::{Store, StoreError};
-use crate::config::GateMode;
+use crate::gate::{self, GateInput, GateMode, Presence};
 use crate::policy::{Verdict, VerdictKind};
+use wire::{Direction, Reason};
 
 /// What the store needs to know about this kiosk and venue.
 #[derive(Debug, Clone)]
@@ -53,9 +54,9 @@ pub struct Recorded {
     /// `None` when the scan repeated a recent one and nothing new was written.
     pub seq: Option<i64>,
     pub event_id: Option<String>,
-    pub direction: &'static str,
+    pub direction: Direction,
     pub verdict: VerdictKind,
-    pub reason: &'static str,
+    pub reason: Reason,
     pub repeat: bool,
     pub occupancy: u32,
     pub capacity: Option<u32>,
@@ -72,16 +73,37 @@ fn event_id(at: DateTime<Utc>) -> String {
 }
 
 struct NewPassage<'a> {
-    direction: &'static str,
+    direction: Direction,
     subject: Option<&'a str>,
     scan_key: &'a str,
     kind: Option<&'a str>,
     issuer: Option<&'a str>,
     health: Option<&'a str>,
-    verdict: &'a str,
-    reason: &'a str,
+    verdict: VerdictKind,
+    reason: Reason,
     at: DateTime<Utc>,
     inferred: bool,
+}
+
+/// The kiosk's own open visits, read inside the recording transaction.
+struct OpenVisits<'t, 'c>(&'t Transaction<'c>);
+
+impl Presence for OpenVisits<'_, '_> {
+    type Error = StoreError;
+    fn is_inside(&self, subject: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .0
+            .query_row("SELECT 1 FROM open_visits WHERE subject = ?1", params![subject], |_| {
+                Ok(())
+            })
+            .optional()?
+            .is_some())
+    }
+    fn occupancy(&self) -> Result<u32, StoreError> {
+        Ok(self
+            .0
+            .query_row("SELECT COUNT(*) FROM open_visits", [], |r| r.get::<_, i64>(0))? as u32)
+    }
 }
 
 impl Store {
@@ -99,100 +121,82 @@ impl Store {
             Some(s) => s.to_string(),
             None => format!("text:{}", hex::encode(Sha256::digest(input.text.as_bytes()))),
         };
+        let presence = OpenVisits(&tx);
         let inside = match subject {
-            Some(s) => tx
-                .query_row("SELECT 1 FROM open_visits WHERE subject = ?1", params![s], |_| Ok(()))
-                .optional()?
-                .is_some(),
+            Some(s) => presence.is_inside(s)?,
             None => false,
-        };
-        let occupancy = |tx: &Transaction| -> Result<u32, StoreError> {
-            Ok(tx.query_row("SELECT COUNT(*) FROM open_visits", [], |r| r.get::<_, i64>(0))? as u32)
         };
 
         // The same code shown again within the window is the same passage, not a new one.
         let window_start = ms(input.at) - settings.repeat_window.as_millis() as i64;
-        let recent: Option<(String, String, String, String)> = tx
+        let recent: Option<(String, String)> = tx
             .query_row(
-                "SELECT direction, verdict, reason, event_id FROM passages
+                "SELECT direction, event_id FROM passages
                  WHERE scan_key = ?1 AND at_ms > ?2 AND at_ms <= ?3 ORDER BY seq DESC LIMIT 1",
                 params![scan_key, window_start, ms(input.at)],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        if let Some((direction, _, _, event)) = recent {
-            let occ = occupancy(&tx)?;
+        if let Some((direction, event)) = recent {
+            let occupancy = presence.occupancy()?;
             tx.commit()?;
             return Ok(Recorded {
                 seq: None,
                 event_id: Some(event),
-                direction: if direction == "exit" { "exit" } else { "entry" },
+                direction: direction.parse().unwrap_or(Direction::Entry),
                 verdict: input.verdict.kind,
                 reason: input.verdict.reason,
                 repeat: true,
-                occupancy: occ,
+                occupancy,
                 capacity: settings.capacity,
             });
         }
 
-        let direction = match settings.gate_mode {
-            GateMode::Entry => "entry",
-            GateMode::Exit => "exit",
-            GateMode::Auto if inside => "exit",
-            GateMode::Auto => "entry",
-        };
-        let (mut verdict, mut reason) = (input.verdict.kind, input.verdict.reason);
-        if direction == "exit" && claims.is_some() {
-            // Leaving is never refused: a verified holder (even of a red or expired pass) is
-            // let out, and their visit is closed.
-            verdict = VerdictKind::Admit;
-            reason = "ok_exit";
-        } else if direction == "entry"
-            && verdict == VerdictKind::Admit
-            && !inside
-            && settings
-                .capacity
-                .is_some_and(|cap| occupancy(&tx).is_ok_and(|n| n >= cap))
-        {
-            verdict = VerdictKind::Deny;
-            reason = "capacity_full";
-        }
+        let decision = gate::decide(GateInput {
+            mode: settings.gate_mode,
+            verified: subject.is_some(),
+            inside,
+            occupancy: presence.occupancy()?,
+            capacity: settings.capacity,
+            verdict: input.verdict.kind,
+            reason: input.verdict.reason,
+        });
         let (seq, event) = insert(
             &tx,
             &settings,
             &NewPassage {
-                direction,
+                direction: decision.direction,
                 subject,
                 scan_key: &scan_key,
                 kind: claims.map(|c| c.kind.as_str()),
                 issuer: claims.map(|c| c.issuer.as_str()),
                 health: claims.and_then(|c| c.health).map(|h| h.as_str()),
-                verdict: verdict.as_str(),
-                reason,
+                verdict: decision.verdict,
+                reason: decision.reason,
                 at: input.at,
                 inferred: false,
             },
         )?;
         if let Some(s) = subject {
-            if direction == "exit" {
+            if decision.closes_visit {
                 tx.execute("DELETE FROM open_visits WHERE subject = ?1", params![s])?;
-            } else if verdict == VerdictKind::Admit && !inside {
+            } else if decision.opens_visit {
                 tx.execute(
                     "INSERT INTO open_visits (subject, entered_ms, entry_seq) VALUES (?1, ?2, ?3)",
                     params![s, ms(input.at), seq],
                 )?;
             }
         }
-        let occ = occupancy(&tx)?;
+        let occupancy = presence.occupancy()?;
         tx.commit()?;
         Ok(Recorded {
             seq: Some(seq),
             event_id: Some(event),
-            direction,
-            verdict,
-            reason,
+            direction: decision.direction,
+            verdict: decision.verdict,
+            reason: decision.reason,
             repeat: false,
-            occupancy: occ,
+            occupancy,
             capacity: settings.capacity,
         })
     }
@@ -251,6 +255,26 @@ impl Store {
         })
     }
 
+    /// Takes the server's answer to a sent batch: the passages it refused are parked with its
+    /// reason (out of the queue, kept for the operator); every other one is marked synced.
+    pub fn acknowledge(&mut self, sent: &[String], refused: &[(String, String)]) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut park = tx.prepare_cached("UPDATE passages SET parked = ?2 WHERE event_id = ?1")?;
+            for (id, reason) in refused {
+                park.execute(params![id, reason])?;
+            }
+            let mut synced =
+                tx.prepare_cached("UPDATE passages SET synced = 1 WHERE event_id = ?1 AND parked IS NULL")?;
+            for id in sent {
+                n += synced.execute(params![id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
     /// Marks passages as acknowledged by the trace server.
     pub fn mark_synced(&mut self, event_ids: &[String]) -> Result<usize, StoreError> {
         let tx = self.conn.transaction()?;
@@ -296,13 +320,13 @@ fn insert(tx: &Transaction, s: &StoreSettings, p: &NewPassage) -> Result<(i64, S
         kiosk_id: &s.kiosk_id,
         venue_id: &s.venue_id,
         gate: &s.gate,
-        direction: p.direction,
+        direction: p.direction.as_str(),
         subject: p.subject,
         kind: p.kind,
         issuer: p.issuer,
         health: p.health,
-        verdict: p.verdict,
-        reason: p.reason,
+        verdict: p.verdict.as_str(),
+        reason: p.reason.as_str(),
         at_ms,
         inferred: p.inferred,
         prev_hash: &prev_hash,
@@ -318,14 +342,14 @@ fn insert(tx: &Transaction, s: &StoreSettings, p: &NewPassage) -> Result<(i64, S
             s.kiosk_id,
             s.venue_id,
             s.gate,
-            p.direction,
+            p.direction.as_str(),
             p.subject,
             p.scan_key,
             p.kind,
             p.issuer,
             p.health,
-            p.verdict,
-            p.reason,
+            p.verdict.as_str(),
+            p.reason.as_str(),
             at_ms,
             p.inferred,
             prev_hash,
@@ -359,14 +383,14 @@ fn close_overdue_visits(tx: &Transaction, s: &StoreSettings, now: DateTime<Utc>)
             tx,
             s,
             &NewPassage {
-                direction: "exit",
+                direction: Direction::Exit,
                 subject: Some(subject),
                 scan_key: subject,
                 kind: kind.as_deref(),
                 issuer: issuer.as_deref(),
                 health: None,
-                verdict: "admit",
-                reason: "auto_checkout",
+                verdict: VerdictKind::Admit,
+                reason: Reason::AutoCheckout,
                 at,
                 inferred: true,
             },

@@ -7,9 +7,12 @@ use chrono_tz::Tz;
 use rusqlite::params;
 use serde::Serialize;
 
+use wire::{Direction, PassageRecord, Reason, VerdictKind};
+
 use super::{Store, StoreError};
 
-/// One passage as shown on the operator screen, exported, or sent to the server.
+/// One passage as shown on the operator screen or exported. What is sent to the server is a
+/// [`PassageRecord`] (no local sync state).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Passage {
     pub seq: i64,
@@ -17,16 +20,49 @@ pub struct Passage {
     pub kiosk_id: String,
     pub venue_id: String,
     pub gate: String,
-    pub direction: String,
+    pub direction: Direction,
     pub subject: Option<String>,
     pub kind: Option<String>,
     pub issuer: Option<String>,
     pub health: Option<String>,
-    pub verdict: String,
-    pub reason: String,
+    pub verdict: VerdictKind,
+    pub reason: Reason,
     pub at: DateTime<Utc>,
     pub inferred: bool,
     pub synced: bool,
+}
+
+impl Passage {
+    /// The passage as sent to the trace server, filed under this log's identity.
+    pub fn to_record(&self, log_id: &str) -> PassageRecord {
+        PassageRecord {
+            event_id: self.event_id.clone(),
+            log_id: log_id.to_string(),
+            seq: self.seq,
+            kiosk_id: self.kiosk_id.clone(),
+            venue_id: self.venue_id.clone(),
+            gate: self.gate.clone(),
+            direction: self.direction,
+            subject: self.subject.clone(),
+            kind: self.kind.clone(),
+            issuer: self.issuer.clone(),
+            health: self.health.clone(),
+            verdict: self.verdict,
+            reason: self.reason,
+            at: self.at,
+            inferred: self.inferred,
+        }
+    }
+}
+
+/// A stored word (direction, verdict, reason) read back as its enum.
+fn word<T: std::str::FromStr>(r: &rusqlite::Row, i: usize) -> rusqlite::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let text: String = r.get(i)?;
+    text.parse()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 /// The day at a glance, for `kiosk log summary` and the operator screen.
@@ -55,13 +91,13 @@ fn row_to_passage(r: &rusqlite::Row) -> rusqlite::Result<Passage> {
         kiosk_id: r.get(2)?,
         venue_id: r.get(3)?,
         gate: r.get(4)?,
-        direction: r.get(5)?,
+        direction: word(r, 5)?,
         subject: r.get(6)?,
         kind: r.get(7)?,
         issuer: r.get(8)?,
         health: r.get(9)?,
-        verdict: r.get(10)?,
-        reason: r.get(11)?,
+        verdict: word(r, 10)?,
+        reason: word(r, 11)?,
         at: DateTime::from_timestamp_millis(r.get(12)?).unwrap_or_default(),
         inferred: r.get(13)?,
         synced: r.get(14)?,
@@ -96,21 +132,38 @@ impl Store {
         self.passages_between(from, to)
     }
 
-    /// Passages not yet acknowledged by the trace server, oldest first.
-    pub fn unsynced_batch(&self, limit: usize) -> Result<Vec<Passage>, StoreError> {
+    /// The next passages to send to the trace server, oldest first, as sent: not yet
+    /// acknowledged and not parked.
+    pub fn sync_backlog(&self, limit: usize) -> Result<Vec<PassageRecord>, StoreError> {
+        let log_id = self.log_id()?;
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM passages WHERE synced = 0 ORDER BY seq LIMIT ?1"
+            "SELECT {COLUMNS} FROM passages WHERE synced = 0 AND parked IS NULL ORDER BY seq LIMIT ?1"
         ))?;
         let rows = stmt.query_map(params![limit as i64], row_to_passage)?;
+        rows.map(|p| Ok(p?.to_record(&log_id))).collect()
+    }
+
+    /// Passages waiting to be sent (parked ones are not waiting: the server refused them).
+    pub fn pending_sync(&self) -> Result<u32, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM passages WHERE synced = 0 AND parked IS NULL",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u32)
+    }
+
+    /// Passages the server refused, with its reason, oldest first (for the operator).
+    pub fn parked(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, parked FROM passages WHERE parked IS NOT NULL ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn pending_sync(&self) -> Result<u32, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT COUNT(*) FROM passages WHERE synced = 0", [], |r| {
-                r.get::<_, i64>(0)
-            })? as u32)
+    /// This log's identity (see migrations/0003): empty for logs older than it.
+    pub fn log_id(&self) -> Result<String, StoreError> {
+        Ok(self.meta("log_id")?.unwrap_or_default())
     }
 
     pub fn occupancy(&self) -> Result<u32, StoreError> {
@@ -196,9 +249,9 @@ pub fn write_csv<W: std::io::Write>(mut out: W, passages: &[Passage], tz: Tz) ->
             p.seq.to_string(),
             p.event_id.clone(),
             p.at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string(),
-            p.direction.clone(),
-            p.verdict.clone(),
-            p.reason.clone(),
+            p.direction.to_string(),
+            p.verdict.to_string(),
+            p.reason.to_string(),
             p.subject.clone().unwrap_or_default(),
             p.kind.clone().unwrap_or_default(),
             p.health.clone().unwrap_or_default(),

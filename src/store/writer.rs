@@ -7,6 +7,8 @@ use std::thread::JoinHandle;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
+use wire::PassageRecord;
+
 use super::{DaySummary, Passage, Recorded, ScanInput, Store, StoreError};
 
 /// Requests the store thread serves.
@@ -15,9 +17,10 @@ pub enum Request {
     Day(NaiveDate, Tz, Sender<Result<(Vec<Passage>, DaySummary), StoreError>>),
     Housekeeping { now: DateTime<Utc>, retention_days: u32 },
     ExportDay(NaiveDate, Tz, std::path::PathBuf, Sender<Result<usize, StoreError>>),
-    UnsyncedBatch(usize, Sender<Result<Vec<Passage>, StoreError>>),
-    MarkSynced(Vec<String>, Sender<Result<usize, StoreError>>),
+    SyncBacklog(usize, Sender<Result<Vec<PassageRecord>, StoreError>>),
+    Acknowledge(Vec<String>, Vec<(String, String)>, Sender<Result<usize, StoreError>>),
     PendingSync(Sender<Result<u32, StoreError>>),
+    Parked(Sender<Result<Vec<(i64, String)>, StoreError>>),
     Stop,
 }
 
@@ -25,6 +28,8 @@ pub enum Request {
 #[derive(Clone)]
 pub struct StoreHandle {
     tx: Sender<Request>,
+    /// The kiosk and venue ids new passages are recorded under.
+    identity: (String, String),
 }
 
 impl StoreHandle {
@@ -34,6 +39,7 @@ impl StoreHandle {
         notify: impl Fn() + Send + 'static,
     ) -> std::io::Result<(StoreHandle, JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel::<Request>();
+        let identity = (store.settings().kiosk_id.clone(), store.settings().venue_id.clone());
         let join = std::thread::Builder::new().name("store".into()).spawn(move || {
             for req in rx {
                 match req {
@@ -54,21 +60,24 @@ impl StoreHandle {
                     Request::ExportDay(date, tz, path, reply) => {
                         let _ = reply.send(export_day(&store, date, tz, &path));
                     }
-                    Request::UnsyncedBatch(limit, reply) => {
-                        let _ = reply.send(store.unsynced_batch(limit));
+                    Request::SyncBacklog(limit, reply) => {
+                        let _ = reply.send(store.sync_backlog(limit));
                     }
-                    Request::MarkSynced(ids, reply) => {
-                        let _ = reply.send(store.mark_synced(&ids));
+                    Request::Acknowledge(sent, refused, reply) => {
+                        let _ = reply.send(store.acknowledge(&sent, &refused));
                     }
                     Request::PendingSync(reply) => {
                         let _ = reply.send(store.pending_sync());
+                    }
+                    Request::Parked(reply) => {
+                        let _ = reply.send(store.parked());
                     }
                     Request::Stop => break,
                 }
                 notify();
             }
         })?;
-        Ok((StoreHandle { tx }, join))
+        Ok((StoreHandle { tx, identity }, join))
     }
 
     pub fn record(&self, input: ScanInput) -> Receiver<Result<Recorded, StoreError>> {
@@ -97,18 +106,23 @@ impl StoreHandle {
         rx
     }
 
-    pub fn unsynced_batch(&self, limit: usize) -> Receiver<Result<Vec<Passage>, StoreError>> {
+    pub fn sync_backlog(&self, limit: usize) -> Receiver<Result<Vec<PassageRecord>, StoreError>> {
         let (tx, rx) = mpsc::channel();
-        if let Err(mpsc::SendError(Request::UnsyncedBatch(_, reply))) = self.tx.send(Request::UnsyncedBatch(limit, tx))
-        {
+        if let Err(mpsc::SendError(Request::SyncBacklog(_, reply))) = self.tx.send(Request::SyncBacklog(limit, tx)) {
             let _ = reply.send(Err(StoreError::Gone));
         }
         rx
     }
 
-    pub fn mark_synced(&self, ids: Vec<String>) -> Receiver<Result<usize, StoreError>> {
+    pub fn acknowledge(
+        &self,
+        sent: Vec<String>,
+        refused: Vec<(String, String)>,
+    ) -> Receiver<Result<usize, StoreError>> {
         let (tx, rx) = mpsc::channel();
-        if let Err(mpsc::SendError(Request::MarkSynced(_, reply))) = self.tx.send(Request::MarkSynced(ids, tx)) {
+        if let Err(mpsc::SendError(Request::Acknowledge(_, _, reply))) =
+            self.tx.send(Request::Acknowledge(sent, refused, tx))
+        {
             let _ = reply.send(Err(StoreError::Gone));
         }
         rx
@@ -120,6 +134,19 @@ impl StoreHandle {
             let _ = reply.send(Err(StoreError::Gone));
         }
         rx
+    }
+
+    pub fn parked(&self) -> Receiver<Result<Vec<(i64, String)>, StoreError>> {
+        let (tx, rx) = mpsc::channel();
+        if let Err(mpsc::SendError(Request::Parked(reply))) = self.tx.send(Request::Parked(tx)) {
+            let _ = reply.send(Err(StoreError::Gone));
+        }
+        rx
+    }
+
+    /// The kiosk and venue ids new passages are recorded under.
+    pub fn identity(&self) -> (String, String) {
+        self.identity.clone()
     }
 
     pub fn housekeeping(&self, now: DateTime<Utc>, retention_days: u32) {
@@ -137,7 +164,7 @@ fn export_day(store: &Store, date: NaiveDate, tz: Tz, path: &std::path::Path) ->
         path: path.display().to_string(),
         source,
     };
-    let file = std::fs::File::create(path).map_err(err)?;
+    let file = super::create_private(path).map_err(err)?;
     let mut w = std::io::BufWriter::new(file);
     super::write_csv(&mut w, &passages, tz)
         .and_then(|_| std::io::Write::flush(&mut w))

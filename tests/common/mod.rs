@@ -52,7 +52,7 @@ pub fn store_settings() -> kiosk::store::StoreSettings {
         kiosk_id: "k1".into(),
         venue_id: "v1".into(),
         gate: "g".into(),
-        gate_mode: kiosk::config::GateMode::Auto,
+        gate_mode: kiosk::gate::GateMode::Auto,
         capacity: None,
         repeat_window: std::time::Duration::from_secs(0),
         visit_max: std::time::Duration::from_secs(8 * 3600),
@@ -72,7 +72,7 @@ pub fn green_scan(i: u32) -> kiosk::store::ScanInput {
         at + chrono::Duration::hours(2),
     );
     kiosk::store::ScanInput {
-        verdict: kiosk::config::Policy::default().decide(claims, at),
+        verdict: kiosk::policy::Policy::default().decide(claims, at),
         text: String::new(),
         at,
     }

@@ -12,19 +12,25 @@ use deadpool_postgres::Pool;
 use serde::Deserialize;
 use serde_json::json;
 
+use wire::{IngestReport, KioskStatus, SignedDocument, routes};
+
 use crate::auth::{bearer, hash_token};
-use crate::db::{self, IngestReport, PassageIn};
+use crate::db;
 use crate::error::ServerError;
 use crate::trace;
 
-/// Largest batch a kiosk may send at once.
-pub const MAX_BATCH: usize = 5_000;
+/// Largest batch a kiosk may send at once (the contract's limit).
+pub use wire::MAX_BATCH;
+
+/// Largest ingest body read: a full batch of generous passages (≈ 1 KiB each) fits.
+const INGEST_BODY_LIMIT: usize = MAX_BATCH * 1024 + 64 * 1024;
 
 #[derive(Default)]
 pub struct Metrics {
     pub ingest_requests: AtomicU64,
     pub passages_accepted: AtomicU64,
     pub passages_duplicate: AtomicU64,
+    pub passages_rejected: AtomicU64,
     pub auth_failures: AtomicU64,
     pub trace_queries: AtomicU64,
 }
@@ -39,16 +45,17 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/v1/passages", post(ingest))
-        .route("/v1/kiosks/{id}/status", get(kiosk_status))
-        .route("/v1/kiosk/policy", get(kiosk_policy))
-        .route("/v1/trace/contacts", get(contacts))
-        .route("/v1/trace/venue", get(venue))
-        .route("/v1/trace/hotspots", get(hotspots))
-        .route("/v1/trace/peaks", get(peaks))
-        .layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024))
+        .route(routes::HEALTHZ, get(healthz))
+        .route(routes::METRICS, get(metrics))
+        .route(routes::PASSAGES, post(ingest))
+        .route(routes::KIOSK_STATUS, get(kiosk_status))
+        .route(routes::KIOSK_POLICY, get(kiosk_policy))
+        .route(routes::TRACE_CONTACTS, get(contacts))
+        .route(routes::TRACE_VENUE, get(venue))
+        .route(routes::TRACE_HOTSPOTS, get(hotspots))
+        .route(routes::TRACE_PEAKS, get(peaks))
+        // No other route takes a body; ingest reads its own, after the token check.
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(state)
 }
 
@@ -64,12 +71,14 @@ async fn metrics(State(s): State<AppState>) -> Result<String, ServerError> {
         "# TYPE trace_ingest_requests_total counter\ntrace_ingest_requests_total {}\n\
          # TYPE trace_passages_accepted_total counter\ntrace_passages_accepted_total {}\n\
          # TYPE trace_passages_duplicate_total counter\ntrace_passages_duplicate_total {}\n\
+         # TYPE trace_passages_rejected_total counter\ntrace_passages_rejected_total {}\n\
          # TYPE trace_auth_failures_total counter\ntrace_auth_failures_total {}\n\
          # TYPE trace_queries_total counter\ntrace_queries_total {}\n\
          # TYPE trace_passages_stored gauge\ntrace_passages_stored {stored}\n",
         m.ingest_requests.load(Ordering::Relaxed),
         m.passages_accepted.load(Ordering::Relaxed),
         m.passages_duplicate.load(Ordering::Relaxed),
+        m.passages_rejected.load(Ordering::Relaxed),
         m.auth_failures.load(Ordering::Relaxed),
         m.trace_queries.load(Ordering::Relaxed),
     ))
@@ -97,41 +106,40 @@ async fn tracer_of(s: &AppState, headers: &HeaderMap) -> Result<String, ServerEr
     })
 }
 
-/// A kiosk sends its own passages; it may write neither for another kiosk nor another venue.
-async fn ingest(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Json(batch): Json<Vec<PassageIn>>,
-) -> Result<Json<IngestReport>, ServerError> {
+/// A kiosk sends its own passages. The token is checked before the body is read (an
+/// unauthenticated client cannot make the server buffer or parse anything), and each passage
+/// is checked on its own: refused ones are named in the report, the rest are stored.
+async fn ingest(State(s): State<AppState>, request: axum::extract::Request) -> Result<Json<IngestReport>, ServerError> {
     s.metrics.ingest_requests.fetch_add(1, Ordering::Relaxed);
-    let (kiosk, venue) = kiosk_of(&s, &headers).await?;
-    if batch.len() > MAX_BATCH {
+    let (kiosk, venue) = kiosk_of(&s, request.headers()).await?;
+    let body = axum::body::to_bytes(request.into_body(), INGEST_BODY_LIMIT)
+        .await
+        .map_err(|_| {
+            ServerError::BadRequest(format!(
+                "the body is larger than {INGEST_BODY_LIMIT} bytes; send at most {MAX_BATCH} passages per request"
+            ))
+        })?;
+    let items: Vec<serde_json::Value> = serde_json::from_slice(&body)
+        .map_err(|e| ServerError::BadRequest(format!("the body must be a JSON array of passages: {e}")))?;
+    if items.len() > MAX_BATCH {
         return Err(ServerError::BadRequest(format!(
             "batch of {} passages; send at most {MAX_BATCH}",
-            batch.len()
+            items.len()
         )));
     }
-    if let Some(p) = batch.iter().find(|p| p.kiosk_id != kiosk || p.venue_id != venue) {
-        return Err(ServerError::Forbidden(format!(
-            "this token belongs to kiosk {kiosk} at venue {venue}; passage {} claims kiosk {} at venue {}",
-            p.event_id, p.kiosk_id, p.venue_id
-        )));
-    }
-    let report = db::record_passages(&s.pool, &batch).await?;
-    s.metrics
-        .passages_accepted
-        .fetch_add(report.accepted, Ordering::Relaxed);
-    s.metrics
-        .passages_duplicate
-        .fetch_add(report.duplicates, Ordering::Relaxed);
+    let (checked, rejected) = crate::ingest::check_batch(items, &kiosk, &venue, Utc::now());
+    let mut report = db::record_passages(&s.pool, &kiosk, &checked, rejected.len()).await?;
+    report.rejected = rejected;
+    let m = &s.metrics;
+    m.passages_accepted.fetch_add(report.accepted, Ordering::Relaxed);
+    m.passages_duplicate.fetch_add(report.duplicates, Ordering::Relaxed);
+    m.passages_rejected
+        .fetch_add(report.rejected.len() as u64, Ordering::Relaxed);
     Ok(Json(report))
 }
 
 /// The signed trust list and risk regions, for any registered kiosk.
-async fn kiosk_policy(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<crate::trust::SignedDocument>, ServerError> {
+async fn kiosk_policy(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<SignedDocument>, ServerError> {
     kiosk_of(&s, &headers).await?;
     Ok(Json(crate::trust::signed_policy(&s.pool).await?))
 }
@@ -141,7 +149,7 @@ async fn kiosk_status(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Json<db::KioskStatus>, ServerError> {
+) -> Result<Json<KioskStatus>, ServerError> {
     let allowed = match kiosk_of(&s, &headers).await {
         Ok((kiosk, _)) => kiosk == id,
         Err(_) => tracer_of(&s, &headers).await.is_ok(),

@@ -2,16 +2,18 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use serde::{Deserialize, Serialize};
 use tokio_postgres::NoTls;
+use wire::{IngestReport, KioskStatus};
 
 use crate::error::ServerError;
+use crate::ingest::CheckedPassage;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_trust.sql"),
     include_str!("../migrations/0003_passages_at.sql"),
     include_str!("../migrations/0004_retention.sql"),
+    include_str!("../migrations/0005_log_id.sql"),
 ];
 
 pub fn pool(database_url: &str) -> Result<Pool, ServerError> {
@@ -55,32 +57,6 @@ pub async fn migrate(pool: &Pool) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// A passage as kiosks send it (the kiosk's `store::Passage` JSON).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PassageIn {
-    pub event_id: uuid::Uuid,
-    pub seq: i64,
-    pub kiosk_id: String,
-    pub venue_id: String,
-    pub gate: String,
-    pub direction: String,
-    pub subject: Option<String>,
-    pub kind: Option<String>,
-    pub issuer: Option<String>,
-    pub health: Option<String>,
-    pub verdict: String,
-    pub reason: String,
-    pub at: DateTime<Utc>,
-    #[serde(default)]
-    pub inferred: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct IngestReport {
-    pub accepted: u64,
-    pub duplicates: u64,
-}
-
 pub async fn add_kiosk(pool: &Pool, id: &str, venue: &str, token_hash: &str) -> Result<(), ServerError> {
     pool.get()
         .await?
@@ -122,35 +98,41 @@ pub async fn tracer_by_token(pool: &Pool, token_hash: &str) -> Result<Option<Str
     Ok(row.map(|r| r.get(0)))
 }
 
-/// Stores a batch with one statement (the batch's columns as arrays, unnested on the server:
-/// one round trip instead of one per passage); an event id seen before is counted, not stored
-/// again.
-pub async fn record_passages(pool: &Pool, batch: &[PassageIn]) -> Result<IngestReport, ServerError> {
-    let column = |f: fn(&PassageIn) -> Option<&str>| batch.iter().map(f).collect::<Vec<_>>();
+/// Stores checked passages with one statement (the batch's columns as arrays, unnested on the
+/// server: one round trip instead of one per passage); an event id or a (kiosk, log, seq) seen
+/// before is counted as a duplicate, not stored again. `refused` passages are counted against
+/// the kiosk.
+pub async fn record_passages(
+    pool: &Pool,
+    kiosk_id: &str,
+    batch: &[CheckedPassage],
+    refused: usize,
+) -> Result<IngestReport, ServerError> {
+    let column = |f: fn(&CheckedPassage) -> Option<&str>| batch.iter().map(f).collect::<Vec<_>>();
     let event_ids: Vec<uuid::Uuid> = batch.iter().map(|p| p.event_id).collect();
-    let seqs: Vec<i64> = batch.iter().map(|p| p.seq).collect();
-    let ats: Vec<DateTime<Utc>> = batch.iter().map(|p| p.at).collect();
-    let inferred: Vec<bool> = batch.iter().map(|p| p.inferred).collect();
-    let kiosk_ids = column(|p| Some(&p.kiosk_id));
-    let venue_ids = column(|p| Some(&p.venue_id));
-    let gates = column(|p| Some(&p.gate));
-    let directions = column(|p| Some(&p.direction));
-    let subjects = column(|p| p.subject.as_deref());
-    let kinds = column(|p| p.kind.as_deref());
-    let issuers = column(|p| p.issuer.as_deref());
-    let healths = column(|p| p.health.as_deref());
-    let verdicts = column(|p| Some(&p.verdict));
-    let reasons = column(|p| Some(&p.reason));
-    // One statement is atomic on its own: the whole batch is stored, or none of it.
-    let accepted = pool
-        .get()
-        .await?
+    let seqs: Vec<i64> = batch.iter().map(|p| p.record.seq).collect();
+    let ats: Vec<DateTime<Utc>> = batch.iter().map(|p| p.record.at).collect();
+    let inferred: Vec<bool> = batch.iter().map(|p| p.record.inferred).collect();
+    let log_ids = column(|p| Some(&p.record.log_id));
+    let kiosk_ids = column(|p| Some(&p.record.kiosk_id));
+    let venue_ids = column(|p| Some(&p.record.venue_id));
+    let gates = column(|p| Some(&p.record.gate));
+    let directions = column(|p| Some(p.record.direction.as_str()));
+    let subjects = column(|p| p.record.subject.as_deref());
+    let kinds = column(|p| p.record.kind.as_deref());
+    let issuers = column(|p| p.record.issuer.as_deref());
+    let healths = column(|p| p.record.health.as_deref());
+    let verdicts = column(|p| Some(p.record.verdict.as_str()));
+    let reasons = column(|p| Some(p.record.reason.as_str()));
+    let client = pool.get().await?;
+    // One statement is atomic on its own: the whole (checked) batch is stored, or none of it.
+    let accepted = client
         .execute(
             "INSERT INTO passages (event_id, kiosk_id, venue_id, seq, gate, direction, subject, kind, issuer, health,
-                                   verdict, reason, at, inferred)
+                                   verdict, reason, at, inferred, log_id)
              SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::text[],
                                   $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[],
-                                  $14::bool[])
+                                  $14::bool[], $15::text[])
              ON CONFLICT DO NOTHING",
             &[
                 &event_ids,
@@ -167,28 +149,27 @@ pub async fn record_passages(pool: &Pool, batch: &[PassageIn]) -> Result<IngestR
                 &reasons,
                 &ats,
                 &inferred,
+                &log_ids,
             ],
         )
         .await?;
+    if refused > 0 {
+        client
+            .execute(
+                "UPDATE kiosks SET rejected = rejected + $2 WHERE id = $1",
+                &[&kiosk_id, &(refused as i64)],
+            )
+            .await?;
+    }
     Ok(IngestReport {
         accepted,
         duplicates: batch.len() as u64 - accepted,
+        rejected: Vec::new(),
     })
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct KioskStatus {
-    pub kiosk_id: String,
-    pub venue_id: String,
-    pub passages: i64,
-    pub max_seq: i64,
-    /// Sequence ranges never received: lost passages are visible, not silent.
-    pub gaps: Vec<(i64, i64)>,
-    pub last_received: Option<DateTime<Utc>>,
-    /// Kiosk clock minus server clock at the last receipt, in seconds (positive: kiosk ahead).
-    pub clock_skew_seconds: Option<f64>,
-}
-
+/// What the server knows of a kiosk; gaps and the highest seq are those of the log that sent
+/// last (a reset kiosk's new log starts at 1 and is not compared with the old one).
 pub async fn kiosk_status(pool: &Pool, kiosk_id: &str) -> Result<Option<KioskStatus>, ServerError> {
     let client = pool.get().await?;
     let Some(k) = client
@@ -200,22 +181,32 @@ pub async fn kiosk_status(pool: &Pool, kiosk_id: &str) -> Result<Option<KioskSta
     let venue_id: String = k.get(0);
     let s = client
         .query_one(
-            "SELECT COUNT(*), COALESCE(MAX(seq), 0), MAX(received_at),
+            "SELECT COUNT(*), COUNT(DISTINCT log_id), MAX(received_at),
                     (SELECT EXTRACT(EPOCH FROM at - received_at)::float8 FROM passages
-                      WHERE kiosk_id = $1 ORDER BY received_at DESC, seq DESC LIMIT 1)
+                      WHERE kiosk_id = $1 ORDER BY received_at DESC, seq DESC LIMIT 1),
+                    (SELECT log_id FROM passages WHERE kiosk_id = $1 ORDER BY received_at DESC, seq DESC LIMIT 1)
              FROM passages WHERE kiosk_id = $1",
             &[&kiosk_id],
         )
         .await?;
+    let log_id: String = s.get::<_, Option<String>>(4).unwrap_or_default();
+    let max_seq: i64 = client
+        .query_one(
+            "SELECT COALESCE(MAX(seq), 0) FROM passages WHERE kiosk_id = $1 AND log_id = $2",
+            &[&kiosk_id, &log_id],
+        )
+        .await?
+        .get(0);
     let gaps = client
         .query(
             // Before the first row kept, only sequence numbers above the purge mark are missing.
             "SELECT prev + 1, seq - 1 FROM (
                  SELECT seq, COALESCE(LAG(seq) OVER (ORDER BY seq),
-                                      (SELECT purged_through FROM kiosks WHERE id = $1)) AS prev
-                 FROM passages WHERE kiosk_id = $1
+                                      (SELECT purged_through FROM log_purge_marks WHERE kiosk_id = $1 AND log_id = $2),
+                                      0) AS prev
+                 FROM passages WHERE kiosk_id = $1 AND log_id = $2
              ) s WHERE seq - prev > 1 ORDER BY seq",
-            &[&kiosk_id],
+            &[&kiosk_id, &log_id],
         )
         .await?
         .iter()
@@ -225,8 +216,10 @@ pub async fn kiosk_status(pool: &Pool, kiosk_id: &str) -> Result<Option<KioskSta
         kiosk_id: kiosk_id.to_string(),
         venue_id,
         passages: s.get(0),
-        max_seq: s.get(1),
+        max_seq,
         gaps,
+        log_id,
+        logs: s.get(1),
         last_received: s.get(2),
         clock_skew_seconds: s.get(3),
     }))
@@ -253,16 +246,19 @@ pub async fn passage_count(pool: &Pool) -> Result<i64, ServerError> {
 }
 
 /// Deletes every passage from before `cutoff` (privacy: the server keeps no more than the
-/// retention period) and raises each kiosk's purge mark. Returns how many were deleted.
+/// retention period) and raises each kiosk log's purge mark. Returns how many were deleted.
 pub async fn purge_before(pool: &Pool, cutoff: DateTime<Utc>) -> Result<u64, ServerError> {
     let row = pool
         .get()
         .await?
         .query_one(
-            "WITH gone AS (DELETE FROM passages WHERE at < $1 RETURNING kiosk_id, seq),
-                  marks AS (SELECT kiosk_id, MAX(seq) AS seq FROM gone GROUP BY kiosk_id),
-                  raised AS (UPDATE kiosks k SET purged_through = GREATEST(k.purged_through, m.seq)
-                             FROM marks m WHERE k.id = m.kiosk_id RETURNING 1)
+            "WITH gone AS (DELETE FROM passages WHERE at < $1 RETURNING kiosk_id, log_id, seq),
+                  marks AS (SELECT kiosk_id, log_id, MAX(seq) AS seq FROM gone GROUP BY kiosk_id, log_id),
+                  raised AS (INSERT INTO log_purge_marks (kiosk_id, log_id, purged_through)
+                             SELECT kiosk_id, log_id, seq FROM marks
+                             ON CONFLICT (kiosk_id, log_id) DO UPDATE
+                             SET purged_through = GREATEST(log_purge_marks.purged_through, excluded.purged_through)
+                             RETURNING 1)
              SELECT COUNT(*) FROM gone",
             &[&cutoff],
         )

@@ -4,6 +4,7 @@ pub mod api;
 pub mod auth;
 pub mod db;
 pub mod error;
+pub mod ingest;
 #[doc(hidden)]
 pub mod synth;
 #[doc(hidden)]

@@ -3,25 +3,9 @@
 
 use chrono::Utc;
 use deadpool_postgres::Pool;
-use serde::{Deserialize, Serialize};
+use wire::{POLICY_VERSION, PolicyDocument, SignedDocument};
 
 use crate::error::ServerError;
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct PolicyDocument {
-    pub version: u32,
-    pub issued_at: chrono::DateTime<Utc>,
-    /// `.pub` file texts of the trusted pass issuers.
-    pub issuers: Vec<String>,
-    pub risk_regions: Vec<String>,
-}
-
-/// The document as sent: the exact signed bytes (as a string) and the hex signature.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct SignedDocument {
-    pub document: String,
-    pub signature: String,
-}
 
 /// The server's signing key, made on first use and kept in the database.
 pub async fn server_key(pool: &Pool) -> Result<vp1::IssuerKey, ServerError> {
@@ -89,7 +73,7 @@ pub async fn signed_policy(pool: &Pool) -> Result<SignedDocument, ServerError> {
         .query("SELECT region FROM risk_regions ORDER BY region", &[])
         .await?;
     let doc = PolicyDocument {
-        version: 1,
+        version: POLICY_VERSION,
         issued_at: Utc::now(),
         issuers: issuers.iter().map(|r| r.get(0)).collect(),
         risk_regions: regions.iter().map(|r| r.get(0)).collect(),

@@ -65,11 +65,29 @@ fn ingest_is_authenticated_venue_bound_and_idempotent() {
         1
     );
 
-    // A kiosk cannot write another venue's (or another kiosk's) passages.
+    // A kiosk cannot write another venue's (or another kiosk's) passages. Each is refused on
+    // its own, flagged as an identity refusal (the kiosk parks old ones and keeps current ones
+    // queued), and the rest of the batch is stored: one bad passage never blocks a queue.
     let other = json!([passage("k1", "mall-b", 4, "c", "entry", t(9, 2))]);
-    assert_eq!(post(&s, &k1, &other).status(), 403);
-    let spoof = json!([passage("k2", "mall-a", 4, "c", "entry", t(9, 2))]);
-    assert_eq!(post(&s, &k1, &spoof).status(), 403);
+    let spoof = passage("k2", "mall-a", 4, "c", "entry", t(9, 2));
+    let poison = {
+        let mut p = passage("k1", "mall-a", 4, "c", "entry", t(9, 2));
+        p["subject"] = json!("c\u{0000}");
+        p
+    };
+    let r: Value = post(&s, &k1, &other).json().unwrap();
+    assert_eq!(
+        (r["accepted"].clone(), r["rejected"][0]["identity"].clone()),
+        (json!(0), json!(true)),
+        "{r}"
+    );
+    let r: Value = post(&s, &k1, &json!([spoof, poison])).json().unwrap();
+    assert_eq!(r["accepted"], 0, "{r}");
+    assert_eq!(r["rejected"][0]["identity"], true, "{r}");
+    assert_eq!(r["rejected"][1]["index"], 1, "{r}");
+    assert!(r["rejected"][1]["reason"].as_str().unwrap().contains("control"), "{r}");
+    assert_eq!(s.count("SELECT COUNT(*) FROM passages WHERE seq = 4"), 0);
+    assert_eq!(s.count("SELECT rejected FROM kiosks WHERE id = 'k1'"), 3);
 
     // A lost passage shows as a gap.
     post(&s, &k1, &json!([passage("k1", "mall-a", 5, "d", "entry", t(9, 5))]));

@@ -1,0 +1,131 @@
+//! What travels over HTTP between kiosk and trace server, and where.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{Direction, Reason, VerdictKind};
+
+/// Largest batch a kiosk may send in one request (the server refuses larger ones; the kiosk's
+/// `[sync] batch_size` is validated against it).
+pub const MAX_BATCH: usize = 5_000;
+
+/// The route paths, as axum patterns (`{id}`) and as the kiosk builds them.
+pub mod routes {
+    pub const HEALTHZ: &str = "/healthz";
+    pub const METRICS: &str = "/metrics";
+    /// POST a JSON array of [`crate::PassageRecord`]; answers [`crate::IngestReport`]. Kiosk token.
+    pub const PASSAGES: &str = "/v1/passages";
+    /// GET the signed trust list ([`crate::SignedDocument`]). Kiosk token.
+    pub const KIOSK_POLICY: &str = "/v1/kiosk/policy";
+    /// GET [`crate::KioskStatus`]; `{id}` is the kiosk's name (`[kiosk] id`). Its own kiosk
+    /// token, or a tracer token.
+    pub const KIOSK_STATUS: &str = "/v1/kiosks/{id}/status";
+    pub const TRACE_CONTACTS: &str = "/v1/trace/contacts";
+    pub const TRACE_VENUE: &str = "/v1/trace/venue";
+    pub const TRACE_HOTSPOTS: &str = "/v1/trace/hotspots";
+    pub const TRACE_PEAKS: &str = "/v1/trace/peaks";
+
+    /// [`KIOSK_STATUS`] for one kiosk.
+    pub fn kiosk_status(kiosk_id: &str) -> String {
+        KIOSK_STATUS.replace("{id}", kiosk_id)
+    }
+}
+
+/// One passage as a kiosk sends it. Event ids are UUIDv7 made on the kiosk, so a resend after a
+/// lost acknowledgement is harmless.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PassageRecord {
+    pub event_id: String,
+    /// The identity of the kiosk's passage log. A kiosk whose log was reset or replaced starts
+    /// `seq` again at 1 under a new id, so its new passages are stored, not taken for
+    /// duplicates of the old ones. Empty from kiosks older than this field.
+    #[serde(default)]
+    pub log_id: String,
+    /// Gapless per log, so the server can report what never arrived.
+    pub seq: i64,
+    pub kiosk_id: String,
+    pub venue_id: String,
+    pub gate: String,
+    pub direction: Direction,
+    /// Pseudonymous subject id from a verified pass; `None` when the pass did not verify.
+    pub subject: Option<String>,
+    pub kind: Option<String>,
+    pub issuer: Option<String>,
+    pub health: Option<String>,
+    pub verdict: VerdictKind,
+    pub reason: Reason,
+    /// The kiosk's clock.
+    pub at: DateTime<Utc>,
+    /// An exit the kiosk inferred (automatic check-out), not a scan.
+    #[serde(default)]
+    pub inferred: bool,
+}
+
+/// The server's answer to a batch: every passage was stored, was a duplicate, or was refused
+/// on its own (the rest of the batch is stored all the same, so one bad passage never blocks
+/// a kiosk's queue).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestReport {
+    pub accepted: u64,
+    pub duplicates: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<Rejection>,
+}
+
+/// One passage the server will never store, and why (the kiosk parks it and tells staff).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// Position in the batch as sent (an unreadable passage may have no event id).
+    pub index: usize,
+    pub event_id: Option<String>,
+    pub reason: String,
+    /// Refused only because it was recorded under another kiosk or venue than the token's. For
+    /// a passage recorded before the kiosk was renamed or moved, that is final (the kiosk
+    /// parks it); for one recorded under the kiosk's current ids, the token is wrong and the
+    /// kiosk keeps the passage queued until it is fixed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub identity: bool,
+}
+
+/// What the server knows of one kiosk: how much arrived, what never did, its clock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KioskStatus {
+    pub kiosk_id: String,
+    pub venue_id: String,
+    /// Passages stored, over all of the kiosk's logs.
+    pub passages: i64,
+    /// Highest sequence number of the log that sent last.
+    pub max_seq: i64,
+    /// Sequence ranges (inclusive) of the log that sent last that never arrived.
+    pub gaps: Vec<(i64, i64)>,
+    /// The log that sent last (see [`PassageRecord::log_id`]).
+    #[serde(default)]
+    pub log_id: String,
+    /// How many of the kiosk's logs the server has seen (more than one: the kiosk was reset).
+    #[serde(default)]
+    pub logs: i64,
+    pub last_received: Option<DateTime<Utc>>,
+    /// Kiosk clock minus server clock at the last receipt, in seconds (positive: kiosk ahead).
+    pub clock_skew_seconds: Option<f64>,
+}
+
+/// Version of [`PolicyDocument`] this code reads and writes.
+pub const POLICY_VERSION: u32 = 1;
+
+/// The trust list kiosks fetch: trusted pass issuers and risk regions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyDocument {
+    pub version: u32,
+    pub issued_at: DateTime<Utc>,
+    /// `.pub` file texts of the trusted pass issuers.
+    pub issuers: Vec<String>,
+    pub risk_regions: Vec<String>,
+}
+
+/// A document as sent: the exact signed bytes (as a string) and the hex Ed25519 signature by
+/// the server key each kiosk pins in `[sync] server_key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedDocument {
+    pub document: String,
+    pub signature: String,
+}
