@@ -160,6 +160,15 @@ struct RawPolicy {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawTrust {
+    /// The spelling from before formats were named: VP1 issuers.
+    #[serde(default)]
+    issuers: Vec<PathBuf>,
+    /// One section per pass format.
+    vp1: Option<RawFormatTrust>,
+}
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFormatTrust {
     #[serde(default)]
     issuers: Vec<PathBuf>,
 }
@@ -252,6 +261,11 @@ impl Config {
         }
     }
 
+    /// The pass formats this configuration reads (a trust section each) and its policy.
+    pub fn rules(&self) -> crate::check::Rules {
+        crate::check::Rules::vp1(self.trust.clone(), self.policy.clone())
+    }
+
     /// Built-in defaults, for `--demo` and tests; paths relative to the working directory.
     pub fn defaults() -> Result<Config, ConfigError> {
         Self::build(Raw::default(), None)
@@ -341,7 +355,8 @@ impl Config {
 
         let mut trust = TrustStore::new();
         let mut trust_files = Vec::new();
-        for file in raw.trust.issuers {
+        let vp1_files = raw.trust.vp1.map(|t| t.issuers).unwrap_or_default();
+        for file in raw.trust.issuers.into_iter().chain(vp1_files) {
             let file = resolve(file);
             let text = std::fs::read_to_string(&file).map_err(|e| ConfigError::TrustKey {
                 path: shown.clone(),

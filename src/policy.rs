@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use crate::pass::{Credential, Evidence, HealthColour, PassError, PassKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use vp1::{Claims, HealthColour, PassError, PassKind};
 pub use wire::{Reason, VerdictKind};
 
 /// What to do when a travel card carries a risk flag.
@@ -53,7 +53,8 @@ pub struct Verdict {
     /// A note for staff on an admitted pass (e.g. `travel_risk` under a warn-only policy);
     /// shown through `reason-<code>_warn`.
     pub warning: Option<Reason>,
-    pub claims: Option<Claims>,
+    /// The verified pass, whatever its format; `None` when it did not verify.
+    pub credential: Option<Credential>,
     /// For invalid passes: the verifier's full explanation, for the operator log.
     pub detail: Option<String>,
 }
@@ -64,17 +65,18 @@ impl Verdict {
             kind: VerdictKind::Unreadable,
             reason: Reason::NoCode,
             warning: None,
-            claims: None,
+            credential: None,
             detail: None,
         }
     }
 
-    pub fn from_pass_error(e: &PassError) -> Verdict {
+    pub fn from_pass_error(e: impl Into<PassError>) -> Verdict {
+        let e: PassError = e.into();
         Verdict {
             kind: VerdictKind::Invalid,
-            reason: reason_of(e),
+            reason: e.reason(),
             warning: None,
-            claims: None,
+            credential: None,
             detail: Some(e.to_string()),
         }
     }
@@ -84,78 +86,65 @@ impl Verdict {
     }
 }
 
-/// The reason code of a pass the verifier refused.
-fn reason_of(e: &PassError) -> Reason {
-    match e {
-        PassError::NotAPass | PassError::Malformed(_) => Reason::Malformed,
-        PassError::UnknownIssuer(_) => Reason::UnknownIssuer,
-        PassError::BadSignature => Reason::BadSignature,
-    }
-}
-
 /// Travel entries older than this are history the policy ignores.
 const TRAVEL_WINDOW_DAYS: i64 = 14;
 
 impl Policy {
-    /// Decides on a pass whose signature has already been verified.
-    pub fn decide(&self, claims: Claims, now: DateTime<Utc>) -> Verdict {
-        let verdict = |kind, reason: Reason, warning, claims| Verdict {
+    /// Decides on a pass whose signature has already been verified, by what it attests.
+    pub fn decide(&self, credential: impl Into<Credential>, now: DateTime<Utc>) -> Verdict {
+        let c: Credential = credential.into();
+        let (kind, reason, warning) = self.judge(&c, now);
+        Verdict {
             kind,
             reason,
             warning,
-            claims: Some(claims),
+            credential: Some(c),
             detail: None,
-        };
+        }
+    }
+
+    fn judge(&self, c: &Credential, now: DateTime<Utc>) -> (VerdictKind, Reason, Option<Reason>) {
+        use VerdictKind::{Admit, Deny, Invalid};
         // Validity of the pass itself comes first: an expired red code is reported as expired.
-        if claims.expires_at <= now {
-            return verdict(VerdictKind::Invalid, Reason::Expired, None, claims);
+        if c.expires_at <= now {
+            return (Invalid, Reason::Expired, None);
         }
         let skew = chrono::Duration::from_std(self.clock_skew).unwrap_or_default();
-        if claims.issued_at > now + skew {
-            return verdict(VerdictKind::Invalid, Reason::NotYetValid, None, claims);
+        if c.issued_at > now + skew {
+            return (Invalid, Reason::NotYetValid, None);
         }
         let max_age = chrono::Duration::from_std(self.max_pass_age).unwrap_or(chrono::Duration::MAX);
         // Badges are long-lived cards, so the freshness window (against screenshots of old
         // health codes) applies to health codes and travel cards only.
-        if claims.kind != PassKind::Badge && now - claims.issued_at > max_age {
-            return verdict(VerdictKind::Invalid, Reason::Stale, None, claims);
+        if c.kind() != PassKind::Badge && now - c.issued_at > max_age {
+            return (Invalid, Reason::Stale, None);
         }
-        if !self.accept_kinds.contains(&claims.kind) {
-            return verdict(VerdictKind::Deny, Reason::KindNotAccepted, None, claims);
+        if !self.accept_kinds.contains(&c.kind()) {
+            return (Deny, Reason::KindNotAccepted, None);
         }
-        match claims.kind {
-            PassKind::Health => match claims.health {
-                Some(colour) if self.health_admit.contains(&colour) => {
-                    verdict(VerdictKind::Admit, Reason::Ok, None, claims)
-                }
-                Some(HealthColour::Red) | None => verdict(VerdictKind::Deny, Reason::RedCode, None, claims),
-                Some(HealthColour::Yellow) => verdict(VerdictKind::Deny, Reason::YellowCode, None, claims),
-                Some(HealthColour::Green) => verdict(VerdictKind::Deny, Reason::GreenCode, None, claims),
+        match &c.evidence {
+            Evidence::Health { colour } => match colour {
+                Some(colour) if self.health_admit.contains(colour) => (Admit, Reason::Ok, None),
+                Some(HealthColour::Red) | None => (Deny, Reason::RedCode, None),
+                Some(HealthColour::Yellow) => (Deny, Reason::YellowCode, None),
+                Some(HealthColour::Green) => (Deny, Reason::GreenCode, None),
             },
-            PassKind::Travel => {
+            Evidence::Travel { entries, risk } => {
                 let cutoff = (now - chrono::Duration::days(TRAVEL_WINDOW_DAYS)).date_naive();
-                let region_risk = claims
-                    .travel
+                let region_risk = entries
                     .iter()
                     .any(|e| e.date >= cutoff && self.risk_regions.iter().any(|r| r.eq_ignore_ascii_case(&e.region)));
-                if claims.risk || region_risk {
-                    match self.travel_risk {
-                        RiskAction::Deny => verdict(VerdictKind::Deny, Reason::TravelRisk, None, claims),
-                        RiskAction::Warn => verdict(VerdictKind::Admit, Reason::Ok, Some(Reason::TravelRisk), claims),
-                    }
-                } else {
-                    verdict(VerdictKind::Admit, Reason::Ok, None, claims)
+                match (*risk || region_risk, self.travel_risk) {
+                    (false, _) => (Admit, Reason::Ok, None),
+                    (true, RiskAction::Deny) => (Deny, Reason::TravelRisk, None),
+                    (true, RiskAction::Warn) => (Admit, Reason::Ok, Some(Reason::TravelRisk)),
                 }
             }
-            PassKind::Badge => {
-                let role_ok = claims
-                    .badge_role
-                    .as_ref()
-                    .is_some_and(|r| self.badge_roles.iter().any(|a| a == r));
-                if role_ok {
-                    verdict(VerdictKind::Admit, Reason::Ok, None, claims)
+            Evidence::Badge { role } => {
+                if role.as_ref().is_some_and(|r| self.badge_roles.iter().any(|a| a == r)) {
+                    (Admit, Reason::Ok, None)
                 } else {
-                    verdict(VerdictKind::Deny, Reason::BadgeNotAccepted, None, claims)
+                    (Deny, Reason::BadgeNotAccepted, None)
                 }
             }
         }

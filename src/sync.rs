@@ -294,7 +294,7 @@ fn verify_policy(server_key: &str, signed: &SignedDocument) -> Result<ServerPoli
         .map_err(|e| SyncError::BadPolicy(e.to_string()))?;
     let policy: ServerPolicy = serde_json::from_str(&signed.document)
         .map_err(|e| SyncError::BadPolicy(format!("unreadable document: {e}")))?;
-    if policy.version != wire::POLICY_VERSION {
+    if !(1..=wire::POLICY_VERSION).contains(&policy.version) {
         return Err(SyncError::BadPolicy(format!(
             "unknown document version {}",
             policy.version

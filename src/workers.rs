@@ -179,10 +179,10 @@ pub fn spawn_scan_worker(
 pub fn scan_one(ctx: &ScanContext, text: &str, origin: Origin) -> ScanOutcome {
     let now = ctx.clock.now();
     let verdict = match ctx.rules.read() {
-        Ok(r) => check_text(text, &r.trust, &r.policy, now),
+        Ok(r) => check_text(text, &r.formats, &r.policy, now),
         Err(poisoned) => {
             let r = poisoned.into_inner();
-            check_text(text, &r.trust, &r.policy, now)
+            check_text(text, &r.formats, &r.policy, now)
         }
     };
     let reply = ctx.store.record(ScanInput {
@@ -213,7 +213,7 @@ mod tests {
                 kind,
                 reason,
                 warning: Some(Reason::TravelRisk),
-                claims: None,
+                credential: None,
                 detail: None,
             },
             origin: Origin::Camera,

@@ -41,6 +41,11 @@ fn bad_configs_name_the_problem() {
         "unknown sections are errors"
     );
     assert!(check("[trust]\nissuers = [\"missing.pub\"]\n").contains("missing.pub"));
+    assert!(check("[trust.vp1]\nissuers = [\"gone.pub\"]\n").contains("gone.pub"));
+    assert!(
+        check("[trust.xx9]\nissuers = []\n").contains("xx9"),
+        "an unknown format is named"
+    );
     assert!(check("[policy]\nmax_pass_age = \"soon\"\n").contains("max_pass_age"));
     assert!(check("[sync]\nurl = \"ftp://x\"\ntoken = \"t\"\nserver_key = \"k\"\n").contains("http"));
     assert!(check("[sync]\nurl = \"http://x\"\ntoken = \"t\"\nbatch_size = 9000\n").contains("5000"));

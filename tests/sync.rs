@@ -156,18 +156,15 @@ fn the_signed_trust_list_is_verified_cached_and_tampering_is_refused() {
     let key = server.server_key();
     let policy = c.refresh_policy(&key, &cache).unwrap();
     assert_eq!(policy.risk_regions, vec!["R-North".to_string()]);
-    assert_eq!(policy.issuers.len(), 1);
+    assert_eq!(policy.issuers_for("vp1").len(), 1);
     // Offline restart: the cached list verifies and is applied on top of the configuration.
     let cached = kiosk::sync::load_cached_policy(&key, &cache).unwrap().unwrap();
     assert_eq!(cached, policy);
-    let base = kiosk::check::Rules {
-        trust: vp1::TrustStore::new(),
-        policy: Policy::default(),
-    };
+    let base = kiosk::check::Rules::vp1(vp1::TrustStore::new(), Policy::default());
     let (merged, refused) = kiosk::check::Rules::merged(&base, &cached);
     assert!(refused.is_empty(), "{refused:?}");
     assert!(
-        merged.trust.get("hk-health").is_some(),
+        merged.trusts(kiosk::pass::Format::Vp1, "hk-health"),
         "passes from the other region are now recognised"
     );
     assert_eq!(merged.policy.risk_regions, vec!["R-North".to_string()]);

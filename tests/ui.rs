@@ -34,10 +34,7 @@ fn app_with_frames(labels: &[&str]) -> (KioskApp, Rig) {
     let (store_handle, _) = StoreHandle::spawn(store, || {}).unwrap();
     let (events_tx, events_rx) = mpsc::channel();
     let (jobs_tx, jobs_rx) = mpsc::channel();
-    let rules = kiosk::check::Rules {
-        trust: config.trust.clone(),
-        policy: config.policy.clone(),
-    };
+    let rules = config.rules();
     let ctx = ScanContext {
         rules: Arc::new(std::sync::RwLock::new(rules)),
         clock: clock.clone(),

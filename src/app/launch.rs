@@ -124,10 +124,7 @@ pub fn run(launch: Launch) -> Result<(), LaunchError> {
     let (events_tx, events_rx) = mpsc::channel();
     let (jobs_tx, jobs_rx) = mpsc::channel();
     // The configuration's trust and policy, plus the last good signed list from the server.
-    let base_rules = crate::check::Rules {
-        trust: config.trust.clone(),
-        policy: config.policy.clone(),
-    };
+    let base_rules = config.rules();
     let cache = crate::sync::policy_cache_path(&config.db_path);
     let server_key = config.sync.as_ref().and_then(|s| s.server_key.clone());
     // Problems with the cached list reach the operator screen (and the journal), not `let _`.

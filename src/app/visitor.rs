@@ -198,7 +198,7 @@ fn verdict_panel_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, panel: &s
                 ui.add_space(16.0);
                 let name = outcome
                     .verdict
-                    .claims
+                    .credential
                     .as_ref()
                     .map(|c| c.display_name.as_str())
                     .unwrap_or("");

@@ -16,15 +16,16 @@ use crate::store::{ScanInput, Store, StoreSettings};
 
 /// The JSON fields describing a verdict, shared by `scan` and (later) `scan --record`.
 pub fn verdict_json(v: &Verdict) -> serde_json::Map<String, Value> {
-    let c = v.claims.as_ref();
+    let c = v.credential.as_ref();
     let mut m = serde_json::Map::new();
     m.insert("verdict".into(), json!(v.kind.as_str()));
     m.insert("reason".into(), json!(v.reason));
     m.insert("warning".into(), json!(v.warning));
     m.insert("subject".into(), json!(c.map(|c| &c.subject)));
     m.insert("name".into(), json!(c.map(|c| &c.display_name)));
-    m.insert("kind".into(), json!(c.map(|c| c.kind.as_str())));
-    m.insert("health".into(), json!(c.and_then(|c| c.health).map(|h| h.as_str())));
+    m.insert("format".into(), json!(c.map(|c| c.format.as_str())));
+    m.insert("kind".into(), json!(c.map(|c| c.kind().as_str())));
+    m.insert("health".into(), json!(c.and_then(|c| c.health()).map(|h| h.as_str())));
     m.insert("issuer".into(), json!(c.map(|c| &c.issuer)));
     m.insert("expires_at".into(), json!(c.map(|c| c.expires_at.to_rfc3339())));
     if let Some(d) = &v.detail {
@@ -95,6 +96,7 @@ pub fn scan(config: Option<&Path>, args: &ScanArgs) -> Result<(), CommandError> 
     let config = config_with_trust(config, &args.trust)?;
     let at: Option<DateTime<Utc>> = args.at.as_deref().map(super::pass::parse_time).transpose()?;
     let pipeline = Pipeline::thorough();
+    let rules = config.rules();
     let mut store = match args.record {
         true => Some(Store::open(&config.db_path, StoreSettings::from_config(&config))?),
         false => None,
@@ -113,7 +115,7 @@ pub fn scan(config: Option<&Path>, args: &ScanArgs) -> Result<(), CommandError> 
         let now = at.unwrap_or_else(Utc::now);
         let text = pick_text(&outcome.texts);
         let verdict = match text {
-            Some(text) => check_text(text, &config.trust, &config.policy, now),
+            Some(text) => check_text(text, &rules.formats, &rules.policy, now),
             None => Verdict::unreadable(),
         };
         let mut line = serde_json::Map::new();

@@ -8,8 +8,14 @@ use super::{Store, StoreError};
 /// The hash of the first passage's predecessor.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// The chain version new rows are written with (see migrations/0004).
+pub const CHAIN_VERSION: i64 = 2;
+
 /// The content that a passage's hash covers, in a fixed order.
 pub struct HashedFields<'a> {
+    /// 1: the original fields; 2: also the pass format.
+    pub version: i64,
+    pub format: Option<&'a str>,
     pub seq: i64,
     pub event_id: &'a str,
     pub kiosk_id: &'a str,
@@ -49,6 +55,10 @@ impl HashedFields<'_> {
         field(self.reason);
         field(&self.at_ms.to_string());
         field(if self.inferred { "1" } else { "0" });
+        if self.version >= 2 {
+            field("v2");
+            field(self.format.unwrap_or("\u{0}"));
+        }
         field(self.prev_hash);
         hex::encode(h.finalize())
     }
@@ -70,7 +80,7 @@ impl Store {
         let mut expected_seq = anchor_seq + 1;
         let mut stmt = self.conn.prepare(
             "SELECT seq, event_id, kiosk_id, venue_id, gate, direction, subject, kind, issuer, health,
-                    verdict, reason, at_ms, inferred, prev_hash, hash
+                    verdict, reason, at_ms, inferred, prev_hash, hash, chain_v, format
              FROM passages ORDER BY seq",
         )?;
         let mut rows = stmt.query(params![])?;
@@ -86,6 +96,8 @@ impl Store {
             let inferred: bool = r.get(13)?;
             let prev_hash: String = r.get(14)?;
             let hash: String = r.get(15)?;
+            let version: i64 = r.get(16)?;
+            let format: Option<String> = r.get(17)?;
             let broken = |problem: String| {
                 Ok((
                     count,
@@ -109,6 +121,8 @@ impl Store {
                 );
             }
             let fields = HashedFields {
+                version,
+                format: format.as_deref(),
                 seq,
                 event_id: &event_id,
                 kiosk_id: s(2),
@@ -132,5 +146,97 @@ impl Store {
             expected_seq += 1;
         }
         Ok((count, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::store::{ScanInput, StoreSettings};
+
+    fn store(dir: &std::path::Path) -> Store {
+        let settings = StoreSettings {
+            kiosk_id: "k1".into(),
+            venue_id: "v1".into(),
+            gate: "g".into(),
+            gate_mode: crate::gate::GateMode::Auto,
+            capacity: None,
+            repeat_window: std::time::Duration::from_secs(0),
+            visit_max: std::time::Duration::from_secs(3600),
+        };
+        Store::open(&dir.join("k.db"), settings).unwrap()
+    }
+
+    fn scan(subject: &str) -> ScanInput {
+        let at = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap();
+        let claims = vp1::Claims::health("iss", subject, "A*", vp1::HealthColour::Green, at, at);
+        ScanInput {
+            verdict: crate::policy::Policy::default().decide(claims, at - chrono::Duration::minutes(1)),
+            text: String::new(),
+            at,
+        }
+    }
+
+    #[test]
+    fn rows_hashed_before_formats_still_verify_and_the_format_is_covered_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = store(dir.path());
+        s.record_passage(&scan("a")).unwrap();
+        // Rewrite row 1 as a kiosk before formats wrote it: version 1, no format.
+        let (event, at_ms, prev): (String, i64, String) = s
+            .conn
+            .query_row(
+                "SELECT event_id, at_ms, prev_hash FROM passages WHERE seq = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        let v1 = HashedFields {
+            version: 1,
+            format: None,
+            seq: 1,
+            event_id: &event,
+            kiosk_id: "k1",
+            venue_id: "v1",
+            gate: "g",
+            direction: "entry",
+            subject: Some("a"),
+            kind: Some("health"),
+            issuer: Some("iss"),
+            health: Some("green"),
+            verdict: "admit",
+            reason: "ok",
+            at_ms,
+            inferred: false,
+            prev_hash: &prev,
+        }
+        .hash();
+        s.conn
+            .execute(
+                "UPDATE passages SET chain_v = 1, format = NULL, hash = ?1 WHERE seq = 1",
+                params![v1],
+            )
+            .unwrap();
+        s.conn
+            .execute("UPDATE meta SET value = ?1 WHERE key = 'last_hash'", params![v1])
+            .unwrap();
+        // New rows are version 2 and link on to the old one.
+        s.record_passage(&scan("b")).unwrap();
+        assert_eq!(s.verify_chain().unwrap(), (2, None));
+        let v: (i64, Option<String>) = s
+            .conn
+            .query_row("SELECT chain_v, format FROM passages WHERE seq = 2", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(v, (2, Some("vp1".into())));
+        // The format is part of what a version-2 hash covers.
+        s.conn
+            .execute("UPDATE passages SET format = 'hc1' WHERE seq = 2", [])
+            .unwrap();
+        let (_, broken) = s.verify_chain().unwrap();
+        assert_eq!(broken.map(|b| b.seq), Some(2));
     }
 }

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_passages.sql"),
     include_str!("../../migrations/0002_open_visits_entered.sql"),
     include_str!("../../migrations/0003_log_id_parked.sql"),
+    include_str!("../../migrations/0004_format_chain_v2.sql"),
 ];
 
 /// Errors of the store boundary; messages say what an operator can do.

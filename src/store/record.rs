@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
-use super::chain::{GENESIS, HashedFields};
+use super::chain::{CHAIN_VERSION, GENESIS, HashedFields};
 use super::{Store, StoreError};
 use crate::gate::{self, GateInput, GateMode, Presence};
 use crate::policy::{Verdict, VerdictKind};
@@ -76,6 +76,7 @@ struct NewPassage<'a> {
     direction: Direction,
     subject: Option<&'a str>,
     scan_key: &'a str,
+    format: Option<&'a str>,
     kind: Option<&'a str>,
     issuer: Option<&'a str>,
     health: Option<&'a str>,
@@ -115,8 +116,8 @@ impl Store {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         close_overdue_visits(&tx, &settings, input.at)?;
 
-        let claims = input.verdict.claims.as_ref();
-        let subject = claims.map(|c| c.subject.as_str());
+        let credential = input.verdict.credential.as_ref();
+        let subject = credential.map(|c| c.subject.as_str());
         let scan_key = match subject {
             Some(s) => s.to_string(),
             None => format!("text:{}", hex::encode(Sha256::digest(input.text.as_bytes()))),
@@ -168,9 +169,10 @@ impl Store {
                 direction: decision.direction,
                 subject,
                 scan_key: &scan_key,
-                kind: claims.map(|c| c.kind.as_str()),
-                issuer: claims.map(|c| c.issuer.as_str()),
-                health: claims.and_then(|c| c.health).map(|h| h.as_str()),
+                format: credential.map(|c| c.format.as_str()),
+                kind: credential.map(|c| c.kind().as_str()),
+                issuer: credential.map(|c| c.issuer.as_str()),
+                health: credential.and_then(|c| c.health()).map(|h| h.as_str()),
                 verdict: decision.verdict,
                 reason: decision.reason,
                 at: input.at,
@@ -315,6 +317,8 @@ fn insert(tx: &Transaction, s: &StoreSettings, p: &NewPassage) -> Result<(i64, S
     let event = event_id(p.at);
     let at_ms = ms(p.at);
     let hash = HashedFields {
+        version: CHAIN_VERSION,
+        format: p.format,
         seq,
         event_id: &event,
         kiosk_id: &s.kiosk_id,
@@ -334,8 +338,8 @@ fn insert(tx: &Transaction, s: &StoreSettings, p: &NewPassage) -> Result<(i64, S
     .hash();
     tx.execute(
         "INSERT INTO passages (seq, event_id, kiosk_id, venue_id, gate, direction, subject, scan_key, kind, issuer,
-                               health, verdict, reason, at_ms, inferred, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                               health, verdict, reason, at_ms, inferred, prev_hash, hash, format, chain_v)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         params![
             seq,
             event,
@@ -353,7 +357,9 @@ fn insert(tx: &Transaction, s: &StoreSettings, p: &NewPassage) -> Result<(i64, S
             at_ms,
             p.inferred,
             prev_hash,
-            hash
+            hash,
+            p.format,
+            CHAIN_VERSION
         ],
     )?;
     set_meta(tx, "last_seq", &seq.to_string())?;
@@ -371,14 +377,14 @@ fn close_overdue_visits(tx: &Transaction, s: &StoreSettings, now: DateTime<Utc>)
     };
     for (subject, entered) in &overdue {
         let at = DateTime::from_timestamp_millis(entered + max_ms).unwrap_or(now);
-        let last: Option<(Option<String>, Option<String>)> = tx
+        let last: Option<(Option<String>, Option<String>, Option<String>)> = tx
             .query_row(
-                "SELECT kind, issuer FROM passages WHERE subject = ?1 ORDER BY seq DESC LIMIT 1",
+                "SELECT format, kind, issuer FROM passages WHERE subject = ?1 ORDER BY seq DESC LIMIT 1",
                 params![subject],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        let (kind, issuer) = last.unwrap_or((None, None));
+        let (format, kind, issuer) = last.unwrap_or((None, None, None));
         insert(
             tx,
             s,
@@ -386,6 +392,7 @@ fn close_overdue_visits(tx: &Transaction, s: &StoreSettings, now: DateTime<Utc>)
                 direction: Direction::Exit,
                 subject: Some(subject),
                 scan_key: subject,
+                format: format.as_deref(),
                 kind: kind.as_deref(),
                 issuer: issuer.as_deref(),
                 health: None,

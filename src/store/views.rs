@@ -22,6 +22,8 @@ pub struct Passage {
     pub gate: String,
     pub direction: Direction,
     pub subject: Option<String>,
+    /// The pass format (`vp1`); `None` for unverified codes and rows from before formats.
+    pub format: Option<String>,
     pub kind: Option<String>,
     pub issuer: Option<String>,
     pub health: Option<String>,
@@ -44,6 +46,7 @@ impl Passage {
             gate: self.gate.clone(),
             direction: self.direction,
             subject: self.subject.clone(),
+            format: self.format.clone(),
             kind: self.kind.clone(),
             issuer: self.issuer.clone(),
             health: self.health.clone(),
@@ -82,7 +85,7 @@ pub struct DaySummary {
     pub pending_sync: u32,
 }
 
-const COLUMNS: &str = "seq, event_id, kiosk_id, venue_id, gate, direction, subject, kind, issuer, health, verdict, reason, at_ms, inferred, synced";
+const COLUMNS: &str = "seq, event_id, kiosk_id, venue_id, gate, direction, subject, kind, issuer, health, verdict, reason, at_ms, inferred, synced, format";
 
 fn row_to_passage(r: &rusqlite::Row) -> rusqlite::Result<Passage> {
     Ok(Passage {
@@ -101,6 +104,7 @@ fn row_to_passage(r: &rusqlite::Row) -> rusqlite::Result<Passage> {
         at: DateTime::from_timestamp_millis(r.get(12)?).unwrap_or_default(),
         inferred: r.get(13)?,
         synced: r.get(14)?,
+        format: r.get(15)?,
     })
 }
 

@@ -18,3 +18,6 @@ SELECT id, '', purged_through FROM kiosks WHERE purged_through > 0;
 
 -- Passages refused on their own (the rest of their batch is stored), counted per kiosk.
 ALTER TABLE kiosks ADD COLUMN rejected BIGINT NOT NULL DEFAULT 0;
+
+-- The pass format of a passage's credential (wire::PassageRecord::format).
+ALTER TABLE passages ADD COLUMN format TEXT;

@@ -122,6 +122,7 @@ pub async fn record_passages(
     let kinds = column(|p| p.record.kind.as_deref());
     let issuers = column(|p| p.record.issuer.as_deref());
     let healths = column(|p| p.record.health.as_deref());
+    let formats = column(|p| p.record.format.as_deref());
     let verdicts = column(|p| Some(p.record.verdict.as_str()));
     let reasons = column(|p| Some(p.record.reason.as_str()));
     let client = pool.get().await?;
@@ -129,10 +130,10 @@ pub async fn record_passages(
     let accepted = client
         .execute(
             "INSERT INTO passages (event_id, kiosk_id, venue_id, seq, gate, direction, subject, kind, issuer, health,
-                                   verdict, reason, at, inferred, log_id)
+                                   verdict, reason, at, inferred, log_id, format)
              SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::text[],
                                   $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[],
-                                  $14::bool[], $15::text[])
+                                  $14::bool[], $15::text[], $16::text[])
              ON CONFLICT DO NOTHING",
             &[
                 &event_ids,
@@ -150,6 +151,7 @@ pub async fn record_passages(
                 &ats,
                 &inferred,
                 &log_ids,
+                &formats,
             ],
         )
         .await?;

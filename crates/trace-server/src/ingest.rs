@@ -88,6 +88,11 @@ fn check_fields(record: PassageRecord, now: DateTime<Utc>) -> Result<CheckedPass
             }
         }
     }
+    if let Some(f) = record.format.as_deref()
+        && (f.is_empty() || f.len() > 16 || !f.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+    {
+        return Err(format!("format {:?} is not a pass format name like \"vp1\"", clip(f)));
+    }
     if let Some(h) = record.health.as_deref()
         && !["green", "yellow", "red"].contains(&h)
     {
@@ -155,6 +160,7 @@ mod tests {
         cases.push((with("reason", json!("because")), "unreadable"));
         cases.push((with("event_id", json!("not-a-uuid")), "UUID"));
         cases.push((with("log_id", json!("../etc")), "hex"));
+        cases.push((with("format", json!("VP1; DROP")), "pass format"));
         cases.push((with("venue_id", json!("v2")), "belongs to kiosk"));
         cases.push((with("kiosk_id", json!("k2")), "belongs to kiosk"));
         cases.push((json!("just a string"), "unreadable"));

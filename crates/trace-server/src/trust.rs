@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use deadpool_postgres::Pool;
-use wire::{POLICY_VERSION, PolicyDocument, SignedDocument};
+use wire::{FormatTrust, POLICY_VERSION, PolicyDocument, SignedDocument};
 
 use crate::error::ServerError;
 
@@ -75,7 +75,15 @@ pub async fn signed_policy(pool: &Pool) -> Result<SignedDocument, ServerError> {
     let doc = PolicyDocument {
         version: POLICY_VERSION,
         issued_at: Utc::now(),
-        issuers: issuers.iter().map(|r| r.get(0)).collect(),
+        issuers: Vec::new(),
+        // The server keeps VP1 issuers today; other formats get their own section.
+        formats: [(
+            "vp1".to_string(),
+            FormatTrust {
+                issuers: issuers.iter().map(|r| r.get(0)).collect(),
+            },
+        )]
+        .into(),
         risk_regions: regions.iter().map(|r| r.get(0)).collect(),
     };
     let document = serde_json::to_string(&doc).map_err(|e| ServerError::Config(e.to_string()))?;

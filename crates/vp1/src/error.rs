@@ -2,7 +2,7 @@
 
 /// Why a QR text is not a valid VP1 pass. Each variant maps to a stable reason code that the
 /// kiosk logs and shows; the message says what the holder or operator can do about it.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum PassError {
     #[error("not a VP1 pass (the text does not start with \"VP1:\"); ask the visitor to open their pass code")]
     NotAPass,

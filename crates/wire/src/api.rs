@@ -49,6 +49,9 @@ pub struct PassageRecord {
     pub direction: Direction,
     /// Pseudonymous subject id from a verified pass; `None` when the pass did not verify.
     pub subject: Option<String>,
+    /// The pass format of the credential (`vp1`, later `hc1`).
+    #[serde(default)]
+    pub format: Option<String>,
     pub kind: Option<String>,
     pub issuer: Option<String>,
     pub health: Option<String>,
@@ -109,17 +112,40 @@ pub struct KioskStatus {
     pub clock_skew_seconds: Option<f64>,
 }
 
-/// Version of [`PolicyDocument`] this code reads and writes.
-pub const POLICY_VERSION: u32 = 1;
+/// Version of [`PolicyDocument`] this code writes; it reads 1 (VP1 issuers only) and 2 (one
+/// section per pass format).
+pub const POLICY_VERSION: u32 = 2;
 
-/// The trust list kiosks fetch: trusted pass issuers and risk regions.
+/// The trust list kiosks fetch: trusted pass issuers per format, and risk regions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyDocument {
     pub version: u32,
     pub issued_at: DateTime<Utc>,
-    /// `.pub` file texts of the trusted pass issuers.
+    /// Version 1 only: `.pub` file texts of trusted VP1 issuers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub issuers: Vec<String>,
+    /// Version 2: each pass format's trusted issuers, by format name (`vp1`, later `hc1`).
+    #[serde(default)]
+    pub formats: std::collections::BTreeMap<String, FormatTrust>,
     pub risk_regions: Vec<String>,
+}
+
+/// One pass format's section of the trust list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormatTrust {
+    /// The format's own issuer key texts (for VP1, `.pub` file texts).
+    pub issuers: Vec<String>,
+}
+
+impl PolicyDocument {
+    /// The trusted issuer keys of one format, from either version.
+    pub fn issuers_for(&self, format: &str) -> &[String] {
+        match self.formats.get(format) {
+            Some(t) => &t.issuers,
+            None if format == "vp1" => &self.issuers,
+            None => &[],
+        }
+    }
 }
 
 /// A document as sent: the exact signed bytes (as a string) and the hex Ed25519 signature by

@@ -6,7 +6,7 @@ mod api;
 mod words;
 
 pub use api::{
-    IngestReport, KioskStatus, MAX_BATCH, POLICY_VERSION, PassageRecord, PolicyDocument, Rejection, SignedDocument,
-    routes,
+    FormatTrust, IngestReport, KioskStatus, MAX_BATCH, POLICY_VERSION, PassageRecord, PolicyDocument, Rejection,
+    SignedDocument, routes,
 };
 pub use words::{Direction, Reason, UnknownWord, VerdictKind};
