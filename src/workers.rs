@@ -83,6 +83,8 @@ pub enum UiEvent {
     Day(Result<(Vec<Passage>, DaySummary), String>),
     PinChecked(bool),
     Sync(crate::sync::SyncStatus),
+    /// `Some(message)` while closing overdue visits or purging fails; `None` once it works.
+    Housekeeping(Option<String>),
 }
 
 pub type Notify = Arc<dyn Fn() + Send + Sync>;

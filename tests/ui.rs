@@ -2,25 +2,22 @@
 //! through the real decoder, real store commits, real argon2 PIN checks.
 
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use kiosk::app::KioskApp;
-use kiosk::app::state::{AppState, Screen};
+use kiosk::app::state::Screen;
 use kiosk::clock::{Clock, SystemClock};
 use kiosk::config::{Config, Secret};
 use kiosk::frames::ReplaySource;
-use kiosk::store::writer::StoreHandle;
-use kiosk::store::{Store, StoreSettings};
-use kiosk::workers::{Notify, ScanContext, ScanJobs, spawn_camera, spawn_scan_worker};
 
 struct Rig {
     _dir: tempfile::TempDir,
 }
 
-/// The app wired as in production, with the given demo passes as the camera's frames.
+/// The app wired as in production (`kiosk::app::build`, the function start-up calls), with
+/// the given demo passes as the camera's frames.
 fn app_with_frames(labels: &[&str]) -> (KioskApp, Rig) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::defaults().unwrap();
@@ -28,19 +25,12 @@ fn app_with_frames(labels: &[&str]) -> (KioskApp, Rig) {
         .trust
         .add(kiosk::demo::DEMO_ISSUER, kiosk::demo::demo_key().public_key());
     config.db_path = dir.path().join("ui.db");
+    config.venue_name = "Test venue".into();
+    config.gate_name = "Gate 1".into();
+    config.capacity = Some(10);
+    config.verdict_seconds = 30.0;
+    config.operator_pin_hash = Secret(kiosk::app::hash_pin(kiosk::app::DEMO_PIN).unwrap());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let notify: Notify = Arc::new(|| {});
-    let store = Store::open(&config.db_path, StoreSettings::from_config(&config)).unwrap();
-    let (store_handle, _) = StoreHandle::spawn(store, || {}).unwrap();
-    let (events_tx, events_rx) = mpsc::channel();
-    let (jobs_tx, jobs_rx) = mpsc::channel();
-    let rules = config.rules();
-    let ctx = ScanContext {
-        rules: Arc::new(std::sync::RwLock::new(rules)),
-        clock: clock.clone(),
-        store: store_handle.clone(),
-    };
-    spawn_scan_worker(ctx, jobs_rx, events_tx.clone(), notify.clone()).unwrap();
     let playlist = kiosk::demo::playlist(clock.now());
     let mut rng = kiosk::framegen::Rng::new(3);
     let easy = kiosk::framegen::Difficulty {
@@ -59,29 +49,11 @@ fn app_with_frames(labels: &[&str]) -> (KioskApp, Rig) {
             kiosk::framegen::camera_frame(&pass.text, &mut rng, &easy).unwrap()
         })
         .collect();
-    if !frames.is_empty() {
+    let source: Option<kiosk::app::MakeSource> = (!frames.is_empty()).then(|| {
         let source = ReplaySource::new(frames, "test".into(), Duration::from_secs(3), Duration::from_secs(60));
-        spawn_camera(
-            move || Box::new(source),
-            ScanJobs(jobs_tx.clone()),
-            events_tx.clone(),
-            notify,
-        )
-        .unwrap();
-    }
-    let mut state = AppState::new("Test venue".into(), "Gate 1".into(), Some(10), 30.0);
-    state.pin_configured = true;
-    let app = KioskApp::new(
-        state,
-        events_rx,
-        events_tx,
-        ScanJobs(jobs_tx),
-        store_handle,
-        Secret(kiosk::app::hash_pin(kiosk::app::DEMO_PIN).unwrap()),
-        chrono_tz::Asia::Shanghai,
-        dir.path().to_path_buf(),
-        clock,
-    );
+        Box::new(move || Box::new(source) as Box<dyn kiosk::frames::FrameSource>) as kiosk::app::MakeSource
+    });
+    let app = kiosk::app::build(&config, clock, source, Arc::new(|| {})).unwrap();
     (app, Rig { _dir: dir })
 }
 

@@ -1,21 +1,18 @@
 //! Starting the kiosk: configuration (or the demo's), threads, fonts, and the window.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
-use super::KioskApp;
-use super::state::AppState;
+use super::wiring::MakeSource;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, Secret};
 use crate::frames::{CameraSource, FrameSource, ReplaySource, demo_source};
-use crate::store::writer::StoreHandle;
-use crate::store::{Store, StoreError, StoreSettings};
-use crate::workers::{Notify, ScanContext, ScanJobs, spawn_camera, spawn_scan_worker};
+use crate::store::StoreError;
+use crate::workers::Notify;
 
 /// How the kiosk was asked to start.
 #[derive(Debug, Clone, Default)]
@@ -117,45 +114,9 @@ pub fn run(launch: Launch) -> Result<(), LaunchError> {
             }
         })
     };
-
-    let store = Store::open(&config.db_path, StoreSettings::from_config(&config))?;
-    let n = notify.clone();
-    let (store_handle, _store_thread) = StoreHandle::spawn(store, move || n())?;
-    let (events_tx, events_rx) = mpsc::channel();
-    let (jobs_tx, jobs_rx) = mpsc::channel();
-    // The configuration's trust and policy, plus the last good signed list from the server.
-    let base_rules = config.rules();
-    let cache = crate::sync::policy_cache_path(&config.db_path);
-    let server_key = config.sync.as_ref().and_then(|s| s.server_key.clone());
-    // Problems with the cached list reach the operator screen (and the journal), not `let _`.
-    let (start_rules, trust_problems) = match server_key
-        .as_deref()
-        .map(|k| crate::sync::load_cached_policy(k, &cache))
-    {
-        Some(Ok(Some(p))) => crate::check::Rules::merged(&base_rules, &p),
-        Some(Err(e)) => (base_rules.clone(), vec![e.to_string()]),
-        _ => (base_rules.clone(), Vec::new()),
-    };
-    for p in &trust_problems {
-        eprintln!("kiosk: {p}");
-    }
-    if !trust_problems.is_empty() {
-        let _ = events_tx.send(crate::workers::UiEvent::Sync(crate::sync::SyncStatus {
-            trust_problems,
-            ..Default::default()
-        }));
-    }
-    let rules: crate::check::SharedRules = Arc::new(std::sync::RwLock::new(start_rules));
-    let scan_ctx = ScanContext {
-        rules: rules.clone(),
-        clock: clock.clone(),
-        store: store_handle.clone(),
-    };
-    spawn_scan_worker(scan_ctx, jobs_rx, events_tx.clone(), notify.clone())?;
-
     let (demo, source, camera) = (launch.demo, launch.source.clone(), config.camera.clone());
     let now = clock.now();
-    let make_source = move || -> Box<dyn FrameSource> {
+    let make_source: MakeSource = Box::new(move || -> Box<dyn FrameSource> {
         match (source, demo) {
             (Some(path), _) => {
                 match ReplaySource::from_path(&path, Duration::from_millis(2500), Duration::from_millis(3000)) {
@@ -166,57 +127,8 @@ pub fn run(launch: Launch) -> Result<(), LaunchError> {
             (None, true) => Box::new(demo_source(now)),
             (None, false) => Box::new(CameraSource::new(camera)),
         }
-    };
-    spawn_camera(
-        make_source,
-        ScanJobs(jobs_tx.clone()),
-        events_tx.clone(),
-        notify.clone(),
-    )?;
-
-    // Housekeeping: close forgotten visits and purge old synced passages, once a minute.
-    let (hk_store, hk_clock, retention) = (store_handle.clone(), clock.clone(), config.retention_days);
-    std::thread::Builder::new().name("housekeeping".into()).spawn(move || {
-        loop {
-            hk_store.housekeeping(hk_clock.now(), retention);
-            std::thread::sleep(Duration::from_secs(60));
-        }
-    })?;
-
-    if let Some(sync) = config.sync.clone() {
-        let (tx, n) = (events_tx.clone(), notify.clone());
-        crate::sync::spawn(
-            config.kiosk_id.clone(),
-            sync,
-            store_handle.clone(),
-            clock.clone(),
-            (base_rules, rules, cache),
-            move |status| {
-                let _ = tx.send(crate::workers::UiEvent::Sync(status));
-                n();
-            },
-        )?;
-    }
-    let mut state = AppState::new(
-        config.venue_name.clone(),
-        config.gate_name.clone(),
-        config.capacity,
-        config.verdict_seconds as f64,
-    );
-    state.pin_configured = !config.operator_pin_hash.0.is_empty();
-    state.sync_configured = config.sync.is_some();
-    let export_dir = config.db_path.parent().map(PathBuf::from).unwrap_or_default();
-    let app = KioskApp::new(
-        state,
-        events_rx,
-        events_tx,
-        ScanJobs(jobs_tx),
-        store_handle,
-        config.operator_pin_hash.clone(),
-        config.timezone,
-        export_dir,
-        clock,
-    );
+    });
+    let app = super::wiring::build(&config, clock, Some(make_source), notify)?;
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("Venue check-in")
         .with_inner_size([1280.0, 800.0]);

@@ -7,13 +7,15 @@ mod operator;
 mod pin;
 pub mod state;
 mod visitor;
+mod wiring;
 
 use std::sync::mpsc::{Receiver, Sender};
 
 use egui::TextureHandle;
 
-pub use launch::{DEMO_PIN, Launch, demo_config, hash_pin, install_fonts, run, verify_pin};
+pub use launch::{DEMO_PIN, Launch, LaunchError, demo_config, hash_pin, install_fonts, run, verify_pin};
 use state::{AppState, Command, Screen};
+pub use wiring::{MakeSource, build};
 
 use crate::config::Secret;
 use crate::i18n::Messages;
@@ -103,6 +105,7 @@ impl KioskApp {
                     Err(e) => self.state.day_error = Some(e),
                 },
                 UiEvent::Sync(status) => self.state.sync = Some(status),
+                UiEvent::Housekeeping(problem) => self.state.housekeeping_error = problem,
                 UiEvent::PinChecked(ok) => {
                     self.state.pin_checked(ok, now);
                     if ok {

@@ -62,6 +62,8 @@ pub struct AppState {
     pub verdict_seconds: f64,
     pub day: Option<(Vec<Passage>, DaySummary)>,
     pub day_error: Option<String>,
+    /// Why closing overdue visits or purging old passages failed, for the operator.
+    pub housekeeping_error: Option<String>,
     pub staff_text: String,
     pub export_message: Option<String>,
     pub sync_configured: bool,
@@ -84,6 +86,7 @@ impl AppState {
             verdict_seconds,
             day: None,
             day_error: None,
+            housekeeping_error: None,
             staff_text: String::new(),
             export_message: None,
             sync_configured: false,

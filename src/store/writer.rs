@@ -15,7 +15,11 @@ use super::{DaySummary, Passage, Recorded, ScanInput, Store, StoreError};
 pub enum Request {
     Record(Box<ScanInput>, Sender<Result<Recorded, StoreError>>),
     Day(NaiveDate, Tz, Sender<Result<(Vec<Passage>, DaySummary), StoreError>>),
-    Housekeeping { now: DateTime<Utc>, retention_days: u32 },
+    Housekeeping {
+        now: DateTime<Utc>,
+        retention_days: u32,
+        reply: Sender<Result<(), StoreError>>,
+    },
     ExportDay(NaiveDate, Tz, std::path::PathBuf, Sender<Result<usize, StoreError>>),
     SyncBacklog(usize, Sender<Result<Vec<PassageRecord>, StoreError>>),
     Acknowledge(Vec<String>, Vec<(String, String)>, Sender<Result<usize, StoreError>>),
@@ -52,10 +56,16 @@ impl StoreHandle {
                             .and_then(|p| Ok((p, store.day_summary(date, tz)?)));
                         let _ = reply.send(result);
                     }
-                    Request::Housekeeping { now, retention_days } => {
-                        // Failures here are retried at the next tick; recording is unaffected.
-                        let _ = store.close_overdue_visits(now);
-                        let _ = store.purge_old(now, retention_days);
+                    Request::Housekeeping {
+                        now,
+                        retention_days,
+                        reply,
+                    } => {
+                        // Both run even if one fails; the first failure is reported (and the
+                        // work retried at the next tick). Recording is unaffected.
+                        let closed = store.close_overdue_visits(now).map(|_| ());
+                        let purged = store.purge_old(now, retention_days).map(|_| ());
+                        let _ = reply.send(closed.and(purged));
                     }
                     Request::ExportDay(date, tz, path, reply) => {
                         let _ = reply.send(export_day(&store, date, tz, &path));
@@ -149,8 +159,17 @@ impl StoreHandle {
         self.identity.clone()
     }
 
-    pub fn housekeeping(&self, now: DateTime<Utc>, retention_days: u32) {
-        let _ = self.tx.send(Request::Housekeeping { now, retention_days });
+    /// Closes overdue visits and purges old synced passages.
+    pub fn housekeeping(&self, now: DateTime<Utc>, retention_days: u32) -> Receiver<Result<(), StoreError>> {
+        let (tx, rx) = mpsc::channel();
+        if let Err(mpsc::SendError(Request::Housekeeping { reply, .. })) = self.tx.send(Request::Housekeeping {
+            now,
+            retention_days,
+            reply: tx,
+        }) {
+            let _ = reply.send(Err(StoreError::Gone));
+        }
+        rx
     }
 
     pub fn stop(&self) {

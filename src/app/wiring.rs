@@ -1,0 +1,135 @@
+//! Wiring the running kiosk in one place: the store thread, scan worker, camera, housekeeping
+//! and sync threads, and the app that reads their channels. Start-up and the UI tests both
+//! call [`build`], so the tests cover the production wiring.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::KioskApp;
+use super::launch::LaunchError;
+use super::state::AppState;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::frames::FrameSource;
+use crate::store::writer::StoreHandle;
+use crate::store::{Store, StoreSettings};
+use crate::sync::SyncStatus;
+use crate::workers::{Notify, ScanContext, ScanJobs, UiEvent, spawn_camera, spawn_scan_worker};
+
+/// Opens the frame source on the camera thread (a camera can take seconds to open).
+pub type MakeSource = Box<dyn FnOnce() -> Box<dyn FrameSource> + Send>;
+
+/// Starts every background thread for `config` and returns the app. Without a frame source
+/// the kiosk still takes codes from a keyboard-wedge scanner and staff entry.
+pub fn build(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    source: Option<MakeSource>,
+    notify: Notify,
+) -> Result<KioskApp, LaunchError> {
+    let store = Store::open(&config.db_path, StoreSettings::from_config(config))?;
+    let n = notify.clone();
+    let (store_handle, _store_thread) = StoreHandle::spawn(store, move || n())?;
+    let (events_tx, events_rx) = mpsc::channel();
+    let (jobs_tx, jobs_rx) = mpsc::channel();
+
+    // The configuration's trust and policy, plus the last good signed list from the server.
+    // Problems with the cached list reach the operator screen (and the journal).
+    let base_rules = config.rules();
+    let cache = crate::sync::policy_cache_path(&config.db_path);
+    let server_key = config.sync.as_ref().and_then(|s| s.server_key.clone());
+    let (start_rules, trust_problems) = match server_key
+        .as_deref()
+        .map(|k| crate::sync::load_cached_policy(k, &cache))
+    {
+        Some(Ok(Some(p))) => crate::check::Rules::merged(&base_rules, &p),
+        Some(Err(e)) => (base_rules.clone(), vec![e.to_string()]),
+        _ => (base_rules.clone(), Vec::new()),
+    };
+    for p in &trust_problems {
+        eprintln!("kiosk: {p}");
+    }
+    if !trust_problems.is_empty() {
+        // The receiver is ours and still alive; a failed send cannot happen here.
+        let _sent = events_tx.send(UiEvent::Sync(SyncStatus {
+            trust_problems,
+            ..Default::default()
+        }));
+    }
+    let rules: crate::check::SharedRules = Arc::new(std::sync::RwLock::new(start_rules));
+    let scan_ctx = ScanContext {
+        rules: rules.clone(),
+        clock: clock.clone(),
+        store: store_handle.clone(),
+    };
+    spawn_scan_worker(scan_ctx, jobs_rx, events_tx.clone(), notify.clone())?;
+    if let Some(make_source) = source {
+        spawn_camera(
+            make_source,
+            ScanJobs(jobs_tx.clone()),
+            events_tx.clone(),
+            notify.clone(),
+        )?;
+    }
+
+    // Housekeeping: close forgotten visits and purge old synced passages, once a minute. A
+    // failure (and its recovery) reaches the operator screen.
+    let (hk_store, hk_clock, retention) = (store_handle.clone(), clock.clone(), config.retention_days);
+    let (hk_tx, hk_notify) = (events_tx.clone(), notify.clone());
+    std::thread::Builder::new().name("housekeeping".into()).spawn(move || {
+        let mut last: Option<String> = None;
+        loop {
+            let problem = match hk_store.housekeeping(hk_clock.now(), retention).recv() {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(format!("housekeeping: {e}")),
+                Err(_) => Some("housekeeping: the store thread has stopped; restart the kiosk".into()),
+            };
+            if problem != last {
+                if hk_tx.send(UiEvent::Housekeeping(problem.clone())).is_err() {
+                    return;
+                }
+                hk_notify();
+                last = problem;
+            }
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    })?;
+
+    if let Some(sync) = config.sync.clone() {
+        let (tx, n) = (events_tx.clone(), notify.clone());
+        crate::sync::spawn(
+            config.kiosk_id.clone(),
+            sync,
+            store_handle.clone(),
+            clock.clone(),
+            (base_rules, rules, cache),
+            move |status| {
+                // Ends with the UI: nothing left to tell.
+                let _sent = tx.send(UiEvent::Sync(status));
+                n();
+            },
+        )?;
+    }
+    let mut state = AppState::new(
+        config.venue_name.clone(),
+        config.gate_name.clone(),
+        config.capacity,
+        config.verdict_seconds as f64,
+    );
+    state.pin_configured = !config.operator_pin_hash.0.is_empty();
+    state.sync_configured = config.sync.is_some();
+    let export_dir = config.db_path.parent().map(PathBuf::from).unwrap_or_default();
+    Ok(KioskApp::new(
+        state,
+        events_rx,
+        events_tx,
+        ScanJobs(jobs_tx),
+        store_handle,
+        config.operator_pin_hash.clone(),
+        config.timezone,
+        export_dir,
+        clock,
+    ))
+}
