@@ -11,9 +11,10 @@
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use trace_server::synth::{self, Spec};
+use trace_server::auth;
+use trace_server::db::Db;
+use trace_server::db::synth::Spec;
 use trace_server::testkit::{TestServer, admin_url};
-use trace_server::{auth, db};
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
     args.iter()
@@ -76,9 +77,10 @@ fn main() {
             ),
             _ => panic!("DATABASE_URL must name a TCP host"),
         };
-        let pool = db::pool(&url).unwrap();
-        db::migrate(&pool).await.unwrap();
-        let have: i64 = pool
+        let db = Db::connect(&url).unwrap();
+        db.migrate().await.unwrap();
+        let have: i64 = db
+            .pool()
             .get()
             .await
             .unwrap()
@@ -89,11 +91,12 @@ fn main() {
         if have == 0 {
             println!("generating {spec:?} into {name}");
             let started = Instant::now();
-            let n = synth::generate(&pool, spec, |done| {
-                eprintln!("  {done} passages, {:.0} s", started.elapsed().as_secs_f64())
-            })
-            .await
-            .unwrap();
+            let n = db
+                .generate_synthetic(spec, |done| {
+                    eprintln!("  {done} passages, {:.0} s", started.elapsed().as_secs_f64())
+                })
+                .await
+                .unwrap();
             let secs = started.elapsed().as_secs_f64();
             println!(
                 "generated {n} passages in {secs:.0} s ({:.0}/s, indexes included)",
@@ -104,10 +107,7 @@ fn main() {
         }
         url
     });
-    let subjects = runtime.block_on(async {
-        let pool = db::pool(&url).unwrap();
-        synth::some_subjects(&pool, queries as i64).await.unwrap()
-    });
+    let subjects = runtime.block_on(async { Db::connect(&url).unwrap().some_subjects(queries as i64).await.unwrap() });
     let server = TestServer::start_on(runtime, url, None);
     let tracer = format!("bench-{}", auth::new_token("").unwrap());
     let token = server.add_tracer(&tracer);

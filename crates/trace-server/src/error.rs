@@ -34,7 +34,7 @@ impl IntoResponse for ServerError {
             ServerError::Config(_) | ServerError::Db(_) | ServerError::Pool(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
-            eprintln!("trace-server: {self}");
+            tracing::error!("{self}");
             "internal error; the server log has the details".to_string()
         } else {
             self.to_string()

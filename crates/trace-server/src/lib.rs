@@ -5,9 +5,9 @@ pub mod auth;
 pub mod db;
 pub mod error;
 pub mod ingest;
-#[doc(hidden)]
-pub mod synth;
-#[doc(hidden)]
+/// Test support (a throwaway database, a server on 127.0.0.1): behind the `testkit` feature,
+/// never in a release build.
+#[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod trace;
 pub mod trust;
@@ -17,17 +17,18 @@ use std::sync::Arc;
 pub use api::{AppState, Metrics, router};
 pub use error::ServerError;
 
-/// Serves on an already-bound listener until the future `shutdown` completes.
+/// Serves on an already-bound listener until the future `shutdown` completes. `visit_secs` is
+/// the length given to a visit whose exit was never scanned.
 pub async fn serve(
-    pool: deadpool_postgres::Pool,
+    db: db::Db,
     listener: tokio::net::TcpListener,
     visit_secs: f64,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), std::io::Error> {
     let state = AppState {
-        pool,
+        tracing: trace::Tracing::new(db.clone(), visit_secs),
+        db,
         metrics: Arc::new(Metrics::default()),
-        visit_secs,
     };
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)

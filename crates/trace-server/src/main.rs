@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
-use trace_server::{auth, db, trace};
+use trace_server::auth;
+use trace_server::db::Db;
+use trace_server::trace::{Tracing, Window};
 
 #[derive(Parser)]
 #[command(
@@ -120,6 +122,9 @@ enum TraceCmd {
     },
 }
 
+/// Hotspots and peaks count passages, not visits: the visit length does not matter to them.
+const DEFAULT_VISIT_SECS: f64 = 4.0 * 3600.0;
+
 fn print<T: serde::Serialize>(rows: &[T], format: Format, line: impl Fn(&T) -> String) -> anyhow::Result<()> {
     for r in rows {
         match format {
@@ -136,8 +141,13 @@ async fn main() -> anyhow::Result<()> {
     let url = cli
         .database_url
         .ok_or_else(|| anyhow::anyhow!("give --database-url or set DATABASE_URL"))?;
-    let pool = db::pool(&url)?;
-    db::migrate(&pool).await?;
+    // One line per event on stderr (journald keeps it); INFO and above.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let db = Db::connect(&url)?;
+    db.migrate().await?;
     match cli.command {
         Cmd::Serve {
             listen,
@@ -145,50 +155,47 @@ async fn main() -> anyhow::Result<()> {
             retention_days,
         } => {
             let listener = tokio::net::TcpListener::bind(&listen).await?;
-            eprintln!("trace-server listening on http://{}", listener.local_addr()?);
-            let purging = pool.clone();
+            tracing::info!("trace-server listening on http://{}", listener.local_addr()?);
+            let purging = db.clone();
             tokio::spawn(async move {
                 let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
                 loop {
                     hourly.tick().await;
                     let cutoff = Utc::now() - chrono::Duration::days(retention_days.into());
-                    match db::purge_before(&purging, cutoff).await {
+                    match purging.purge_before(cutoff).await {
                         Ok(0) => {}
-                        Ok(n) => eprintln!("retention: deleted {n} passages from before {cutoff}"),
-                        Err(e) => eprintln!("retention: purge failed, will retry in an hour: {e}"),
+                        Ok(n) => tracing::info!("retention: deleted {n} passages from before {cutoff}"),
+                        Err(e) => tracing::warn!("retention: purge failed, will retry in an hour: {e}"),
                     }
                 }
             });
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
-            trace_server::serve(pool, listener, visit_hours * 3600.0, shutdown).await?;
+            trace_server::serve(db, listener, visit_hours * 3600.0, shutdown).await?;
         }
         Cmd::Purge { retention_days } => {
             let cutoff = Utc::now() - chrono::Duration::days(retention_days.into());
-            let n = db::purge_before(&pool, cutoff).await?;
+            let n = db.purge_before(cutoff).await?;
             println!("deleted {n} passages from before {cutoff}");
         }
         Cmd::Key => println!(
             "{}",
-            trace_server::trust::public_hex(&trace_server::trust::server_key(&pool).await?)
+            trace_server::trust::public_hex(&trace_server::trust::server_key(&db).await?)
         ),
         Cmd::IssuerAdd { file } => {
             let text = std::fs::read_to_string(&file)?;
-            println!(
-                "trusting issuer {}",
-                trace_server::trust::add_issuer(&pool, &text).await?
-            );
+            println!("trusting issuer {}", trace_server::trust::add_issuer(&db, &text).await?);
         }
-        Cmd::RiskRegionAdd { region } => trace_server::trust::add_risk_region(&pool, &region).await?,
+        Cmd::RiskRegionAdd { region } => trace_server::trust::add_risk_region(&db, &region).await?,
         Cmd::Kiosk(KioskCmd::Add { venue, name }) => {
             let token = auth::new_token("kt_")?;
-            db::add_kiosk(&pool, &name, &venue, &auth::hash_token(&token)).await?;
+            db.add_kiosk(&name, &venue, &auth::hash_token(&token)).await?;
             println!("{token}");
         }
         Cmd::Tracer(TracerCmd::Add { name }) => {
             let token = auth::new_token("tt_")?;
-            db::add_tracer(&pool, &name, &auth::hash_token(&token)).await?;
+            db.add_tracer(&name, &auth::hash_token(&token)).await?;
             println!("{token}");
         }
         Cmd::Trace(q) => match q {
@@ -199,14 +206,9 @@ async fn main() -> anyhow::Result<()> {
                 visit_hours,
                 format,
             } => {
-                db::audit(
-                    &pool,
-                    "cli",
-                    "contacts",
-                    &serde_json::json!({"subject": subject, "from": from, "to": to}),
-                )
-                .await?;
-                let rows = trace::contacts_of(&pool, &subject, from, to, visit_hours * 3600.0).await?;
+                let rows = Tracing::new(db, visit_hours * 3600.0)
+                    .contacts("cli", &subject, Window { from, to })
+                    .await?;
                 print(&rows, format, |c| {
                     format!(
                         "{:<24} {:>8.1} min  {}{}",
@@ -224,14 +226,9 @@ async fn main() -> anyhow::Result<()> {
                 visit_hours,
                 format,
             } => {
-                db::audit(
-                    &pool,
-                    "cli",
-                    "venue",
-                    &serde_json::json!({"venue": venue, "from": from, "to": to}),
-                )
-                .await?;
-                let rows = trace::visitors_of(&pool, &venue, from, to, visit_hours * 3600.0).await?;
+                let rows = Tracing::new(db, visit_hours * 3600.0)
+                    .venue("cli", &venue, Window { from, to })
+                    .await?;
                 print(&rows, format, |v| {
                     format!(
                         "{:<24} {} → {}{}",
@@ -243,8 +240,9 @@ async fn main() -> anyhow::Result<()> {
                 })?;
             }
             TraceCmd::Hotspots { from, to, format } => {
-                db::audit(&pool, "cli", "hotspots", &serde_json::json!({"from": from, "to": to})).await?;
-                let rows = trace::hotspots(&pool, from, to, 50).await?;
+                let rows = Tracing::new(db, DEFAULT_VISIT_SECS)
+                    .hotspots("cli", Window { from, to }, None)
+                    .await?;
                 print(&rows, format, |h| {
                     format!(
                         "{:<24} {:>8} visits {:>8} visitors",
@@ -258,14 +256,9 @@ async fn main() -> anyhow::Result<()> {
                 venue,
                 format,
             } => {
-                db::audit(
-                    &pool,
-                    "cli",
-                    "peaks",
-                    &serde_json::json!({"venue": venue, "from": from, "to": to}),
-                )
-                .await?;
-                let rows = trace::peaks(&pool, from, to, venue.as_deref(), 50).await?;
+                let rows = Tracing::new(db, DEFAULT_VISIT_SECS)
+                    .peaks("cli", Window { from, to }, venue.as_deref(), None)
+                    .await?;
                 print(&rows, format, |p| {
                     format!("{:<24} {} {:>6} in {:>6} out", p.venue_id, p.hour, p.entries, p.exits)
                 })?;

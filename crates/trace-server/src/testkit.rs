@@ -3,7 +3,8 @@
 
 use std::net::SocketAddr;
 
-use crate::{auth, db};
+use crate::auth;
+use crate::db::Db;
 
 /// `DATABASE_URL`, or a clear failure: these tests need the PostgreSQL from scripts/test.sh.
 pub fn admin_url() -> String {
@@ -35,7 +36,7 @@ impl TestServer {
     /// A server on an existing database, optionally on a fixed address (to restart "the same" server).
     pub fn start_on(runtime: tokio::runtime::Runtime, database_url: String, addr: Option<SocketAddr>) -> TestServer {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let pool = db::pool(&database_url).unwrap();
+        let db = Db::connect(&database_url).unwrap();
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind(
                 addr.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()),
@@ -43,7 +44,7 @@ impl TestServer {
             .unwrap();
         let addr = listener.local_addr().unwrap();
         runtime.spawn(async move {
-            let _ = crate::serve(pool, listener, 4.0 * 3600.0, async {
+            let _ = crate::serve(db, listener, 4.0 * 3600.0, async {
                 let _ = stopped.await;
             })
             .await;
@@ -69,47 +70,50 @@ impl TestServer {
 
     pub fn add_kiosk(&self, id: &str, venue: &str) -> String {
         let token = auth::new_token("kt_").unwrap();
-        let pool = db::pool(&self.database_url).unwrap();
+        let db = Db::connect(&self.database_url).unwrap();
         self.rt()
-            .block_on(db::add_kiosk(&pool, id, venue, &auth::hash_token(&token)))
+            .block_on(db.add_kiosk(id, venue, &auth::hash_token(&token)))
             .unwrap();
         token
     }
 
     pub fn add_tracer(&self, name: &str) -> String {
         let token = auth::new_token("tt_").unwrap();
-        let pool = db::pool(&self.database_url).unwrap();
+        let db = Db::connect(&self.database_url).unwrap();
         self.rt()
-            .block_on(db::add_tracer(&pool, name, &auth::hash_token(&token)))
+            .block_on(db.add_tracer(name, &auth::hash_token(&token)))
             .unwrap();
         token
     }
 
     /// The server's public key (hex), as `trace-server key` prints it.
     pub fn server_key(&self) -> String {
-        let pool = db::pool(&self.database_url).unwrap();
-        crate::trust::public_hex(&self.rt().block_on(crate::trust::server_key(&pool)).unwrap())
+        let db = Db::connect(&self.database_url).unwrap();
+        crate::trust::public_hex(&self.rt().block_on(crate::trust::server_key(&db)).unwrap())
     }
 
     pub fn trust_issuer(&self, public_file_text: &str) {
-        let pool = db::pool(&self.database_url).unwrap();
+        let db = Db::connect(&self.database_url).unwrap();
         self.rt()
-            .block_on(crate::trust::add_issuer(&pool, public_file_text))
+            .block_on(crate::trust::add_issuer(&db, public_file_text))
             .unwrap();
     }
 
     pub fn add_risk_region(&self, region: &str) {
-        let pool = db::pool(&self.database_url).unwrap();
-        self.rt()
-            .block_on(crate::trust::add_risk_region(&pool, region))
-            .unwrap();
+        let db = Db::connect(&self.database_url).unwrap();
+        self.rt().block_on(crate::trust::add_risk_region(&db, region)).unwrap();
     }
 
-    /// Runs a query on the server's database (for assertions).
+    /// Runs a query on the server's database (for assertions; a test reads the table
+    /// directly, as an auditor would).
     pub fn count(&self, sql: &str) -> i64 {
-        let pool = db::pool(&self.database_url).unwrap();
-        self.rt()
-            .block_on(async { pool.get().await.unwrap().query_one(sql, &[]).await.unwrap().get(0) })
+        let url = self.database_url.clone();
+        let sql = sql.to_string();
+        self.rt().block_on(async move {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(conn);
+            client.query_one(&sql, &[]).await.unwrap().get(0)
+        })
     }
 }
 
@@ -148,7 +152,6 @@ pub async fn fresh_database() -> String {
         config.get_ports().first().copied().unwrap_or(5432),
         name
     );
-    let pool = db::pool(&url).unwrap();
-    db::migrate(&pool).await.unwrap();
+    Db::connect(&url).unwrap().migrate().await.unwrap();
     url
 }

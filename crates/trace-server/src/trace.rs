@@ -1,220 +1,87 @@
-//! Tracing queries: contacts of a case, a venue's visitors, hotspots, peak flows.
-//!
-//! Visits are rebuilt from passages: an admitted entry followed (per subject and venue) by an
-//! exit; an entry with no exit before the next entry is closed at the default visit length and
-//! marked inferred, as is an exit the kiosk itself inferred (automatic check-out).
+//! The tracing service: every tracing query, whether it comes over HTTP, from the CLI or (next)
+//! from the web console, is checked, written to the audit table with who asked, and only then
+//! run. Nothing else reads the movement table for a person.
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Pool;
 use serde::{Deserialize, Serialize};
 
+use crate::db::Db;
+pub use crate::db::{Contact, Hotspot, Peak, Visit};
 use crate::error::ServerError;
 
-/// SQL for two CTEs: `{name}_ev`, and `{name}`, the visits (visit, subject, venue_id, t_in,
-/// t_out, inferred) rebuilt from `source`, a subquery of admitted passages with visit,
-/// subject, venue_id, direction, at, seq, inferred. `visit` groups passages that are rebuilt
-/// separately (one group per case visit in the contacts query). An entry's visit ends at the
-/// subject's next exit at that venue; with no exit before the next entry (or none at all) it
-/// ends $3 seconds after the entry and is inferred. `name` and `source` are always literals of
-/// this module.
-fn visits_cte(name: &str, source: &str) -> String {
-    format!(
-        "{name}_ev AS (
-            SELECT visit, subject, venue_id, direction, at, inferred,
-                   LEAD(direction) OVER w AS next_dir, LEAD(at) OVER w AS next_at, LEAD(inferred) OVER w AS next_inferred
-            FROM {source} src
-            WINDOW w AS (PARTITION BY visit, subject, venue_id ORDER BY at, seq)
-        ),
-        {name} AS (
-            SELECT visit, subject, venue_id, at AS t_in,
-                   CASE WHEN next_dir = 'exit' THEN next_at
-                        ELSE LEAST(at + make_interval(secs => $3), COALESCE(next_at, 'infinity'::timestamptz)) END AS t_out,
-                   (next_dir IS DISTINCT FROM 'exit') OR COALESCE(next_inferred, false) AS inferred
-            FROM {name}_ev WHERE direction = 'entry'
-        )"
-    )
+/// The time window of a query, `[from, to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
 }
 
-/// How far before a time a visit covering it may have begun, and how far after its entry the
-/// exit may come: a long worksite shift with a scanned exit, or the default visit length if
-/// that is longer. Passages outside this margin are not read.
-const MARGIN: &str = "make_interval(secs => GREATEST($3::float8, 12 * 3600))";
-
-/// Admitted passages of [$1 − margin, $2 + margin): every passage of a visit overlapping
-/// [$1, $2).
-fn window_passages(extra: &str) -> String {
-    format!(
-        "(SELECT 0 AS visit, subject, venue_id, direction, at, seq, inferred FROM passages
-          WHERE subject IS NOT NULL AND verdict = 'admit'
-            AND at >= $1::timestamptz - {MARGIN} AND at < $2::timestamptz + {MARGIN} {extra})"
-    )
+impl Window {
+    fn check(&self) -> Result<(), ServerError> {
+        if self.to <= self.from {
+            return Err(ServerError::BadRequest(
+                "`to` must be after `from` (RFC 3339 times)".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Contact {
-    pub subject: String,
-    pub overlap_minutes: f64,
-    pub venues: Vec<String>,
-    pub first_overlap: DateTime<Utc>,
-    /// Some of the overlap rests on an exit that was inferred, not scanned.
-    pub inferred: bool,
-}
+/// Rows a hotspots or peaks query returns when the caller names no limit.
+pub const DEFAULT_LIMIT: i64 = 50;
 
-pub async fn contacts_of(
-    pool: &Pool,
-    case: &str,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+/// Runs and audits tracing queries for one database and default visit length.
+#[derive(Clone)]
+pub struct Tracing {
+    db: Db,
+    /// Length given to a visit whose exit was never scanned (seconds).
     visit_secs: f64,
-) -> Result<Vec<Contact>, ServerError> {
-    // The case's passages come by the (subject, at) index; then, per case visit, the passages
-    // at its venue around it by the (venue_id, at) index, rebuilt into visits per case visit
-    // (a contiguous range each, so an entry's next passage is never one from a gap between
-    // two case visits). Nobody else's visits are rebuilt: the cost follows the case's
-    // footprint, not the size of the table.
-    let near = format!(
-        "(SELECT c.visit, p.subject, p.venue_id, p.direction, p.at, p.seq, p.inferred
-          FROM case_visits c
-          JOIN passages p ON p.venue_id = c.venue_id
-                         AND p.at >= GREATEST(c.t_in, $1) - {MARGIN}
-                         AND p.at < LEAST(c.t_out, $2) + {MARGIN}
-          WHERE p.subject IS NOT NULL AND p.subject <> $4 AND p.verdict = 'admit')"
-    );
-    let sql = format!(
-        "WITH {},
-         case_visits AS (SELECT row_number() OVER () AS visit, subject, venue_id, t_in, t_out, inferred
-                         FROM case_all WHERE t_in < $2 AND t_out > $1),
-         {}
-         SELECT o.subject,
-                SUM(EXTRACT(EPOCH FROM LEAST(c.t_out, o.t_out, $2) - GREATEST(c.t_in, o.t_in, $1)))::float8 / 60.0,
-                array_agg(DISTINCT o.venue_id ORDER BY o.venue_id),
-                MIN(GREATEST(c.t_in, o.t_in, $1)),
-                bool_or(o.inferred OR c.inferred)
-         FROM case_visits c
-         JOIN others o ON o.visit = c.visit
-                      AND o.t_in < LEAST(c.t_out, $2) AND o.t_out > GREATEST(c.t_in, $1)
-         GROUP BY o.subject
-         ORDER BY 2 DESC, 1",
-        visits_cte("case_all", &window_passages("AND subject = $4")),
-        visits_cte("others", &near),
-    );
-    let rows = pool.get().await?.query(&sql, &[&from, &to, &visit_secs, &case]).await?;
-    Ok(rows
-        .iter()
-        .map(|r| Contact {
-            subject: r.get(0),
-            overlap_minutes: r.get(1),
-            venues: r.get(2),
-            first_overlap: r.get(3),
-            inferred: r.get(4),
-        })
-        .collect())
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Visit {
-    pub subject: String,
-    pub t_in: DateTime<Utc>,
-    pub t_out: DateTime<Utc>,
-    pub inferred: bool,
-}
+impl Tracing {
+    pub fn new(db: Db, visit_secs: f64) -> Tracing {
+        Tracing { db, visit_secs }
+    }
 
-pub async fn visitors_of(
-    pool: &Pool,
-    venue: &str,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    visit_secs: f64,
-) -> Result<Vec<Visit>, ServerError> {
-    let sql = format!(
-        "WITH {}
-         SELECT subject, t_in, t_out, inferred FROM visits
-         WHERE t_in < $2 AND t_out > $1 ORDER BY t_in, subject",
-        visits_cte("visits", &window_passages("AND venue_id = $4"))
-    );
-    let rows = pool
-        .get()
-        .await?
-        .query(&sql, &[&from, &to, &visit_secs, &venue])
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Visit {
-            subject: r.get(0),
-            t_in: r.get(1),
-            t_out: r.get(2),
-            inferred: r.get(3),
-        })
-        .collect())
-}
+    async fn audit(&self, who: &str, query: &str, w: Window, params: serde_json::Value) -> Result<(), ServerError> {
+        w.check()?;
+        let mut params = params;
+        params["from"] = serde_json::json!(w.from);
+        params["to"] = serde_json::json!(w.to);
+        self.db.audit(who, query, &params).await
+    }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Hotspot {
-    pub venue_id: String,
-    pub visits: i64,
-    pub unique_visitors: i64,
-}
+    /// Who overlapped with `subject` (a case) at which venue, longest overlap first.
+    pub async fn contacts(&self, who: &str, subject: &str, w: Window) -> Result<Vec<Contact>, ServerError> {
+        self.audit(who, "contacts", w, serde_json::json!({ "subject": subject }))
+            .await?;
+        self.db.contacts_of(subject, w.from, w.to, self.visit_secs).await
+    }
 
-pub async fn hotspots(
-    pool: &Pool,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    limit: i64,
-) -> Result<Vec<Hotspot>, ServerError> {
-    let rows = pool
-        .get()
-        .await?
-        .query(
-            "SELECT venue_id, COUNT(*), COUNT(DISTINCT subject) FROM passages
-             WHERE at >= $1 AND at < $2 AND direction = 'entry' AND verdict = 'admit'
-             GROUP BY venue_id ORDER BY 2 DESC, 3 DESC, 1 LIMIT $3",
-            &[&from, &to, &limit],
-        )
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Hotspot {
-            venue_id: r.get(0),
-            visits: r.get(1),
-            unique_visitors: r.get(2),
-        })
-        .collect())
-}
+    /// Everyone who was at `venue` in the window.
+    pub async fn venue(&self, who: &str, venue: &str, w: Window) -> Result<Vec<Visit>, ServerError> {
+        self.audit(who, "venue", w, serde_json::json!({ "venue": venue }))
+            .await?;
+        self.db.visitors_of(venue, w.from, w.to, self.visit_secs).await
+    }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Peak {
-    pub venue_id: String,
-    pub hour: DateTime<Utc>,
-    pub entries: i64,
-    pub exits: i64,
-}
+    /// The venues with the most admitted entries.
+    pub async fn hotspots(&self, who: &str, w: Window, limit: Option<i64>) -> Result<Vec<Hotspot>, ServerError> {
+        self.audit(who, "hotspots", w, serde_json::json!({ "limit": limit }))
+            .await?;
+        self.db.hotspots(w.from, w.to, limit.unwrap_or(DEFAULT_LIMIT)).await
+    }
 
-pub async fn peaks(
-    pool: &Pool,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    venue: Option<&str>,
-    limit: i64,
-) -> Result<Vec<Peak>, ServerError> {
-    let rows = pool
-        .get()
-        .await?
-        .query(
-            "SELECT venue_id, date_trunc('hour', at),
-                    COUNT(*) FILTER (WHERE direction = 'entry' AND verdict = 'admit'),
-                    COUNT(*) FILTER (WHERE direction = 'exit')
-             FROM passages WHERE at >= $1 AND at < $2 AND ($3::text IS NULL OR venue_id = $3)
-             GROUP BY 1, 2 ORDER BY 3 DESC, 2, 1 LIMIT $4",
-            &[&from, &to, &venue, &limit],
-        )
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Peak {
-            venue_id: r.get(0),
-            hour: r.get(1),
-            entries: r.get(2),
-            exits: r.get(3),
-        })
-        .collect())
+    /// The busiest venue-hours.
+    pub async fn peaks(
+        &self,
+        who: &str,
+        w: Window,
+        venue: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Vec<Peak>, ServerError> {
+        self.audit(who, "peaks", w, serde_json::json!({ "venue": venue, "limit": limit }))
+            .await?;
+        self.db.peaks(w.from, w.to, venue, limit.unwrap_or(DEFAULT_LIMIT)).await
+    }
 }

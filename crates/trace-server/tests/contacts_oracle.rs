@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::Value;
-use trace_server::db;
-use trace_server::synth::{self, Spec};
+use trace_server::db::Db;
+use trace_server::db::synth::Spec;
 use trace_server::testkit::TestServer;
 
 /// The server's default visit length in the test server: 4 h.
@@ -72,9 +72,10 @@ fn contacts_match_a_brute_force_oracle() {
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let rows = runtime.block_on(async {
-        let pool = db::pool(&server.database_url).unwrap();
-        synth::generate(&pool, spec, |_| {}).await.unwrap();
-        pool.get()
+        let db = Db::connect(&server.database_url).unwrap();
+        db.generate_synthetic(spec, |_| {}).await.unwrap();
+        db.pool()
+            .get()
             .await
             .unwrap()
             .query(

@@ -1,0 +1,65 @@
+//! What kiosks call: ingest of their passages, the signed trust list, their status.
+
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use chrono::Utc;
+use wire::{IngestReport, KioskStatus, MAX_BATCH, SignedDocument};
+
+use super::AppState;
+use crate::auth::{Caller, KioskCaller};
+use crate::error::ServerError;
+
+/// Largest ingest body read: a full batch of generous passages (≈ 1 KiB each) fits.
+const INGEST_BODY_LIMIT: usize = MAX_BATCH * 1024 + 64 * 1024;
+
+/// A kiosk sends its own passages. The token is checked (by the extractor) before the body is
+/// read, so an unauthenticated client cannot make the server buffer or parse anything; then
+/// each passage is checked on its own: refused ones are named in the report, the rest stored.
+pub async fn ingest(State(s): State<AppState>, k: KioskCaller, body: Body) -> Result<Json<IngestReport>, ServerError> {
+    s.metrics.ingest_requests.fetch_add(1, Ordering::Relaxed);
+    let body = axum::body::to_bytes(body, INGEST_BODY_LIMIT).await.map_err(|_| {
+        ServerError::BadRequest(format!(
+            "the body is larger than {INGEST_BODY_LIMIT} bytes; send at most {MAX_BATCH} passages per request"
+        ))
+    })?;
+    let items: Vec<serde_json::Value> = serde_json::from_slice(&body)
+        .map_err(|e| ServerError::BadRequest(format!("the body must be a JSON array of passages: {e}")))?;
+    if items.len() > MAX_BATCH {
+        return Err(ServerError::BadRequest(format!(
+            "batch of {} passages; send at most {MAX_BATCH}",
+            items.len()
+        )));
+    }
+    let (checked, rejected) = crate::ingest::check_batch(items, &k.kiosk, &k.venue, Utc::now());
+    let mut report = s.db.record_passages(&k.kiosk, &checked, rejected.len()).await?;
+    report.rejected = rejected;
+    let m = &s.metrics;
+    m.passages_accepted.fetch_add(report.accepted, Ordering::Relaxed);
+    m.passages_duplicate.fetch_add(report.duplicates, Ordering::Relaxed);
+    m.passages_rejected
+        .fetch_add(report.rejected.len() as u64, Ordering::Relaxed);
+    Ok(Json(report))
+}
+
+/// The signed trust list and risk regions, for any registered kiosk.
+pub async fn policy(State(s): State<AppState>, _k: KioskCaller) -> Result<Json<SignedDocument>, ServerError> {
+    Ok(Json(crate::trust::signed_policy(&s.db).await?))
+}
+
+/// Readable by a tracer, or by the kiosk itself.
+pub async fn status(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<KioskStatus>, ServerError> {
+    if matches!(&caller, Caller::Kiosk(k) if k.kiosk != id) {
+        return Err(ServerError::Unauthorized);
+    }
+    s.db.kiosk_status(&id)
+        .await?
+        .map(Json)
+        .ok_or(ServerError::NotFound(format!("kiosk {id}")))
+}

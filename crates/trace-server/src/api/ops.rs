@@ -1,0 +1,33 @@
+//! Health and metrics, for the operator of the server.
+
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+
+use super::AppState;
+use crate::error::ServerError;
+
+pub async fn healthz(State(s): State<AppState>) -> Result<&'static str, ServerError> {
+    s.db.ping().await?;
+    Ok("ok\n")
+}
+
+pub async fn metrics(State(s): State<AppState>) -> Result<String, ServerError> {
+    let m = &s.metrics;
+    let stored = s.db.passage_count().await?;
+    Ok(format!(
+        "# TYPE trace_ingest_requests_total counter\ntrace_ingest_requests_total {}\n\
+         # TYPE trace_passages_accepted_total counter\ntrace_passages_accepted_total {}\n\
+         # TYPE trace_passages_duplicate_total counter\ntrace_passages_duplicate_total {}\n\
+         # TYPE trace_passages_rejected_total counter\ntrace_passages_rejected_total {}\n\
+         # TYPE trace_auth_failures_total counter\ntrace_auth_failures_total {}\n\
+         # TYPE trace_queries_total counter\ntrace_queries_total {}\n\
+         # TYPE trace_passages_stored gauge\ntrace_passages_stored {stored}\n",
+        m.ingest_requests.load(Ordering::Relaxed),
+        m.passages_accepted.load(Ordering::Relaxed),
+        m.passages_duplicate.load(Ordering::Relaxed),
+        m.passages_rejected.load(Ordering::Relaxed),
+        m.auth_failures.load(Ordering::Relaxed),
+        m.trace_queries.load(Ordering::Relaxed),
+    ))
+}

@@ -1,0 +1,77 @@
+//! What tracers call: the tracing queries, each run through the audited service.
+
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::AppState;
+use crate::auth::TracerCaller;
+use crate::error::ServerError;
+use crate::trace::{Contact, Hotspot, Peak, Visit, Window};
+
+/// The query string of the tracing routes.
+#[derive(Debug, Deserialize)]
+pub struct Params {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub subject: Option<String>,
+    pub venue: Option<String>,
+    pub limit: Option<i64>,
+}
+
+impl Params {
+    fn window(&self, s: &AppState) -> Window {
+        s.metrics.trace_queries.fetch_add(1, Ordering::Relaxed);
+        Window {
+            from: self.from,
+            to: self.to,
+        }
+    }
+}
+
+fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, ServerError> {
+    value
+        .as_deref()
+        .ok_or_else(|| ServerError::BadRequest(format!("give ?{name}=")))
+}
+
+pub async fn contacts(
+    State(s): State<AppState>,
+    t: TracerCaller,
+    Query(p): Query<Params>,
+) -> Result<Json<Vec<Contact>>, ServerError> {
+    let subject = required(&p.subject, "subject")?;
+    Ok(Json(s.tracing.contacts(&t.name, subject, p.window(&s)).await?))
+}
+
+pub async fn venue(
+    State(s): State<AppState>,
+    t: TracerCaller,
+    Query(p): Query<Params>,
+) -> Result<Json<Vec<Visit>>, ServerError> {
+    let venue = required(&p.venue, "venue")?;
+    Ok(Json(s.tracing.venue(&t.name, venue, p.window(&s)).await?))
+}
+
+pub async fn hotspots(
+    State(s): State<AppState>,
+    t: TracerCaller,
+    Query(p): Query<Params>,
+) -> Result<Json<Vec<Hotspot>>, ServerError> {
+    Ok(Json(s.tracing.hotspots(&t.name, p.window(&s), p.limit).await?))
+}
+
+pub async fn peaks(
+    State(s): State<AppState>,
+    t: TracerCaller,
+    Query(p): Query<Params>,
+) -> Result<Json<Vec<Peak>>, ServerError> {
+    Ok(Json(
+        s.tracing
+            .peaks(&t.name, p.window(&s), p.venue.as_deref(), p.limit)
+            .await?,
+    ))
+}

@@ -1,0 +1,90 @@
+//! PostgreSQL: every SQL statement of the server, behind one handle ([`Db`]), in domain-named
+//! methods grouped by what they touch. Porting to Citus touches this folder only.
+
+mod admin;
+mod passages;
+pub mod synth;
+mod trace;
+mod trust;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+use crate::error::ServerError;
+
+pub use trace::{Contact, Hotspot, Peak, Visit};
+
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_trust.sql"),
+    include_str!("../../migrations/0003_passages_at.sql"),
+    include_str!("../../migrations/0004_retention.sql"),
+    include_str!("../../migrations/0005_log_id.sql"),
+];
+
+/// The server's database: a connection pool. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+}
+
+impl Db {
+    /// A pool for `database_url` (connections are made on first use).
+    pub fn connect(database_url: &str) -> Result<Db, ServerError> {
+        Ok(Db {
+            pool: pool(database_url)?,
+        })
+    }
+
+    /// The pool itself, for tests and benchmarks that read tables the way an auditor would.
+    #[cfg(feature = "testkit")]
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Runs the migrations not yet applied.
+    pub async fn migrate(&self) -> Result<(), ServerError> {
+        migrate(&self.pool).await
+    }
+}
+
+fn pool(database_url: &str) -> Result<Pool, ServerError> {
+    let config: tokio_postgres::Config = database_url
+        .parse()
+        .map_err(|e: tokio_postgres::Error| ServerError::Config(format!("--database-url: {e}")))?;
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(16)
+        .build()
+        .map_err(|e| ServerError::Config(e.to_string()))
+}
+
+/// Runs the migrations not yet applied, in one transaction each, under an advisory lock so
+/// that two servers starting together do not race.
+async fn migrate(pool: &Pool) -> Result<(), ServerError> {
+    let mut client = pool.get().await?;
+    client
+        .batch_execute(
+            "SELECT pg_advisory_lock(7215); CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL)",
+        )
+        .await?;
+    let row = client
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
+        .await?;
+    let current: i32 = row.get(0);
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = client.transaction().await?;
+        tx.batch_execute(sql).await?;
+        tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&((i + 1) as i32)])
+            .await?;
+        tx.commit().await?;
+    }
+    client.batch_execute("SELECT pg_advisory_unlock(7215)").await?;
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! Passages: ingest, a kiosk's status (gaps per log, clock), retention.
+
+use chrono::{DateTime, Utc};
+use wire::{IngestReport, KioskStatus};
+
+use super::Db;
+use crate::error::ServerError;
+use crate::ingest::CheckedPassage;
+
+impl Db {
+    /// Stores checked passages with one statement (the batch's columns as arrays, unnested on the
+    /// server: one round trip instead of one per passage); an event id or a (kiosk, log, seq) seen
+    /// before is counted as a duplicate, not stored again. `refused` passages are counted against
+    /// the kiosk.
+    pub async fn record_passages(
+        &self,
+        kiosk_id: &str,
+        batch: &[CheckedPassage],
+        refused: usize,
+    ) -> Result<IngestReport, ServerError> {
+        let pool = &self.pool;
+        let column = |f: fn(&CheckedPassage) -> Option<&str>| batch.iter().map(f).collect::<Vec<_>>();
+        let event_ids: Vec<uuid::Uuid> = batch.iter().map(|p| p.event_id).collect();
+        let seqs: Vec<i64> = batch.iter().map(|p| p.record.seq).collect();
+        let ats: Vec<DateTime<Utc>> = batch.iter().map(|p| p.record.at).collect();
+        let inferred: Vec<bool> = batch.iter().map(|p| p.record.inferred).collect();
+        let log_ids = column(|p| Some(&p.record.log_id));
+        let kiosk_ids = column(|p| Some(&p.record.kiosk_id));
+        let venue_ids = column(|p| Some(&p.record.venue_id));
+        let gates = column(|p| Some(&p.record.gate));
+        let directions = column(|p| Some(p.record.direction.as_str()));
+        let subjects = column(|p| p.record.subject.as_deref());
+        let kinds = column(|p| p.record.kind.as_deref());
+        let issuers = column(|p| p.record.issuer.as_deref());
+        let healths = column(|p| p.record.health.as_deref());
+        let formats = column(|p| p.record.format.as_deref());
+        let verdicts = column(|p| Some(p.record.verdict.as_str()));
+        let reasons = column(|p| Some(p.record.reason.as_str()));
+        let client = pool.get().await?;
+        // One statement is atomic on its own: the whole (checked) batch is stored, or none of it.
+        let accepted = client
+            .execute(
+                "INSERT INTO passages (event_id, kiosk_id, venue_id, seq, gate, direction, subject, kind, issuer, health,
+                                       verdict, reason, at, inferred, log_id, format)
+                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::text[],
+                                      $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[],
+                                      $14::bool[], $15::text[], $16::text[])
+                 ON CONFLICT DO NOTHING",
+                &[
+                    &event_ids,
+                    &kiosk_ids,
+                    &venue_ids,
+                    &seqs,
+                    &gates,
+                    &directions,
+                    &subjects,
+                    &kinds,
+                    &issuers,
+                    &healths,
+                    &verdicts,
+                    &reasons,
+                    &ats,
+                    &inferred,
+                    &log_ids,
+                    &formats,
+                ],
+            )
+            .await?;
+        if refused > 0 {
+            client
+                .execute(
+                    "UPDATE kiosks SET rejected = rejected + $2 WHERE id = $1",
+                    &[&kiosk_id, &(refused as i64)],
+                )
+                .await?;
+        }
+        Ok(IngestReport {
+            accepted,
+            duplicates: batch.len() as u64 - accepted,
+            rejected: Vec::new(),
+        })
+    }
+}
+
+impl Db {
+    /// What the server knows of a kiosk; gaps and the highest seq are those of the log that sent
+    /// last (a reset kiosk's new log starts at 1 and is not compared with the old one).
+    pub async fn kiosk_status(&self, kiosk_id: &str) -> Result<Option<KioskStatus>, ServerError> {
+        let pool = &self.pool;
+        let client = pool.get().await?;
+        let Some(k) = client
+            .query_opt("SELECT venue_id FROM kiosks WHERE id = $1", &[&kiosk_id])
+            .await?
+        else {
+            return Ok(None);
+        };
+        let venue_id: String = k.get(0);
+        let s = client
+            .query_one(
+                "SELECT COUNT(*), COUNT(DISTINCT log_id), MAX(received_at),
+                        (SELECT EXTRACT(EPOCH FROM at - received_at)::float8 FROM passages
+                          WHERE kiosk_id = $1 ORDER BY received_at DESC, seq DESC LIMIT 1),
+                        (SELECT log_id FROM passages WHERE kiosk_id = $1 ORDER BY received_at DESC, seq DESC LIMIT 1)
+                 FROM passages WHERE kiosk_id = $1",
+                &[&kiosk_id],
+            )
+            .await?;
+        let log_id: String = s.get::<_, Option<String>>(4).unwrap_or_default();
+        let max_seq: i64 = client
+            .query_one(
+                "SELECT COALESCE(MAX(seq), 0) FROM passages WHERE kiosk_id = $1 AND log_id = $2",
+                &[&kiosk_id, &log_id],
+            )
+            .await?
+            .get(0);
+        let gaps = client
+            .query(
+                // Before the first row kept, only sequence numbers above the purge mark are missing.
+                "SELECT prev + 1, seq - 1 FROM (
+                     SELECT seq, COALESCE(LAG(seq) OVER (ORDER BY seq),
+                                          (SELECT purged_through FROM log_purge_marks WHERE kiosk_id = $1 AND log_id = $2),
+                                          0) AS prev
+                     FROM passages WHERE kiosk_id = $1 AND log_id = $2
+                 ) s WHERE seq - prev > 1 ORDER BY seq",
+                &[&kiosk_id, &log_id],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        Ok(Some(KioskStatus {
+            kiosk_id: kiosk_id.to_string(),
+            venue_id,
+            passages: s.get(0),
+            max_seq,
+            gaps,
+            log_id,
+            logs: s.get(1),
+            last_received: s.get(2),
+            clock_skew_seconds: s.get(3),
+        }))
+    }
+}
+
+impl Db {
+    pub async fn passage_count(&self) -> Result<i64, ServerError> {
+        Ok(self
+            .pool
+            .get()
+            .await?
+            .query_one("SELECT COUNT(*) FROM passages", &[])
+            .await?
+            .get(0))
+    }
+}
+
+impl Db {
+    /// Deletes every passage from before `cutoff` (privacy: the server keeps no more than the
+    /// retention period) and raises each kiosk log's purge mark. Returns how many were deleted.
+    pub async fn purge_before(&self, cutoff: DateTime<Utc>) -> Result<u64, ServerError> {
+        let pool = &self.pool;
+        let row = pool
+            .get()
+            .await?
+            .query_one(
+                "WITH gone AS (DELETE FROM passages WHERE at < $1 RETURNING kiosk_id, log_id, seq),
+                      marks AS (SELECT kiosk_id, log_id, MAX(seq) AS seq FROM gone GROUP BY kiosk_id, log_id),
+                      raised AS (INSERT INTO log_purge_marks (kiosk_id, log_id, purged_through)
+                                 SELECT kiosk_id, log_id, seq FROM marks
+                                 ON CONFLICT (kiosk_id, log_id) DO UPDATE
+                                 SET purged_through = GREATEST(log_purge_marks.purged_through, excluded.purged_through)
+                                 RETURNING 1)
+                 SELECT COUNT(*) FROM gone",
+                &[&cutoff],
+            )
+            .await?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+}
+
+impl Db {
+    /// A round trip to the database (for `/healthz`).
+    pub async fn ping(&self) -> Result<(), ServerError> {
+        self.pool.get().await?.query_one("SELECT 1", &[]).await?;
+        Ok(())
+    }
+}

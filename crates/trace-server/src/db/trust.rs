@@ -1,0 +1,71 @@
+//! The trust list's storage: the server's signing key, trusted issuers, risk regions.
+
+use super::Db;
+use crate::error::ServerError;
+
+impl Db {
+    /// The stored signing key (its secret file text), if one was made.
+    pub async fn server_key_secret(&self) -> Result<Option<String>, ServerError> {
+        let row = self
+            .pool
+            .get()
+            .await?
+            .query_opt("SELECT secret FROM server_key", &[])
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Stores `secret` unless a key is stored already; returns whichever is stored (another
+    /// server starting at the same moment may have won).
+    pub async fn keep_first_server_key(&self, secret: &str) -> Result<String, ServerError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO server_key (secret) VALUES ($1) ON CONFLICT DO NOTHING",
+                &[&secret],
+            )
+            .await?;
+        Ok(client.query_one("SELECT secret FROM server_key", &[]).await?.get(0))
+    }
+
+    /// Trusts (or re-keys) a VP1 issuer.
+    pub async fn trust_issuer(&self, issuer: &str, public_file_text: &str) -> Result<(), ServerError> {
+        self.pool
+            .get()
+            .await?
+            .execute(
+                "INSERT INTO trusted_issuers (issuer_id, public_key) VALUES ($1, $2)
+                 ON CONFLICT (issuer_id) DO UPDATE SET public_key = excluded.public_key",
+                &[&issuer, &public_file_text],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn add_risk_region(&self, region: &str) -> Result<(), ServerError> {
+        self.pool
+            .get()
+            .await?
+            .execute(
+                "INSERT INTO risk_regions (region) VALUES ($1) ON CONFLICT DO NOTHING",
+                &[&region],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The trusted issuers' public key texts and the risk regions, in a stable order.
+    pub async fn trust_list(&self) -> Result<(Vec<String>, Vec<String>), ServerError> {
+        let client = self.pool.get().await?;
+        let issuers = client
+            .query("SELECT public_key FROM trusted_issuers ORDER BY issuer_id", &[])
+            .await?;
+        let regions = client
+            .query("SELECT region FROM risk_regions ORDER BY region", &[])
+            .await?;
+        Ok((
+            issuers.iter().map(|r| r.get(0)).collect(),
+            regions.iter().map(|r| r.get(0)).collect(),
+        ))
+    }
+}
