@@ -83,6 +83,8 @@ pub enum UiEvent {
     Day(Result<(Vec<Passage>, DaySummary), String>),
     PinChecked(bool),
     Sync(crate::sync::SyncStatus),
+    /// The passage log was damaged at start-up and moved aside: the operator must know.
+    LogMovedAside(String),
     /// `Some(message)` while closing overdue visits or purging fails; `None` once it works.
     Housekeeping(Option<String>),
 }

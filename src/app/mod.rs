@@ -106,6 +106,7 @@ impl KioskApp {
                 },
                 UiEvent::Sync(status) => self.state.sync = Some(status),
                 UiEvent::Housekeeping(problem) => self.state.housekeeping_error = problem,
+                UiEvent::LogMovedAside(notice) => self.state.log_notice = Some(notice),
                 UiEvent::PinChecked(ok) => {
                     self.state.pin_checked(ok, now);
                     if ok {

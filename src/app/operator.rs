@@ -40,7 +40,12 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
     if let Some(msg) = &state.export_message {
         ui.label(RichText::new(msg).size(18.0));
     }
-    for err in state.day_error.iter().chain(&state.housekeeping_error) {
+    for err in state
+        .log_notice
+        .iter()
+        .chain(&state.day_error)
+        .chain(&state.housekeeping_error)
+    {
         ui.label(RichText::new(err).size(18.0).color(super::visitor::DENY));
     }
     ui.separator();

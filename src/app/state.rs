@@ -64,6 +64,8 @@ pub struct AppState {
     pub day_error: Option<String>,
     /// Why closing overdue visits or purging old passages failed, for the operator.
     pub housekeeping_error: Option<String>,
+    /// Set when start-up found the log damaged and moved it aside (stays until restart).
+    pub log_notice: Option<String>,
     pub staff_text: String,
     pub export_message: Option<String>,
     pub sync_configured: bool,
@@ -87,6 +89,7 @@ impl AppState {
             day: None,
             day_error: None,
             housekeeping_error: None,
+            log_notice: None,
             staff_text: String::new(),
             export_message: None,
             sync_configured: false,

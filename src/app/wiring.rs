@@ -29,11 +29,16 @@ pub fn build(
     source: Option<MakeSource>,
     notify: Notify,
 ) -> Result<KioskApp, LaunchError> {
-    let store = Store::open(&config.db_path, StoreSettings::from_config(config))?;
+    let (store, moved_aside) = Store::open_for_kiosk(&config.db_path, StoreSettings::from_config(config), clock.now())?;
     let n = notify.clone();
     let (store_handle, _store_thread) = StoreHandle::spawn(store, move || n())?;
     let (events_tx, events_rx) = mpsc::channel();
     let (jobs_tx, jobs_rx) = mpsc::channel();
+    if let Some(moved) = &moved_aside {
+        eprintln!("kiosk: {}", moved.notice());
+        // The receiver is ours and still alive.
+        let _sent = events_tx.send(UiEvent::LogMovedAside(moved.notice()));
+    }
 
     // The configuration's trust and policy, plus the last good signed list from the server.
     // Problems with the cached list reach the operator screen (and the journal).

@@ -88,6 +88,12 @@ pub enum LogCommand {
     Verify,
     /// Close overdue visits and purge synced passages past [privacy] retention_days.
     Purge,
+    /// Copy every readable passage of a damaged log (one the kiosk moved aside at start-up,
+    /// `kiosk.db.damaged-…`) into the current log; unsynced ones stay unsynced and are sent.
+    Salvage {
+        /// The damaged log file.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -149,6 +149,17 @@ pub fn run(config_path: Option<&Path>, cmd: &LogCommand) -> Result<(), CommandEr
                 store.integrity_check()?
             );
         }
+        LogCommand::Salvage { file } => {
+            let r = store.salvage_from(file)?;
+            println!("{}", json!(r));
+            if r.unreadable > 0 {
+                eprintln!(
+                    "{} passages could not be read from {}; the rest were recovered",
+                    r.unreadable,
+                    file.display()
+                );
+            }
+        }
         LogCommand::Purge => {
             let now = Utc::now();
             let closed = store.close_overdue_visits(now)?;

@@ -6,6 +6,7 @@
 
 mod chain;
 mod record;
+mod salvage;
 mod views;
 pub mod writer;
 
@@ -16,6 +17,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 pub use chain::ChainBreak;
 pub use record::PurgeReport;
 pub use record::{Recorded, ScanInput, StoreSettings};
+pub use salvage::SalvageReport;
 pub use views::{DaySummary, Passage, day_bounds, write_csv};
 
 /// Append-only migrations, in order. The index + 1 is the schema version.
@@ -45,6 +47,33 @@ pub enum StoreError {
     Gone,
     #[error("cannot make the passage log {path} private (mode 0600): {source}; check who owns the file")]
     Permissions { path: String, source: std::io::Error },
+    #[error(
+        "the passage log is damaged ({0}); restart the kiosk: it moves the damaged file aside and starts a new log, and `kiosk log salvage FILE` recovers what is readable"
+    )]
+    Corrupt(String),
+    #[error("cannot move the damaged passage log {path} aside: {source}; move it away by hand before restarting")]
+    MoveAside { path: String, source: std::io::Error },
+}
+
+/// A damaged log the kiosk moved aside at start-up (it never writes over one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedAside {
+    /// Where the damaged file now is (its -wal and -shm beside it under the same name).
+    pub damaged: std::path::PathBuf,
+    /// What SQLite reported.
+    pub problem: String,
+}
+
+impl MovedAside {
+    /// The operator's message.
+    pub fn notice(&self) -> String {
+        format!(
+            "The passage log was damaged ({}) and was moved aside to {}; a new log was started. Recover what is readable with `kiosk log salvage {}`.",
+            self.problem,
+            self.damaged.display(),
+            self.damaged.display()
+        )
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -52,6 +81,9 @@ impl From<rusqlite::Error> for StoreError {
         match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull,
             Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => StoreError::Busy,
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                StoreError::Corrupt(e.to_string())
+            }
             _ => StoreError::Sql(e),
         }
     }
@@ -70,7 +102,10 @@ impl Store {
             source,
         };
         make_private(path)?;
-        let conn = Connection::open(path).map_err(open_err)?;
+        let conn = Connection::open(path).map_err(|e| match StoreError::from(e) {
+            StoreError::Sql(source) => open_err(source),
+            other => other,
+        })?;
         Self::with_connection(conn, settings).map_err(|e| match e {
             StoreError::Sql(source) => open_err(source),
             other => other,
@@ -87,6 +122,34 @@ impl Store {
         conn.pragma_update(None, "secure_delete", "ON")?;
         migrate(&mut conn)?;
         Ok(Store { conn, settings })
+    }
+
+    /// Opens the log for the running kiosk, after SQLite's quick check of every page. A log
+    /// that is damaged (truncated, a garbage page, not a database at all) is never written
+    /// over: it is renamed aside with a timestamp, together with its -wal and -shm, and a new
+    /// log is started. The caller tells the operator.
+    pub fn open_for_kiosk(
+        path: &Path,
+        settings: StoreSettings,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(Store, Option<MovedAside>), StoreError> {
+        let opened = Store::open(path, settings.clone()).and_then(|s| {
+            let check: String = s.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+            if check == "ok" {
+                Ok(s)
+            } else {
+                Err(StoreError::Corrupt(check))
+            }
+        });
+        match opened {
+            Ok(s) => Ok((s, None)),
+            Err(StoreError::Corrupt(problem)) => {
+                let damaged = move_aside(path, now)?;
+                let store = Store::open(path, settings)?;
+                Ok((store, Some(MovedAside { damaged, problem })))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     pub fn settings(&self) -> &StoreSettings {
@@ -136,6 +199,27 @@ fn make_private(path: &Path) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// Renames a damaged log and its -wal/-shm to `<name>.damaged-<UTC time>`, then syncs the
+/// folder so the new names survive a power cut. Returns the new path of the log.
+fn move_aside(path: &Path, now: chrono::DateTime<chrono::Utc>) -> Result<std::path::PathBuf, StoreError> {
+    let err = |source| StoreError::MoveAside {
+        path: path.display().to_string(),
+        source,
+    };
+    let damaged = std::path::PathBuf::from(format!("{}.damaged-{}", path.display(), now.format("%Y%m%dT%H%M%SZ")));
+    std::fs::rename(path, &damaged).map_err(err)?;
+    for suffix in ["-wal", "-shm"] {
+        let from = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if from.exists() {
+            std::fs::rename(&from, format!("{}{suffix}", damaged.display())).map_err(err)?;
+        }
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(err)?;
+    }
+    Ok(damaged)
 }
 
 /// Creates (or truncates) a file only the kiosk's user can read: exports of the log are as

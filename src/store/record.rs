@@ -72,18 +72,22 @@ fn event_id(at: DateTime<Utc>) -> String {
     uuid::Uuid::new_v7(ts).to_string()
 }
 
-struct NewPassage<'a> {
-    direction: Direction,
-    subject: Option<&'a str>,
-    scan_key: &'a str,
-    format: Option<&'a str>,
-    kind: Option<&'a str>,
-    issuer: Option<&'a str>,
-    health: Option<&'a str>,
-    verdict: VerdictKind,
-    reason: Reason,
-    at: DateTime<Utc>,
-    inferred: bool,
+pub(super) struct NewPassage<'a> {
+    /// Kept from another log (salvage); `None`: a new UUIDv7.
+    pub event_id: Option<&'a str>,
+    /// (kiosk, venue, gate) it was recorded under, when not this kiosk's settings (salvage).
+    pub recorded_under: Option<(&'a str, &'a str, &'a str)>,
+    pub direction: Direction,
+    pub subject: Option<&'a str>,
+    pub scan_key: &'a str,
+    pub format: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub issuer: Option<&'a str>,
+    pub health: Option<&'a str>,
+    pub verdict: VerdictKind,
+    pub reason: Reason,
+    pub at: DateTime<Utc>,
+    pub inferred: bool,
 }
 
 /// The kiosk's own open visits, read inside the recording transaction.
@@ -166,6 +170,8 @@ impl Store {
             &tx,
             &settings,
             &NewPassage {
+                event_id: None,
+                recorded_under: None,
                 direction: decision.direction,
                 subject,
                 scan_key: &scan_key,
@@ -306,7 +312,7 @@ fn set_meta(tx: &Transaction, key: &str, value: &str) -> Result<(), StoreError> 
     Ok(())
 }
 
-fn insert(tx: &Transaction, s: &StoreSettings, p: &NewPassage) -> Result<(i64, String), StoreError> {
+pub(super) fn insert(tx: &Transaction, s: &StoreSettings, p: &NewPassage) -> Result<(i64, String), StoreError> {
     let get = |k: &str| -> Result<Option<String>, StoreError> {
         Ok(tx
             .query_row("SELECT value FROM meta WHERE key = ?1", params![k], |r| r.get(0))
@@ -314,16 +320,17 @@ fn insert(tx: &Transaction, s: &StoreSettings, p: &NewPassage) -> Result<(i64, S
     };
     let seq = get("last_seq")?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0) + 1;
     let prev_hash = get("last_hash")?.unwrap_or_else(|| GENESIS.to_string());
-    let event = event_id(p.at);
+    let event = p.event_id.map_or_else(|| event_id(p.at), str::to_string);
+    let (kiosk_id, venue_id, gate) = p.recorded_under.unwrap_or((&s.kiosk_id, &s.venue_id, &s.gate));
     let at_ms = ms(p.at);
     let hash = HashedFields {
         version: CHAIN_VERSION,
         format: p.format,
         seq,
         event_id: &event,
-        kiosk_id: &s.kiosk_id,
-        venue_id: &s.venue_id,
-        gate: &s.gate,
+        kiosk_id,
+        venue_id,
+        gate,
         direction: p.direction.as_str(),
         subject: p.subject,
         kind: p.kind,
@@ -343,9 +350,9 @@ fn insert(tx: &Transaction, s: &StoreSettings, p: &NewPassage) -> Result<(i64, S
         params![
             seq,
             event,
-            s.kiosk_id,
-            s.venue_id,
-            s.gate,
+            kiosk_id,
+            venue_id,
+            gate,
             p.direction.as_str(),
             p.subject,
             p.scan_key,
@@ -389,6 +396,8 @@ fn close_overdue_visits(tx: &Transaction, s: &StoreSettings, now: DateTime<Utc>)
             tx,
             s,
             &NewPassage {
+                event_id: None,
+                recorded_under: None,
                 direction: Direction::Exit,
                 subject: Some(subject),
                 scan_key: subject,
