@@ -312,12 +312,25 @@ impl SyncClient {
             .map_err(|e| SyncError::BadPolicy(e.to_string()))?;
         let policy = verify_policy(server_key, &signed)?;
         let text = serde_json::to_string(&signed).map_err(|e| SyncError::BadPolicy(e.to_string()))?;
-        let tmp = cache.with_extension("tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|_| std::fs::rename(&tmp, cache))
-            .map_err(|e| SyncError::Cache(format!("{}: {e}", cache.display())))?;
+        replace_durably(cache, &text).map_err(|e| SyncError::Cache(format!("{}: {e}", cache.display())))?;
         Ok(policy)
     }
+}
+
+/// Replaces `path` with `text` so that a power cut leaves the old or the new file, whole: a
+/// private temporary file, fsynced, renamed over, and the folder fsynced.
+fn replace_durably(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut f = crate::store::create_private(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// The last good trust list kept on disk, checked again against the pinned key (a file edited

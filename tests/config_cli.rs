@@ -50,6 +50,10 @@ fn bad_configs_name_the_problem() {
     assert!(check("[sync]\nurl = \"ftp://x\"\ntoken = \"t\"\nserver_key = \"k\"\n").contains("http"));
     assert!(check("[sync]\nurl = \"http://x\"\ntoken = \"t\"\nbatch_size = 9000\n").contains("5000"));
     assert!(check("[sync]\nurl = \"http://x\"\ntoken = \"t\"\ntimeout_seconds = 0\n").contains("timeout_seconds"));
+    assert!(
+        check("[sync]\nurl = \"http://10.1.2.3:8080\"\ntoken = \"kt_x\"\n").contains("https://"),
+        "plain HTTP to another machine is refused"
+    );
 }
 
 #[test]

@@ -98,6 +98,22 @@ impl PassError {
     }
 }
 
+/// Longest subject key a pass may carry.
+const MAX_SUBJECT: usize = 128;
+
+/// A subject key is stored, synced and shown to tracers: it may hold no control characters
+/// (U+0000 breaks the server's database) and no bidirectional overrides (they make a report
+/// show something other than what is stored). Every format checks its subjects with this.
+pub fn check_subject(subject: &str) -> Result<(), PassError> {
+    let bad = |c: char| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if subject.is_empty() || subject.chars().count() > MAX_SUBJECT || subject.chars().any(bad) {
+        return Err(PassError::Malformed(format!(
+            "the subject id is empty, longer than {MAX_SUBJECT} characters, or holds control characters"
+        )));
+    }
+    Ok(())
+}
+
 impl From<&PassError> for PassError {
     fn from(e: &PassError) -> PassError {
         e.clone()

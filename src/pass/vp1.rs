@@ -62,7 +62,9 @@ impl PassFormat for Vp1Format {
     }
 
     fn verify(&self, text: &str) -> Result<Credential, PassError> {
-        Ok(::vp1::verify(text, &self.trust)?.into())
+        let credential: Credential = ::vp1::verify(text, &self.trust)?.into();
+        super::check_subject(&credential.subject)?;
+        Ok(credential)
     }
 
     fn trusts(&self, issuer: &str) -> bool {
@@ -84,5 +86,33 @@ impl PassFormat for Vp1Format {
             }
         }
         (Arc::new(Vp1Format { trust }), refused)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::pass::{Formats, HealthColour};
+
+    #[test]
+    fn a_signed_pass_with_a_hostile_subject_is_refused_as_malformed() {
+        let key = ::vp1::IssuerKey::from_seed("iss", [3; 32]);
+        let mut trust = TrustStore::new();
+        trust.add("iss", key.public_key());
+        let formats = Formats::new(vec![Arc::new(Vp1Format { trust })]);
+        let at = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap();
+        let pass = |subject: &str| {
+            let claims = Claims::health("iss", subject, "A*", HealthColour::Green, at, at);
+            ::vp1::issue(&key, &claims).unwrap()
+        };
+        assert_eq!(formats.verify(&pass("p-001")).unwrap().subject, "p-001");
+        for hostile in ["p\u{0}1", "p\u{202E}1", "line\nbreak", ""] {
+            let err = formats.verify(&pass(hostile)).unwrap_err();
+            assert_eq!(err.reason(), wire::Reason::Malformed, "{hostile:?}: {err}");
+        }
+        assert!(formats.verify(&pass(&"x".repeat(129))).is_err());
+        assert!(matches!(formats.verify("HC1:xyz"), Err(PassError::NotAPass(p)) if p == "VP1:"));
     }
 }
