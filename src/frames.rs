@@ -166,27 +166,3 @@ impl FrameSource for ReplaySource {
         format!("replay of {} ({} images)", self.label, self.frames.len())
     }
 }
-
-/// The demo playlist as camera-like 1280×720 frames (mild blur, tilt and noise).
-pub fn demo_source(now: chrono::DateTime<chrono::Utc>) -> ReplaySource {
-    let difficulty = crate::framegen::Difficulty {
-        min_code_px: 300.0,
-        max_code_px: 420.0,
-        max_rotation_deg: 8.0,
-        max_perspective: 0.05,
-        max_blur_sigma: 0.6,
-        max_noise: 4.0,
-        jpeg_quality: (85, 95),
-    };
-    let mut rng = crate::framegen::Rng::new(7);
-    let frames = crate::demo::playlist(now)
-        .iter()
-        .filter_map(|p| crate::framegen::camera_frame(&p.text, &mut rng, &difficulty).ok())
-        .collect();
-    ReplaySource::new(
-        frames,
-        "demo playlist".into(),
-        Duration::from_millis(2500),
-        Duration::from_millis(4500),
-    )
-}

@@ -10,7 +10,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use super::wiring::MakeSource;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, Secret};
-use crate::frames::{CameraSource, FrameSource, ReplaySource, demo_source};
+use crate::demo::demo_source;
+use crate::frames::{CameraSource, FrameSource, ReplaySource};
 use crate::store::StoreError;
 use crate::workers::Notify;
 
