@@ -4,31 +4,9 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{green_scan, store_settings as settings};
-use kiosk::config::{Secret, SyncConfig};
+use common::{record, store_settings as settings, sync_client as client};
 use kiosk::store::Store;
-use kiosk::sync::SyncClient;
 use trace_server::testkit::TestServer;
-
-fn record(store: &mut Store, from: u32, n: u32) {
-    for i in from..from + n {
-        store.record_passage(&green_scan(i)).unwrap();
-    }
-}
-
-fn client(url: &str, token: &str) -> SyncClient {
-    SyncClient::new(&SyncConfig {
-        url: url.into(),
-        token: Secret(token.into()),
-        server_key: None,
-        interval: Duration::from_secs(1),
-        batch_size: 40,
-        timeout: Duration::from_secs(10),
-    })
-    .unwrap()
-}
 
 #[test]
 fn a_reset_kiosk_keeps_every_passage_on_the_server() {

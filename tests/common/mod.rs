@@ -77,3 +77,23 @@ pub fn green_scan(i: u32) -> kiosk::store::ScanInput {
         at,
     }
 }
+
+/// Records the scans `from..from + n` (see [`green_scan`]).
+pub fn record(store: &mut kiosk::store::Store, from: u32, n: u32) {
+    for i in from..from + n {
+        store.record_passage(&green_scan(i)).unwrap();
+    }
+}
+
+/// A sync client for `url` with `token`: batches of 40, a 10 s timeout.
+pub fn sync_client(url: &str, token: &str) -> kiosk::sync::SyncClient {
+    kiosk::sync::SyncClient::new(&kiosk::config::SyncConfig {
+        url: url.into(),
+        token: kiosk::config::Secret(token.into()),
+        server_key: None,
+        interval: std::time::Duration::from_secs(1),
+        batch_size: 40,
+        timeout: std::time::Duration::from_secs(10),
+    })
+    .unwrap()
+}
