@@ -14,6 +14,7 @@ use kiosk::frames::ReplaySource;
 
 struct Rig {
     _dir: tempfile::TempDir,
+    config: Config,
 }
 
 /// The app wired as in production (`kiosk::app::build`, the function start-up calls), with
@@ -54,7 +55,7 @@ fn app_with_frames(labels: &[&str]) -> (KioskApp, Rig) {
         Box::new(move || Box::new(source) as Box<dyn kiosk::frames::FrameSource>) as kiosk::app::MakeSource
     });
     let app = kiosk::app::build(&config, clock, source, Arc::new(|| {})).unwrap();
-    (app, Rig { _dir: dir })
+    (app, Rig { _dir: dir, config })
 }
 
 fn harness(app: KioskApp) -> Harness<'static, KioskApp> {
@@ -179,6 +180,41 @@ fn five_wrong_pins_lock_the_operator_screen_and_the_right_one_opens_it() {
     h.get_by_label("返回").click();
     h.run();
     assert_eq!(h.state().state.screen, Screen::Visitor);
+}
+
+#[test]
+fn the_pin_lockout_survives_a_restart() {
+    let (app, rig) = app_with_frames(&[]);
+    let mut h = harness(app);
+    h.run();
+    h.get_by_label("管理员界面").click();
+    h.run();
+    for _ in 0..5 {
+        enter_pin(&mut h, "1111");
+    }
+    h.get_by_label_contains("已锁定");
+    drop(h);
+    // The lockout is written by the store thread; wait until it is on disk.
+    let settings = kiosk::store::StoreSettings::from_config(&rig.config);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let store = kiosk::store::Store::open(&rig.config.db_path, settings.clone()).unwrap();
+        if store.pin_lockout().unwrap().locked_until.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // Pulling the plug and starting again: still locked, the right PIN does nothing.
+    let app = kiosk::app::build(&rig.config, Arc::new(SystemClock), None, Arc::new(|| {})).unwrap();
+    let mut h = harness(app);
+    h.run();
+    h.get_by_label("管理员界面").click();
+    h.run();
+    h.get_by_label_contains("已锁定");
+    enter_pin(&mut h, kiosk::app::DEMO_PIN);
+    assert_eq!(h.state().state.screen, Screen::Pin);
+    assert_eq!(h.state().state.pin.lockouts, 1);
 }
 
 #[test]

@@ -109,6 +109,13 @@ impl KioskApp {
                 UiEvent::LogMovedAside(notice) => self.state.log_notice = Some(notice),
                 UiEvent::PinChecked(ok) => {
                     self.state.pin_checked(ok, now);
+                    let remaining = self.state.pin.locked_until.map(|t| t - now).filter(|s| *s > 0.0);
+                    self.store.save_pin_lockout(crate::store::PinLockout {
+                        failures: self.state.pin.failures,
+                        lockouts: self.state.pin.lockouts,
+                        locked_until: remaining
+                            .map(|s| self.clock.now() + chrono::Duration::milliseconds((s * 1000.0) as i64)),
+                    });
                     if ok {
                         self.request_day();
                     }

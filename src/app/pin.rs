@@ -16,9 +16,11 @@ pub fn pin_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, now: f64) -> Ve
         }
         let dots: String = "●".repeat(state.pin.entered.len());
         ui.label(RichText::new(if dots.is_empty() { " ".to_string() } else { dots }).size(48.0));
-        if state.pin_locked(now) {
+        if let Some(left) = state.pin.locked_until.map(|t| t - now).filter(|s| *s > 0.0) {
+            // Locks grow with each one in a row, so say how long this one still lasts.
+            let minutes = (left / 60.0).ceil() as u64;
             ui.label(
-                RichText::new(m.get(lang, "pin-locked"))
+                RichText::new(format!("{} {minutes}", m.get(lang, "pin-locked")))
                     .size(26.0)
                     .color(super::visitor::DENY),
             );

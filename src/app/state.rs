@@ -6,8 +6,15 @@ use crate::workers::ScanOutcome;
 
 /// Failed PIN attempts before the operator screen locks.
 pub const PIN_MAX_FAILURES: u32 = 5;
-/// How long the lock lasts, in seconds.
+/// How long the first lock lasts, in seconds; each further lock before a right PIN doubles
+/// it, up to [`PIN_LOCK_MAX_SECONDS`].
 pub const PIN_LOCK_SECONDS: f64 = 300.0;
+pub const PIN_LOCK_MAX_SECONDS: f64 = 24.0 * 3600.0;
+
+/// How long the `n`-th lock in a row lasts (`n` from 0).
+pub fn pin_lock_seconds(lockouts: u32) -> f64 {
+    (PIN_LOCK_SECONDS * 2f64.powi(lockouts.min(16) as i32)).min(PIN_LOCK_MAX_SECONDS)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -27,6 +34,9 @@ pub struct Panel {
 pub struct PinState {
     pub entered: String,
     pub failures: u32,
+    /// Locks since the last right PIN: each doubles the next lock. Kept in the passage log's
+    /// meta table with `failures` and the lock's end, so a restart does not reset them.
+    pub lockouts: u32,
     pub locked_until: Option<f64>,
     /// A check is running on a worker thread (argon2 is deliberately slow).
     pub checking: bool,
@@ -151,13 +161,15 @@ impl AppState {
         self.pin.checking = false;
         if ok {
             self.pin.failures = 0;
+            self.pin.lockouts = 0;
             self.pin.locked_until = None;
             self.screen = Screen::Operator;
         } else {
             self.pin.failures += 1;
             self.pin.wrong = true;
             if self.pin.failures >= PIN_MAX_FAILURES {
-                self.pin.locked_until = Some(now + PIN_LOCK_SECONDS);
+                self.pin.locked_until = Some(now + pin_lock_seconds(self.pin.lockouts));
+                self.pin.lockouts += 1;
                 self.pin.failures = 0;
             }
         }
@@ -193,6 +205,26 @@ mod tests {
         assert_eq!(s.pin_submit(400.0), Some("2".into()));
         s.pin_checked(true, 400.0);
         assert_eq!(s.screen, Screen::Operator);
+    }
+
+    #[test]
+    fn each_further_lock_lasts_twice_as_long_until_a_right_pin() {
+        let mut s = AppState::new("v".into(), "g".into(), None, 4.0);
+        let mut now = 0.0;
+        for (round, lock) in [300.0, 600.0, 1200.0].into_iter().enumerate() {
+            for _ in 0..PIN_MAX_FAILURES {
+                s.pin_digit('1', now);
+                s.pin_submit(now);
+                s.pin_checked(false, now);
+            }
+            assert_eq!(s.pin.locked_until, Some(now + lock), "lock {round}");
+            now += lock + 1.0;
+        }
+        s.pin_digit('2', now);
+        s.pin_submit(now);
+        s.pin_checked(true, now);
+        assert_eq!((s.pin.failures, s.pin.lockouts), (0, 0));
+        assert_eq!(pin_lock_seconds(40), PIN_LOCK_MAX_SECONDS);
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub fn build(
     notify: Notify,
 ) -> Result<KioskApp, LaunchError> {
     let (store, moved_aside) = Store::open_for_kiosk(&config.db_path, StoreSettings::from_config(config), clock.now())?;
+    let pin = store.pin_lockout()?;
     let n = notify.clone();
     let (store_handle, _store_thread) = StoreHandle::spawn(store, move || n())?;
     let (events_tx, events_rx) = mpsc::channel();
@@ -124,6 +125,13 @@ pub fn build(
         config.verdict_seconds as f64,
     );
     state.pin_configured = !config.operator_pin_hash.0.is_empty();
+    // A lockout survives a restart; the screen's clock starts at zero with the app.
+    state.pin.failures = pin.failures;
+    state.pin.lockouts = pin.lockouts;
+    state.pin.locked_until = pin
+        .locked_until
+        .map(|t| (t - clock.now()).num_milliseconds() as f64 / 1000.0)
+        .filter(|s| *s > 0.0);
     state.sync_configured = config.sync.is_some();
     let export_dir = config.db_path.parent().map(PathBuf::from).unwrap_or_default();
     Ok(KioskApp::new(

@@ -18,7 +18,7 @@ pub use chain::ChainBreak;
 pub use record::PurgeReport;
 pub use record::{Recorded, ScanInput, StoreSettings};
 pub use salvage::SalvageReport;
-pub use views::{DaySummary, Passage, day_bounds, write_csv};
+pub use views::{DaySummary, Passage, PinLockout, day_bounds, write_csv};
 
 /// Append-only migrations, in order. The index + 1 is the schema version.
 const MIGRATIONS: &[&str] = &[

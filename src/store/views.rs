@@ -283,3 +283,43 @@ fn csv_field(f: &str) -> String {
         f
     }
 }
+
+/// The operator PIN's failed attempts, kept across restarts (a thief cannot reset the lockout
+/// by pulling the plug).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PinLockout {
+    pub failures: u32,
+    pub lockouts: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    pub fn pin_lockout(&self) -> Result<PinLockout, StoreError> {
+        let n = |k: &str| -> Result<u32, StoreError> { Ok(self.meta(k)?.and_then(|v| v.parse().ok()).unwrap_or(0)) };
+        Ok(PinLockout {
+            failures: n("pin_failures")?,
+            lockouts: n("pin_lockouts")?,
+            locked_until: self
+                .meta("pin_locked_until_ms")?
+                .and_then(|v| v.parse().ok())
+                .and_then(DateTime::from_timestamp_millis),
+        })
+    }
+
+    pub fn save_pin_lockout(&mut self, l: &PinLockout) -> Result<(), StoreError> {
+        let until = l.locked_until.map_or(0, |t| t.timestamp_millis());
+        let tx = self.conn.transaction()?;
+        for (key, value) in [
+            ("pin_failures", l.failures as i64),
+            ("pin_lockouts", l.lockouts as i64),
+            ("pin_locked_until_ms", until),
+        ] {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value.to_string()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

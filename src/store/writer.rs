@@ -25,6 +25,7 @@ pub enum Request {
     Acknowledge(Vec<String>, Vec<(String, String)>, Sender<Result<usize, StoreError>>),
     PendingSync(Sender<Result<u32, StoreError>>),
     Parked(Sender<Result<Vec<(i64, String)>, StoreError>>),
+    SavePinLockout(super::PinLockout),
     Stop,
 }
 
@@ -81,6 +82,12 @@ impl StoreHandle {
                     }
                     Request::Parked(reply) => {
                         let _ = reply.send(store.parked());
+                    }
+                    Request::SavePinLockout(lockout) => {
+                        // Nobody waits for this; the journal is where its failure can go.
+                        if let Err(e) = store.save_pin_lockout(&lockout) {
+                            eprintln!("kiosk: cannot keep the PIN lockout across restarts: {e}");
+                        }
                     }
                     Request::Stop => break,
                 }
@@ -152,6 +159,12 @@ impl StoreHandle {
             let _ = reply.send(Err(StoreError::Gone));
         }
         rx
+    }
+
+    /// Keeps the PIN lockout in the log's meta table (does not wait).
+    pub fn save_pin_lockout(&self, lockout: super::PinLockout) {
+        // A stopped store thread has already been reported by every other request.
+        let _sent = self.tx.send(Request::SavePinLockout(lockout));
     }
 
     /// The kiosk and venue ids new passages are recorded under.
