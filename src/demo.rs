@@ -7,11 +7,10 @@
 use chrono::{DateTime, Duration, Utc};
 use vp1::{Claims, HealthColour, IssuerKey, PassKind, TravelEntry};
 
-pub const DEMO_ISSUER: &str = "demo-issuer";
-const DEMO_SEED: [u8; 32] = *b"venue-kiosk demo issuer, public!";
+pub use vp1::DEMO_ISSUER;
 
 pub fn demo_key() -> IssuerKey {
-    IssuerKey::from_seed(DEMO_ISSUER, DEMO_SEED)
+    IssuerKey::demo()
 }
 
 /// One demo pass: what it shows, and its QR text.

@@ -16,9 +16,10 @@ fn shipped_config_is_valid_from_any_working_directory() {
             .arg("check-config"),
     );
     assert!(out.contains("ok"), "{out}");
+    let db = config.parent().unwrap().join("kiosk.db");
     assert!(
-        out.contains("demo-issuer"),
-        "trust paths resolve against the config's folder: {out}"
+        out.contains(&db.display().to_string()),
+        "relative paths resolve against the config's folder: {out}"
     );
 }
 
@@ -42,6 +43,11 @@ fn bad_configs_name_the_problem() {
     );
     assert!(check("[trust]\nissuers = [\"missing.pub\"]\n").contains("missing.pub"));
     assert!(check("[trust.vp1]\nissuers = [\"gone.pub\"]\n").contains("gone.pub"));
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/demo-issuer.pub");
+    assert!(
+        check(&format!("[trust.vp1]\nissuers = [{:?}]\n", demo.display().to_string())).contains("secret is public"),
+        "the demo key is refused outside --demo"
+    );
     assert!(
         check("[trust.xx9]\nissuers = []\n").contains("xx9"),
         "an unknown format is named"

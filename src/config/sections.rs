@@ -263,7 +263,12 @@ impl RawTrust {
                 message,
             };
             let text = std::fs::read_to_string(&file).map_err(|e| refused(e.to_string()))?;
-            trust.add_public_file(&text).map_err(|e| refused(e.to_string()))?;
+            let issuer = trust.add_public_file(&text).map_err(|e| refused(e.to_string()))?;
+            if trust.get(&issuer).is_some_and(vp1::is_demo_key) {
+                return Err(refused(
+                    "this is the demo issuer's key, whose secret is public: anyone could mint passes this kiosk admits. Remove it (`kiosk --demo` trusts it by itself)".into(),
+                ));
+            }
             files.push(file);
         }
         Ok((trust, files))

@@ -34,6 +34,11 @@ pub async fn add_issuer(db: &Db, public_file_text: &str) -> Result<String, Serve
     let issuer = probe
         .add_public_file(public_file_text)
         .map_err(|e| ServerError::BadRequest(e.to_string()))?;
+    if probe.get(&issuer).is_some_and(vp1::is_demo_key) {
+        return Err(ServerError::BadRequest(
+            "this is the demo issuer's key, whose secret is public: a trust list must never carry it".into(),
+        ));
+    }
     db.trust_issuer(&issuer, public_file_text.trim()).await?;
     Ok(issuer)
 }

@@ -225,3 +225,24 @@ fn retention_deletes_old_passages_and_does_not_report_them_lost() {
         .unwrap();
     assert!(!refused.status.success(), "a zero retention would delete everything");
 }
+
+#[test]
+fn the_demo_issuer_is_never_put_on_a_trust_list() {
+    let s = TestServer::start();
+    let dir = std::env::temp_dir().join(format!("demo-pub-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("demo-issuer.pub");
+    std::fs::write(&file, vp1::IssuerKey::demo().to_public_file()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trace-server"))
+        .args(["--database-url", &s.database_url, "issuer-add"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("secret is public"),
+        "{out:?}"
+    );
+    assert_eq!(s.count("SELECT COUNT(*) FROM trusted_issuers"), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -31,6 +31,15 @@ pub enum KeyError {
 }
 
 /// Issuer ids appear in file names and in the COSE key id, so they are kept to a safe alphabet.
+/// The demo issuer's id.
+pub const DEMO_ISSUER: &str = "demo-issuer";
+const DEMO_SEED: [u8; 32] = *b"venue-kiosk demo issuer, public!";
+
+/// Whether `key` is the demo issuer's public key (whose secret anyone has).
+pub fn is_demo_key(key: &VerifyingKey) -> bool {
+    *key == IssuerKey::demo().public_key()
+}
+
 pub fn valid_issuer_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
@@ -64,6 +73,13 @@ impl IssuerKey {
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).map_err(|e| KeyError::Random(e.to_string()))?;
         Ok(Self::from_seed(issuer, seed))
+    }
+
+    /// The demo issuer's key. Its seed is public (it is in this source), so a pass it signs
+    /// proves nothing: kiosks refuse to trust it outside `--demo`, the trace server refuses to
+    /// list it.
+    pub fn demo() -> Self {
+        IssuerKey::from_seed(DEMO_ISSUER, DEMO_SEED)
     }
 
     /// A key from a fixed seed: for demos and tests that must be reproducible.

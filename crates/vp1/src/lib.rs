@@ -12,4 +12,6 @@ mod keys;
 pub use claims::{Claims, HealthColour, PassKind, TravelEntry, mask_name};
 pub use codec::{PREFIX, decode_unverified, issue, verify};
 pub use error::PassError;
-pub use keys::{IssuerKey, KeyError, TrustStore, sign_document, valid_issuer_id, verify_document};
+pub use keys::{
+    DEMO_ISSUER, IssuerKey, KeyError, TrustStore, is_demo_key, sign_document, valid_issuer_id, verify_document,
+};
