@@ -1,5 +1,6 @@
 //! The gate's rules, apart from SQL: which way a passage goes, and whether the gate lets it
-//! through given who is inside and how full the venue is. Leaving is never refused.
+//! through given who is inside and how full the venue is. Leaving is never refused; entering
+//! while the pass's holder is inside is (a shared or copied pass admits one person).
 
 use serde::{Deserialize, Serialize};
 use wire::{Direction, Reason, VerdictKind};
@@ -62,6 +63,11 @@ pub fn decide(input: GateInput) -> GateDecision {
         // Leaving is never refused: a verified holder (even of a red or expired pass) is let
         // out, and their visit is closed.
         Direction::Exit if input.verified => (VerdictKind::Admit, Reason::OkExit),
+        // Only an entry-only gate can see an entry by someone inside (an auto gate reads it
+        // as leaving): the pass is being used twice.
+        Direction::Entry if input.verified && input.inside && input.verdict == VerdictKind::Admit => {
+            (VerdictKind::Deny, Reason::AlreadyInside)
+        }
         Direction::Entry
             if input.verdict == VerdictKind::Admit
                 && !input.inside
@@ -100,7 +106,8 @@ mod tests {
             (Auto,  true,  false, 1, Some(2), Admit,   Reason::Ok,         In,  Admit,   Reason::Ok,           true,  false),
             (Auto,  true,  false, 0, None,    Deny,    Reason::YellowCode, In,  Deny,    Reason::YellowCode,   false, false),
             (Auto,  false, false, 0, None,    Invalid, Reason::BadSignature, In, Invalid, Reason::BadSignature, false, false),
-            (Entry, true,  true,  9, Some(9), Admit,   Reason::Ok,         In,  Admit,   Reason::Ok,           false, false),
+            (Entry, true,  true,  9, Some(9), Admit,   Reason::Ok,         In,  Deny,    Reason::AlreadyInside, false, false),
+            (Entry, true,  true,  0, None,    Deny,    Reason::RedCode,    In,  Deny,    Reason::RedCode,      false, false),
             (Entry, true,  false, 9, Some(9), Admit,   Reason::Ok,         In,  Deny,    Reason::CapacityFull, false, false),
             (Exit,  true,  false, 0, None,    Invalid, Reason::Expired,    Out, Admit,   Reason::OkExit,       false, true),
             (Exit,  false, false, 0, None,    Invalid, Reason::Malformed,  Out, Invalid, Reason::Malformed,    false, false),

@@ -284,3 +284,23 @@ fn migrations_refuse_a_newer_schema() {
     let err = Store::open(&path, settings(GateMode::Auto, None)).err().unwrap();
     assert!(err.to_string().contains("newer kiosk"), "{err}");
 }
+
+#[test]
+fn a_copied_pass_does_not_let_a_second_person_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir, settings(GateMode::Entry, Some(10)));
+    let first = store
+        .record_passage(&scan("p-7", HealthColour::Green, t(1, 0)))
+        .unwrap();
+    assert_eq!(first.verdict, VerdictKind::Admit);
+    // A screenshot of the same pass, shown after the repeat window by someone else.
+    let copy = store
+        .record_passage(&scan("p-7", HealthColour::Green, t(1, 5)))
+        .unwrap();
+    assert_eq!((copy.verdict, copy.reason), (VerdictKind::Deny, Reason::AlreadyInside));
+    assert_eq!(store.occupancy().unwrap(), 1, "the copy is not counted inside");
+    assert!(
+        copy.seq.is_some(),
+        "the refusal is logged, for the operator and the tracer"
+    );
+}

@@ -19,6 +19,7 @@ reason-malformed = This is not a valid pass code. Please open your pass and try 
 reason-kind_not_accepted = This kind of pass is not accepted here. Please contact staff.
 reason-badge_not_accepted = This badge does not give entry here. Please contact staff.
 reason-capacity_full = The venue is full. Please wait a moment.
+reason-already_inside = This pass is already inside. Each person needs their own pass; please contact staff.
 reason-no_code = No code found. Hold the code steady in the frame.
 reason-auto_checkout = Checked out automatically after the longest visit.
 reason-not_recorded = Your visit could not be recorded. Please wait for staff.

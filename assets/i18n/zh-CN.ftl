@@ -19,6 +19,7 @@ reason-malformed = 这不是有效的通行码，请打开通行码后重试。
 reason-kind_not_accepted = 本场所不接受此类通行码，请联系工作人员。
 reason-badge_not_accepted = 此工牌不能进入本场所，请联系工作人员。
 reason-capacity_full = 场所已满，请稍候。
+reason-already_inside = 此通行码的持有人已在场内。每人须出示本人通行码，请联系工作人员。
 reason-no_code = 未找到二维码，请将二维码保持在框内。
 reason-auto_checkout = 超过最长停留时间，已自动登记离场。
 reason-not_recorded = 本次通行未能登记，请等待工作人员处理。

@@ -110,6 +110,9 @@ words! {
         KindNotAccepted = "kind_not_accepted",
         BadgeNotAccepted = "badge_not_accepted",
         CapacityFull = "capacity_full",
+        /// The pass's holder is inside already: a copy of a pass does not let a second
+        /// person in.
+        AlreadyInside = "already_inside",
         NoCode = "no_code",
         /// Shown, never stored: the passage could not be committed, so the gate stays shut.
         NotRecorded = "not_recorded",
