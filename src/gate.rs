@@ -15,6 +15,17 @@ pub enum GateMode {
     Auto,
 }
 
+/// What the gate does with an admitted pass when the passage cannot be recorded (disk full,
+/// log damaged): refuse (the default: nobody walks in unlogged) or admit (a venue that must
+/// never hold a queue, accepting that tracing will miss the visit). `[gate] when_not_recorded`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WhenNotRecorded {
+    #[default]
+    Refuse,
+    Admit,
+}
+
 /// Who is inside the venue, as the gate sees it when a pass is shown. Today the kiosk's own
 /// open visits (read inside the recording transaction); a venue-wide view shared by every
 /// gate of the venue implements the same two questions.

@@ -16,6 +16,7 @@ use crate::check::{check_text, pick_text};
 use crate::clock::Clock;
 use crate::decode::Pipeline;
 use crate::frames::FrameSource;
+use crate::gate::WhenNotRecorded;
 use crate::policy::{Verdict, VerdictKind};
 use crate::store::writer::StoreHandle;
 use crate::store::{DaySummary, Passage, Recorded, ScanInput};
@@ -38,13 +39,16 @@ pub struct ScanOutcome {
     pub origin: Origin,
     /// `Ok` only after the local commit returned; `Err` says why nothing was recorded.
     pub recorded: Result<Recorded, String>,
+    /// What an admitted pass that could not be recorded is shown as.
+    pub when_not_recorded: WhenNotRecorded,
 }
 
 /// The verdict as the visitor sees and hears it, computed once for the screen, the operator
 /// panel and the sound. It is the committed one (the gate may have turned an admit into
 /// `capacity_full`, or a refusal at an exit into `ok_exit`). When nothing could be recorded
-/// the kiosk fails closed: an admit becomes a refusal with `not_recorded`, so nobody walks in
-/// unlogged under a green panel.
+/// the kiosk fails closed by default: an admit becomes a refusal with `not_recorded`, so
+/// nobody walks in unlogged under a green panel (`[gate] when_not_recorded = "admit"` keeps
+/// the admit; the panel still says it was not recorded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shown {
     pub kind: VerdictKind,
@@ -59,7 +63,9 @@ impl ScanOutcome {
     pub fn shown(&self) -> Shown {
         let (kind, reason, direction) = match &self.recorded {
             Ok(r) => (r.verdict, r.reason, Some(r.direction)),
-            Err(_) if self.verdict.kind == VerdictKind::Admit => (VerdictKind::Deny, Reason::NotRecorded, None),
+            Err(_) if self.verdict.kind == VerdictKind::Admit && self.when_not_recorded == WhenNotRecorded::Refuse => {
+                (VerdictKind::Deny, Reason::NotRecorded, None)
+            }
             Err(_) => (self.verdict.kind, self.verdict.reason, None),
         };
         Shown {
@@ -160,6 +166,7 @@ pub struct ScanContext {
     pub rules: crate::check::SharedRules,
     pub clock: Arc<dyn Clock>,
     pub store: StoreHandle,
+    pub when_not_recorded: WhenNotRecorded,
 }
 
 pub fn spawn_scan_worker(
@@ -203,6 +210,7 @@ pub fn scan_one(ctx: &ScanContext, text: &str, origin: Origin) -> ScanOutcome {
         verdict,
         origin,
         recorded,
+        when_not_recorded: ctx.when_not_recorded,
     }
 }
 
@@ -222,6 +230,7 @@ mod tests {
             },
             origin: Origin::Camera,
             recorded,
+            when_not_recorded: WhenNotRecorded::Refuse,
         }
     }
 
@@ -270,5 +279,13 @@ mod tests {
         );
         let refused = outcome(VerdictKind::Invalid, Reason::Expired, Err("disk full".into())).shown();
         assert_eq!((refused.kind, refused.reason), (VerdictKind::Invalid, Reason::Expired));
+        // A venue that chose to fail open admits, and the panel still says "not recorded".
+        let mut open = outcome(VerdictKind::Admit, Reason::Ok, Err("disk full".into()));
+        open.when_not_recorded = WhenNotRecorded::Admit;
+        let shown = open.shown();
+        assert_eq!(
+            (shown.kind, shown.reason, shown.recorded),
+            (VerdictKind::Admit, Reason::Ok, false)
+        );
     }
 }

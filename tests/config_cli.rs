@@ -37,6 +37,7 @@ fn bad_configs_name_the_problem() {
     assert!(check("[policy]\nhealth_admit = [\"blue\"]\n").contains("health_admit"));
     assert!(check("[venue]\ntimezone = \"Mars/Base\"\n").contains("timezone"));
     assert!(check("[gate]\nmode = \"sideways\"\n").contains("mode"));
+    assert!(check("[gate]\nwhen_not_recorded = \"maybe\"\n").contains("refuse"));
     assert!(
         check("[gaet]\nmode = \"entry\"\n").contains("gaet"),
         "unknown sections are errors"

@@ -234,6 +234,7 @@ mod tests {
             verdict: crate::policy::Verdict::unreadable(),
             origin: crate::workers::Origin::Wedge,
             recorded: Err("x".into()),
+            when_not_recorded: Default::default(),
         };
         s.scanned(outcome, 1.0);
         assert_eq!(s.tick(2.0), Some(3.0));

@@ -69,6 +69,7 @@ pub fn build(
         rules: rules.clone(),
         clock: clock.clone(),
         store: store_handle.clone(),
+        when_not_recorded: config.when_not_recorded,
     };
     spawn_scan_worker(scan_ctx, jobs_rx, events_tx.clone(), notify.clone())?;
     if let Some(make_source) = source {

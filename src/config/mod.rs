@@ -91,6 +91,9 @@ pub struct Config {
     pub trust_files: Vec<PathBuf>,
     pub trust: TrustStore,
     pub db_path: PathBuf,
+    /// `[gate] when_not_recorded`: refuse (default) or admit a pass whose passage cannot be
+    /// recorded.
+    pub when_not_recorded: crate::gate::WhenNotRecorded,
     pub repeat_window: Duration,
     pub visit_max: Duration,
     pub retention_days: u32,
@@ -173,6 +176,7 @@ impl Config {
             capacity,
             gate_name: raw.gate.name.unwrap_or_else(|| "Main entrance".into()),
             gate_mode: raw.gate.mode.unwrap_or(GateMode::Auto),
+            when_not_recorded: raw.gate.when_not_recorded.unwrap_or_default(),
             policy: raw.policy.build(&cx)?,
             trust_files,
             trust,

@@ -103,6 +103,7 @@ pub(super) struct RawVenue {
 pub(super) struct RawGate {
     pub(super) name: Option<String>,
     pub(super) mode: Option<GateMode>,
+    pub(super) when_not_recorded: Option<crate::gate::WhenNotRecorded>,
 }
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]

@@ -156,6 +156,16 @@ impl Store {
         &self.settings
     }
 
+    /// Caps the log at `pages` pages (`PRAGMA max_page_count`), so tests can make SQLite
+    /// report a full disk without a small filesystem; `None` lifts the cap.
+    #[doc(hidden)]
+    pub fn cap_pages(&self, pages: Option<u64>) -> Result<(), StoreError> {
+        let pages = pages.unwrap_or(0xFFFF_FFFE);
+        self.conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// `PRAGMA integrity_check`: "ok" when the file is sound.
     pub fn integrity_check(&self) -> Result<String, StoreError> {
         Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
