@@ -249,7 +249,7 @@ pub fn spawn(
             let result = match &client {
                 Ok(c) => c.sync_once(&mut store).and_then(|sent| {
                     if let Some(key) = &config.server_key {
-                        let policy = c.refresh_policy(key, &cache)?;
+                        let policy = c.refresh_policy(key, &cache, clock.now())?;
                         let (merged, problems) = Rules::merged(&base, &policy);
                         status.trust_problems = problems;
                         if let Ok(mut r) = shared.write() {
@@ -288,8 +288,15 @@ pub fn spawn(
 /// The trust list and risk regions from the server, after its signature was checked.
 pub type ServerPolicy = PolicyDocument;
 
-/// Checks a signed document against the pinned server key and parses it.
-fn verify_policy(server_key: &str, signed: &SignedDocument) -> Result<ServerPolicy, SyncError> {
+/// Checks a signed trust list: the pinned server key's signature, a version this kiosk reads,
+/// not expired at `now`, and not older than `kept` (the list already in use): an old signed
+/// list replayed by someone between kiosk and server is refused like a forged one.
+pub fn check_policy(
+    server_key: &str,
+    signed: &SignedDocument,
+    now: DateTime<Utc>,
+    kept: Option<&ServerPolicy>,
+) -> Result<ServerPolicy, SyncError> {
     vp1::verify_document(server_key, signed.document.as_bytes(), &signed.signature)
         .map_err(|e| SyncError::BadPolicy(e.to_string()))?;
     let policy: ServerPolicy = serde_json::from_str(&signed.document)
@@ -300,17 +307,35 @@ fn verify_policy(server_key: &str, signed: &SignedDocument) -> Result<ServerPoli
             policy.version
         )));
     }
+    if let Some(expires) = policy.expires_at.filter(|e| *e <= now) {
+        return Err(SyncError::BadPolicy(format!(
+            "it expired at {expires}; the kiosk must reach the server for a fresh one"
+        )));
+    }
+    if let Some(kept) = kept.filter(|k| policy.issued_at < k.issued_at) {
+        return Err(SyncError::BadPolicy(format!(
+            "it was issued at {}, before the list already in use ({}): an old list replayed",
+            policy.issued_at, kept.issued_at
+        )));
+    }
     Ok(policy)
 }
 
 impl SyncClient {
     /// Fetches the signed trust list, verifies it with the pinned key, and on success stores
     /// it (atomically) at `cache` so that the kiosk keeps it through restarts while offline.
-    pub fn refresh_policy(&self, server_key: &str, cache: &std::path::Path) -> Result<ServerPolicy, SyncError> {
+    pub fn refresh_policy(
+        &self,
+        server_key: &str,
+        cache: &std::path::Path,
+        now: DateTime<Utc>,
+    ) -> Result<ServerPolicy, SyncError> {
         let signed: SignedDocument = accepted(self.get(routes::KIOSK_POLICY)?)?
             .json()
             .map_err(|e| SyncError::BadPolicy(e.to_string()))?;
-        let policy = verify_policy(server_key, &signed)?;
+        // The list kept on disk (expired or not) is the floor: never go back before it.
+        let kept = read_cached(cache)?.and_then(|s| check_policy(server_key, &s, DateTime::<Utc>::MIN_UTC, None).ok());
+        let policy = check_policy(server_key, &signed, now, kept.as_ref())?;
         let text = serde_json::to_string(&signed).map_err(|e| SyncError::BadPolicy(e.to_string()))?;
         replace_durably(cache, &text).map_err(|e| SyncError::Cache(format!("{}: {e}", cache.display())))?;
         Ok(policy)
@@ -335,14 +360,28 @@ fn replace_durably(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 
 /// The last good trust list kept on disk, checked again against the pinned key (a file edited
 /// on the kiosk is refused like a forged download).
-pub fn load_cached_policy(server_key: &str, cache: &std::path::Path) -> Result<Option<ServerPolicy>, SyncError> {
+/// An expired one is refused (the kiosk falls back to its own kiosk.toml until it reaches the
+/// server).
+pub fn load_cached_policy(
+    server_key: &str,
+    cache: &std::path::Path,
+    now: DateTime<Utc>,
+) -> Result<Option<ServerPolicy>, SyncError> {
+    match read_cached(cache)? {
+        Some(signed) => check_policy(server_key, &signed, now, None).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn read_cached(cache: &std::path::Path) -> Result<Option<SignedDocument>, SyncError> {
     let text = match std::fs::read_to_string(cache) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(SyncError::Cache(format!("{}: {e}", cache.display()))),
     };
-    let signed: SignedDocument = serde_json::from_str(&text).map_err(|e| SyncError::BadPolicy(e.to_string()))?;
-    verify_policy(server_key, &signed).map(Some)
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| SyncError::BadPolicy(e.to_string()))
 }
 
 /// Where the trust-list cache lives: beside the passage log.

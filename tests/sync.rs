@@ -127,17 +127,19 @@ fn the_signed_trust_list_is_verified_cached_and_tampering_is_refused() {
         .unwrap()
         .to_string();
     assert!(matches!(
-        c.refresh_policy(&wrong_key, &cache),
+        c.refresh_policy(&wrong_key, &cache, chrono::Utc::now()),
         Err(SyncError::BadPolicy(_))
     ));
     assert!(!cache.exists());
 
     let key = server.server_key();
-    let policy = c.refresh_policy(&key, &cache).unwrap();
+    let policy = c.refresh_policy(&key, &cache, chrono::Utc::now()).unwrap();
     assert_eq!(policy.risk_regions, vec!["R-North".to_string()]);
     assert_eq!(policy.issuers_for("vp1").len(), 1);
     // Offline restart: the cached list verifies and is applied on top of the configuration.
-    let cached = kiosk::sync::load_cached_policy(&key, &cache).unwrap().unwrap();
+    let cached = kiosk::sync::load_cached_policy(&key, &cache, chrono::Utc::now())
+        .unwrap()
+        .unwrap();
     assert_eq!(cached, policy);
     let base = kiosk::check::Rules::vp1(vp1::TrustStore::new(), Policy::default());
     let (merged, refused) = kiosk::check::Rules::merged(&base, &cached);
@@ -152,7 +154,37 @@ fn the_signed_trust_list_is_verified_cached_and_tampering_is_refused() {
     let text = std::fs::read_to_string(&cache).unwrap();
     std::fs::write(&cache, text.replace("R-North", "R-Nowhere")).unwrap();
     assert!(matches!(
-        kiosk::sync::load_cached_policy(&key, &cache),
+        kiosk::sync::load_cached_policy(&key, &cache, chrono::Utc::now()),
         Err(SyncError::BadPolicy(_))
     ));
+}
+
+#[test]
+fn an_old_list_replayed_or_an_expired_one_is_refused() {
+    let server = TestServer::start();
+    let key = server.server_key();
+    let now = chrono::Utc::now();
+    let list = |issued: chrono::DateTime<chrono::Utc>, expires: chrono::DateTime<chrono::Utc>| {
+        server.sign(&wire::PolicyDocument {
+            version: wire::POLICY_VERSION,
+            issued_at: issued,
+            expires_at: Some(expires),
+            issuers: Vec::new(),
+            formats: Default::default(),
+            risk_regions: vec!["R-North".into()],
+        })
+    };
+    let day = chrono::Duration::days(1);
+    let current = kiosk::sync::check_policy(&key, &list(now - day, now + day * 29), now, None).unwrap();
+    // Signed by the real key, but older than the list in use: a replay that would, say, drop a
+    // risk region added since.
+    let old = list(now - day * 3, now + day * 27);
+    let err = kiosk::sync::check_policy(&key, &old, now, Some(&current)).unwrap_err();
+    assert!(err.to_string().contains("replayed"), "{err}");
+    // Expired: refused, even with nothing kept.
+    let expired = list(now - day * 40, now - day * 10);
+    let err = kiosk::sync::check_policy(&key, &expired, now, None).unwrap_err();
+    assert!(err.to_string().contains("expired"), "{err}");
+    // A newer one replaces the current one.
+    assert!(kiosk::sync::check_policy(&key, &list(now, now + day * 30), now, Some(&current)).is_ok());
 }

@@ -48,7 +48,7 @@ pub fn build(
     let server_key = config.sync.as_ref().and_then(|s| s.server_key.clone());
     let (start_rules, trust_problems) = match server_key
         .as_deref()
-        .map(|k| crate::sync::load_cached_policy(k, &cache))
+        .map(|k| crate::sync::load_cached_policy(k, &cache, clock.now()))
     {
         Some(Ok(Some(p))) => crate::check::Rules::merged(&base_rules, &p),
         Some(Err(e)) => (base_rules.clone(), vec![e.to_string()]),

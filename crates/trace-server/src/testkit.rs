@@ -92,6 +92,16 @@ impl TestServer {
         crate::trust::public_hex(&self.rt().block_on(crate::trust::server_key(&db)).unwrap())
     }
 
+    /// Signs `doc` with this server's key, as the server signs its trust lists (for tests of
+    /// what a kiosk does with old or expired ones).
+    pub fn sign(&self, doc: &wire::PolicyDocument) -> wire::SignedDocument {
+        let db = Db::connect(&self.database_url).unwrap();
+        let key = self.rt().block_on(crate::trust::server_key(&db)).unwrap();
+        let document = serde_json::to_string(doc).unwrap();
+        let signature = vp1::sign_document(&key, document.as_bytes());
+        wire::SignedDocument { document, signature }
+    }
+
     pub fn trust_issuer(&self, public_file_text: &str) {
         let db = Db::connect(&self.database_url).unwrap();
         self.rt()

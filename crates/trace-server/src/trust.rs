@@ -8,6 +8,10 @@ use wire::{FormatTrust, POLICY_VERSION, PolicyDocument, SignedDocument};
 use crate::db::Db;
 use crate::error::ServerError;
 
+/// How long a signed trust list is good for: a kiosk offline longer than this falls back to
+/// the issuers in its own kiosk.toml (a stolen old list cannot be replayed for ever).
+pub const TRUST_LIST_DAYS: i64 = 30;
+
 /// The server's signing key, made on first use and kept in the database.
 pub async fn server_key(db: &Db) -> Result<vp1::IssuerKey, ServerError> {
     let parse = |text: &str| vp1::IssuerKey::parse_secret_file(text).map_err(|e| ServerError::Config(e.to_string()));
@@ -51,9 +55,11 @@ pub async fn add_risk_region(db: &Db, region: &str) -> Result<(), ServerError> {
 pub async fn signed_policy(db: &Db) -> Result<SignedDocument, ServerError> {
     let key = server_key(db).await?;
     let (issuers, risk_regions) = db.trust_list().await?;
+    let now = Utc::now();
     let doc = PolicyDocument {
         version: POLICY_VERSION,
-        issued_at: Utc::now(),
+        issued_at: now,
+        expires_at: Some(now + chrono::Duration::days(TRUST_LIST_DAYS)),
         issuers: Vec::new(),
         // The server keeps VP1 issuers today; other formats get their own section.
         formats: [("vp1".to_string(), FormatTrust { issuers })].into(),

@@ -121,6 +121,9 @@ pub const POLICY_VERSION: u32 = 2;
 pub struct PolicyDocument {
     pub version: u32,
     pub issued_at: DateTime<Utc>,
+    /// After this the kiosk stops using the list (version 1 lists have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
     /// Version 1 only: `.pub` file texts of trusted VP1 issuers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub issuers: Vec<String>,
