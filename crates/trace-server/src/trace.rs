@@ -16,6 +16,12 @@ pub struct Window {
     pub to: DateTime<Utc>,
 }
 
+/// The longest window one query may read: a tracer asks about a case's infectious period,
+/// not the whole movement table.
+pub const MAX_WINDOW_DAYS: i64 = 31;
+/// The most rows a hotspots or peaks query may ask for.
+pub const MAX_LIMIT: i64 = 1_000;
+
 impl Window {
     fn check(&self) -> Result<(), ServerError> {
         if self.to <= self.from {
@@ -23,7 +29,20 @@ impl Window {
                 "`to` must be after `from` (RFC 3339 times)".into(),
             ));
         }
+        if self.to - self.from > chrono::Duration::days(MAX_WINDOW_DAYS) {
+            return Err(ServerError::BadRequest(format!(
+                "the window is longer than {MAX_WINDOW_DAYS} days; ask about a shorter period"
+            )));
+        }
         Ok(())
+    }
+}
+
+fn check_limit(limit: Option<i64>) -> Result<i64, ServerError> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(n) => Err(ServerError::BadRequest(format!("limit {n}: give 1 to {MAX_LIMIT}"))),
     }
 }
 
@@ -67,9 +86,10 @@ impl Tracing {
 
     /// The venues with the most admitted entries.
     pub async fn hotspots(&self, who: &str, w: Window, limit: Option<i64>) -> Result<Vec<Hotspot>, ServerError> {
+        let limit = check_limit(limit)?;
         self.audit(who, "hotspots", w, serde_json::json!({ "limit": limit }))
             .await?;
-        self.db.hotspots(w.from, w.to, limit.unwrap_or(DEFAULT_LIMIT)).await
+        self.db.hotspots(w.from, w.to, limit).await
     }
 
     /// The busiest venue-hours.
@@ -80,8 +100,9 @@ impl Tracing {
         venue: Option<&str>,
         limit: Option<i64>,
     ) -> Result<Vec<Peak>, ServerError> {
+        let limit = check_limit(limit)?;
         self.audit(who, "peaks", w, serde_json::json!({ "venue": venue, "limit": limit }))
             .await?;
-        self.db.peaks(w.from, w.to, venue, limit.unwrap_or(DEFAULT_LIMIT)).await
+        self.db.peaks(w.from, w.to, venue, limit).await
     }
 }

@@ -246,3 +246,35 @@ fn the_demo_issuer_is_never_put_on_a_trust_list() {
     assert_eq!(s.count("SELECT COUNT(*) FROM trusted_issuers"), 0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn tracing_queries_are_bounded_and_bad_parameters_are_400s() {
+    let s = TestServer::start();
+    let tracer = s.add_tracer("alice");
+    for (q, why) in [
+        (
+            "/v1/trace/hotspots?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z&limit=-1",
+            "limit",
+        ),
+        (
+            "/v1/trace/peaks?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z&limit=1000000",
+            "limit",
+        ),
+        (
+            "/v1/trace/hotspots?from=1926-11-20T00:00:00Z&to=2026-11-21T00:00:00Z",
+            "31 days",
+        ),
+        (
+            "/v1/trace/contacts?subject=a&from=2026-01-01T00:00:00Z&to=2026-11-21T00:00:00Z",
+            "31 days",
+        ),
+    ] {
+        let r = get(&s, Some(&tracer), q);
+        assert_eq!(r.status(), 400, "{q}");
+        let body: Value = r.json().unwrap();
+        assert!(body["error"].as_str().unwrap().contains(why), "{q}: {body}");
+    }
+    assert_eq!(s.count("SELECT COUNT(*) FROM audit"), 0, "refused queries are not run");
+    let ok = "/v1/trace/hotspots?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z&limit=1000";
+    assert_eq!(get(&s, Some(&tracer), ok).status(), 200);
+}
