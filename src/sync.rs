@@ -43,6 +43,8 @@ pub trait SyncStore {
     fn parked(&mut self) -> Result<Vec<(i64, String)>, StoreError>;
     /// The kiosk and venue ids new passages are recorded under (the configuration's).
     fn identity(&self) -> (String, String);
+    /// Whether this log agrees with the server's view of its chain head.
+    fn check_head(&mut self, view: &KioskStatus) -> Result<Option<String>, StoreError>;
 }
 
 impl SyncStore for Store {
@@ -60,6 +62,9 @@ impl SyncStore for Store {
     }
     fn identity(&self) -> (String, String) {
         (self.settings().kiosk_id.clone(), self.settings().venue_id.clone())
+    }
+    fn check_head(&mut self, view: &KioskStatus) -> Result<Option<String>, StoreError> {
+        self.check_against_server(view)
     }
 }
 
@@ -81,6 +86,11 @@ impl SyncStore for StoreHandle {
     fn identity(&self) -> (String, String) {
         StoreHandle::identity(self)
     }
+    fn check_head(&mut self, view: &KioskStatus) -> Result<Option<String>, StoreError> {
+        self.check_against_server(view.clone())
+            .recv()
+            .map_err(|_| StoreError::Gone)?
+    }
 }
 
 /// What the operator screen shows about sync.
@@ -98,6 +108,9 @@ pub struct SyncStatus {
     /// Issuer keys of the server's trust list that could not be used, and trust-list cache
     /// problems.
     pub trust_problems: Vec<String>,
+    /// This log disagrees with the chain head the server holds for it (newest passages cut
+    /// out, or edited and re-chained).
+    pub chain_problem: Option<String>,
 }
 
 pub struct SyncClient {
@@ -130,15 +143,19 @@ impl SyncClient {
             .map_err(|e| SyncError::Unreachable(e.to_string()))
     }
 
-    /// Sequence ranges of `kiosk_id`'s passages the server reports as never received.
-    pub fn missing_on_server(&self, kiosk_id: &str) -> Result<Vec<(i64, i64)>, SyncError> {
-        let view: KioskStatus = accepted(self.get(&routes::kiosk_status(kiosk_id))?)?
+    /// What the server knows of `kiosk_id`: gaps, its chain head, its clock.
+    pub fn server_view(&self, kiosk_id: &str) -> Result<KioskStatus, SyncError> {
+        accepted(self.get(&routes::kiosk_status(kiosk_id))?)?
             .json()
             .map_err(|e| SyncError::Refused {
                 status: 200,
                 body: format!("unreadable status: {e}"),
-            })?;
-        Ok(view.gaps)
+            })
+    }
+
+    /// Sequence ranges of `kiosk_id`'s passages the server reports as never received.
+    pub fn missing_on_server(&self, kiosk_id: &str) -> Result<Vec<(i64, i64)>, SyncError> {
+        Ok(self.server_view(kiosk_id)?.gaps)
     }
 
     /// Sends batches until nothing is pending; returns how many passages the server answered
@@ -257,7 +274,9 @@ pub fn spawn(
                         }
                     }
                     if sent > 0 || !gaps_known {
-                        status.server_missing = c.missing_on_server(&kiosk_id)?;
+                        let view = c.server_view(&kiosk_id)?;
+                        status.chain_problem = store.check_head(&view)?;
+                        status.server_missing = view.gaps;
                         gaps_known = true;
                     }
                     Ok(())

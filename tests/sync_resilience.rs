@@ -99,3 +99,50 @@ fn a_kiosk_moved_to_another_venue_parks_its_old_backlog_and_syncs_the_new() {
     assert_eq!(parked.iter().map(|p| p.0).collect::<Vec<_>>(), vec![1, 2, 3]);
     assert!(parked[0].1.contains("venue \"v1\""), "{parked:?}");
 }
+
+#[test]
+fn cutting_the_newest_passages_out_of_the_log_is_caught_against_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kiosk.db");
+    let server = TestServer::start();
+    let c = client(&server.url, &server.add_kiosk("k1", "v1"));
+    let mut store = Store::open(&db, settings()).unwrap();
+    record(&mut store, 0, 10);
+    assert_eq!(c.sync_once(&mut store).unwrap(), 10);
+    let view = c.server_view("k1").unwrap();
+    assert_eq!(view.head.as_ref().map(|h| h.0), Some(10));
+    assert_eq!(store.check_against_server(&view).unwrap(), None, "in agreement");
+
+    // Someone with the disk removes the last three passages and re-ties the chain head, so
+    // the log verifies on its own.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let hash7: String = conn
+        .query_row("SELECT hash FROM passages WHERE seq = 7", [], |r| r.get(0))
+        .unwrap();
+    conn.execute_batch("DELETE FROM passages WHERE seq > 7; UPDATE meta SET value = '7' WHERE key = 'last_seq'")
+        .unwrap();
+    conn.execute("UPDATE meta SET value = ?1 WHERE key = 'last_hash'", [&hash7])
+        .unwrap();
+    drop(conn);
+    assert_eq!(
+        store.verify_chain().unwrap(),
+        (7, None),
+        "the local chain alone sees nothing"
+    );
+    let problem = store
+        .check_against_server(&c.server_view("k1").unwrap())
+        .unwrap()
+        .expect("the server's head catches it");
+    assert!(problem.contains("#10"), "{problem}");
+
+    // An edited and re-chained row is caught the same way.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("UPDATE passages SET hash = 'x' || substr(hash, 2) WHERE seq = 7", [])
+        .unwrap();
+    drop(conn);
+    let view = wire::KioskStatus {
+        head: Some((7, hash7)),
+        ..c.server_view("k1").unwrap()
+    };
+    assert!(store.check_against_server(&view).unwrap().unwrap().contains("differs"));
+}

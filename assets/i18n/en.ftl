@@ -60,3 +60,4 @@ op-last-sync = Last sync
 op-server-missing = Lost: the server never received
 op-parked = Refused by the server (kept here)
 op-trust = Trust list problem
+op-chain = Passage log altered

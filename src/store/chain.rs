@@ -1,6 +1,6 @@
 //! Tamper evidence: each passage's hash covers its content and the previous passage's hash.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use super::{Store, StoreError};
@@ -73,6 +73,48 @@ pub struct ChainBreak {
 }
 
 impl Store {
+    /// Checks this log against the head the trace server holds for it (`(seq, hash)` of the
+    /// newest passage it received): a log whose newest passages were removed, or edited and
+    /// re-chained, passes `verify_chain` on its own but not this. `None` when they agree.
+    pub fn compare_with_server_head(&self, head: (i64, &str)) -> Result<Option<String>, StoreError> {
+        let (seq, hash) = head;
+        if hash.is_empty() {
+            return Ok(None); // a server that does not keep hashes, or rows from older kiosks
+        }
+        let last: i64 = self.meta("last_seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let purged: i64 = self.meta("purged_seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        if seq > last {
+            return Ok(Some(format!(
+                "this log ends at #{last}, but the trace server received passages up to #{seq}: passages were removed from this log"
+            )));
+        }
+        if seq <= purged {
+            return Ok(None);
+        }
+        let local: Option<String> = self
+            .conn
+            .query_row("SELECT hash FROM passages WHERE seq = ?1", params![seq], |r| r.get(0))
+            .optional()?;
+        Ok(match local {
+            Some(h) if h == hash => None,
+            Some(_) => Some(format!(
+                "passage #{seq} differs from the copy the trace server received: this log was edited"
+            )),
+            None => Some(format!(
+                "passage #{seq} is missing from this log, but the trace server has it"
+            )),
+        })
+    }
+
+    /// [`Self::compare_with_server_head`] against the server's view of this kiosk, if that view
+    /// is of this log (after a reset the server's newest log is the old one until we send).
+    pub fn check_against_server(&self, view: &wire::KioskStatus) -> Result<Option<String>, StoreError> {
+        match &view.head {
+            Some((seq, hash)) if view.log_id == self.log_id()? => self.compare_with_server_head((*seq, hash)),
+            _ => Ok(None),
+        }
+    }
+
     /// Walks the whole log in order and returns the first broken link, if any.
     pub fn verify_chain(&self) -> Result<(usize, Option<ChainBreak>), StoreError> {
         let anchor_seq: i64 = self.meta("purged_seq")?.and_then(|s| s.parse().ok()).unwrap_or(0);

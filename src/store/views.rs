@@ -32,6 +32,8 @@ pub struct Passage {
     pub at: DateTime<Utc>,
     pub inferred: bool,
     pub synced: bool,
+    /// This passage's link in the hash chain.
+    pub hash: String,
 }
 
 impl Passage {
@@ -54,6 +56,7 @@ impl Passage {
             reason: self.reason,
             at: self.at,
             inferred: self.inferred,
+            hash: self.hash.clone(),
         }
     }
 }
@@ -85,7 +88,7 @@ pub struct DaySummary {
     pub pending_sync: u32,
 }
 
-const COLUMNS: &str = "seq, event_id, kiosk_id, venue_id, gate, direction, subject, kind, issuer, health, verdict, reason, at_ms, inferred, synced, format";
+const COLUMNS: &str = "seq, event_id, kiosk_id, venue_id, gate, direction, subject, kind, issuer, health, verdict, reason, at_ms, inferred, synced, format, hash";
 
 fn row_to_passage(r: &rusqlite::Row) -> rusqlite::Result<Passage> {
     Ok(Passage {
@@ -105,6 +108,7 @@ fn row_to_passage(r: &rusqlite::Row) -> rusqlite::Result<Passage> {
         inferred: r.get(13)?,
         synced: r.get(14)?,
         format: r.get(15)?,
+        hash: r.get(16)?,
     })
 }
 

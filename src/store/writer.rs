@@ -26,6 +26,7 @@ pub enum Request {
     PendingSync(Sender<Result<u32, StoreError>>),
     Parked(Sender<Result<Vec<(i64, String)>, StoreError>>),
     SavePinLockout(super::PinLockout),
+    CheckHead(Box<wire::KioskStatus>, Sender<Result<Option<String>, StoreError>>),
     Stop,
 }
 
@@ -82,6 +83,9 @@ impl StoreHandle {
                     }
                     Request::Parked(reply) => {
                         let _ = reply.send(store.parked());
+                    }
+                    Request::CheckHead(view, reply) => {
+                        let _ = reply.send(store.check_against_server(&view));
                     }
                     Request::SavePinLockout(lockout) => {
                         // Nobody waits for this; the journal is where its failure can go.
@@ -156,6 +160,15 @@ impl StoreHandle {
     pub fn parked(&self) -> Receiver<Result<Vec<(i64, String)>, StoreError>> {
         let (tx, rx) = mpsc::channel();
         if let Err(mpsc::SendError(Request::Parked(reply))) = self.tx.send(Request::Parked(tx)) {
+            let _ = reply.send(Err(StoreError::Gone));
+        }
+        rx
+    }
+
+    pub fn check_against_server(&self, view: wire::KioskStatus) -> Receiver<Result<Option<String>, StoreError>> {
+        let (tx, rx) = mpsc::channel();
+        if let Err(mpsc::SendError(Request::CheckHead(_, reply))) = self.tx.send(Request::CheckHead(Box::new(view), tx))
+        {
             let _ = reply.send(Err(StoreError::Gone));
         }
         rx

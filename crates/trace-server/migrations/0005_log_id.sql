@@ -21,3 +21,5 @@ ALTER TABLE kiosks ADD COLUMN rejected BIGINT NOT NULL DEFAULT 0;
 
 -- The pass format of a passage's credential (wire::PassageRecord::format).
 ALTER TABLE passages ADD COLUMN format TEXT;
+-- The passage's link in its kiosk's hash chain: the anchor a kiosk checks its log against.
+ALTER TABLE passages ADD COLUMN chain_hash TEXT;

@@ -69,6 +69,9 @@ fn check_fields(record: PassageRecord, now: DateTime<Utc>) -> Result<CheckedPass
     if record.log_id.len() > 64 || !record.log_id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err("log_id must be at most 64 hex digits".into());
     }
+    if !(record.hash.is_empty() || (record.hash.len() == 64 && record.hash.bytes().all(|b| b.is_ascii_hexdigit()))) {
+        return Err("hash must be 64 hex digits (a SHA-256)".into());
+    }
     if !(1..=MAX_SEQ).contains(&record.seq) {
         return Err(format!("seq {} is outside 1..=2^53", record.seq));
     }

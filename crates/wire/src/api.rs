@@ -62,6 +62,11 @@ pub struct PassageRecord {
     /// An exit the kiosk inferred (automatic check-out), not a scan.
     #[serde(default)]
     pub inferred: bool,
+    /// The passage's link in the kiosk's hash chain (hex SHA-256). The server keeps it, so a
+    /// kiosk whose newest passages were cut out of its log (and the chain re-tied) is caught
+    /// against what the server received. Empty from older kiosks.
+    #[serde(default)]
+    pub hash: String,
 }
 
 /// The server's answer to a batch: every passage was stored, was a duplicate, or was refused
@@ -107,6 +112,10 @@ pub struct KioskStatus {
     /// How many of the kiosk's logs the server has seen (more than one: the kiosk was reset).
     #[serde(default)]
     pub logs: i64,
+    /// The highest sequence number received from the log that sent last, with its chain hash:
+    /// the anchor a kiosk checks its own log against.
+    #[serde(default)]
+    pub head: Option<(i64, String)>,
     pub last_received: Option<DateTime<Utc>>,
     /// Kiosk clock minus server clock at the last receipt, in seconds (positive: kiosk ahead).
     pub clock_skew_seconds: Option<f64>,

@@ -34,6 +34,7 @@ impl Db {
         let issuers = column(|p| p.record.issuer.as_deref());
         let healths = column(|p| p.record.health.as_deref());
         let formats = column(|p| p.record.format.as_deref());
+        let hashes = column(|p| Some(p.record.hash.as_str()).filter(|h| !h.is_empty()));
         let verdicts = column(|p| Some(p.record.verdict.as_str()));
         let reasons = column(|p| Some(p.record.reason.as_str()));
         let client = pool.get().await?;
@@ -41,10 +42,10 @@ impl Db {
         let accepted = client
             .execute(
                 "INSERT INTO passages (event_id, kiosk_id, venue_id, seq, gate, direction, subject, kind, issuer, health,
-                                       verdict, reason, at, inferred, log_id, format)
+                                       verdict, reason, at, inferred, log_id, format, chain_hash)
                  SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::text[],
                                       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[],
-                                      $14::bool[], $15::text[], $16::text[])
+                                      $14::bool[], $15::text[], $16::text[], $17::text[])
                  ON CONFLICT DO NOTHING",
                 &[
                     &event_ids,
@@ -63,6 +64,7 @@ impl Db {
                     &inferred,
                     &log_ids,
                     &formats,
+                    &hashes,
                 ],
             )
             .await?;
@@ -106,13 +108,14 @@ impl Db {
             )
             .await?;
         let log_id: String = s.get::<_, Option<String>>(4).unwrap_or_default();
-        let max_seq: i64 = client
-            .query_one(
-                "SELECT COALESCE(MAX(seq), 0) FROM passages WHERE kiosk_id = $1 AND log_id = $2",
+        let newest = client
+            .query_opt(
+                "SELECT seq, chain_hash FROM passages WHERE kiosk_id = $1 AND log_id = $2 ORDER BY seq DESC LIMIT 1",
                 &[&kiosk_id, &log_id],
             )
-            .await?
-            .get(0);
+            .await?;
+        let max_seq: i64 = newest.as_ref().map_or(0, |r| r.get(0));
+        let head = newest.and_then(|r| r.get::<_, Option<String>>(1).map(|h| (r.get::<_, i64>(0), h)));
         let gaps = client
             .query(
                 // Before the first row kept, only sequence numbers above the purge mark are missing.
@@ -136,6 +139,7 @@ impl Db {
             gaps,
             log_id,
             logs: s.get(1),
+            head,
             last_received: s.get(2),
             clock_skew_seconds: s.get(3),
         }))
