@@ -111,16 +111,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let n: u64 = num
         .parse()
         .map_err(|_| format!("{text:?} is not a duration like 90s, 30m, 24h or 14d"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
+    let unit_secs: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
         _ => {
             return Err(format!("{text:?} is not a duration like 90s, 30m, 24h or 14d"));
         }
     };
-    Ok(Duration::from_secs(secs))
+    // Ten years is more than any window here means; larger numbers are typos (and overflow).
+    n.checked_mul(unit_secs)
+        .filter(|s| *s <= 10 * 366 * 86400)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is longer than ten years"))
 }
 
 impl Config {
@@ -189,5 +193,20 @@ impl Config {
             camera: raw.camera.build(&cx)?,
             sync: raw.sync.map(|s| s.build(&cx)).transpose()?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_and_huge_ones_are_refused_not_overflowed() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("14d"), Ok(Duration::from_secs(14 * 86400)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("99999999999999999d").unwrap_err().contains("ten years"));
+        assert!(parse_duration("18446744073709551615d").is_err());
+        assert!(parse_duration("3661d").unwrap_err().contains("ten years"));
     }
 }

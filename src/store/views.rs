@@ -112,16 +112,50 @@ fn row_to_passage(r: &rusqlite::Row) -> rusqlite::Result<Passage> {
     })
 }
 
-/// UTC bounds of a local calendar day (DST-safe: the first valid local instant of each day).
+/// UTC bounds of a local calendar day: from the first instant that exists on the local clock
+/// that day (where DST starts at midnight, 00:00 never happens and the day begins at the end
+/// of the gap) to the next day's.
 pub fn day_bounds(date: NaiveDate, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
     let start = |d: NaiveDate| {
         let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
-        tz.from_local_datetime(&midnight)
-            .earliest()
+        // DST gaps are whole or half hours (Lord Howe): step in 15 minutes until the local
+        // clock shows a time that exists.
+        (0..=12)
+            .map(|i| midnight + chrono::Duration::minutes(15 * i))
+            .find_map(|local| tz.from_local_datetime(&local).earliest())
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
     };
     (start(date), start(date.succ_opt().unwrap_or(date)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_that_starts_in_a_dst_gap_begins_when_the_clock_exists() {
+        // Chile moves its clocks from 00:00 to 01:00 one September night: find that day.
+        let tz: Tz = "America/Santiago".parse().unwrap();
+        let gap_day = (0..366)
+            .map(|i| NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Duration::days(i))
+            .find(|d| {
+                tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap())
+                    .earliest()
+                    .is_none()
+            })
+            .expect("Santiago has a day without midnight in 2026");
+        let (from, to) = day_bounds(gap_day, tz);
+        assert_eq!(from.with_timezone(&tz).format("%H:%M").to_string(), "01:00");
+        assert_eq!(to - from, chrono::Duration::hours(23), "the short day is 23 hours");
+        let (_, prev_end) = day_bounds(gap_day.pred_opt().unwrap(), tz);
+        assert_eq!(prev_end, from, "days meet without overlap or hole");
+        // A half-hour zone: local midnight exactly.
+        let kolkata: Tz = "Asia/Kolkata".parse().unwrap();
+        let (from, to) = day_bounds(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(), kolkata);
+        assert_eq!(from.to_rfc3339(), "2026-11-22T18:30:00+00:00");
+        assert_eq!(to - from, chrono::Duration::hours(24));
+    }
 }
 
 impl Store {
