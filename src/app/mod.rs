@@ -78,6 +78,9 @@ impl KioskApp {
     /// lock expires. Called from `App::logic` (and directly by UI tests).
     pub fn poll(&mut self, ctx: &egui::Context) {
         let now = ctx.input(|i| i.time);
+        if ctx.input(|i| !i.events.is_empty() || i.pointer.any_down()) {
+            self.state.touched(now);
+        }
         while let Ok(ev) = self.events.try_recv() {
             match ev {
                 UiEvent::Preview(img) => {

@@ -10,6 +10,9 @@ pub const PIN_MAX_FAILURES: u32 = 5;
 /// it, up to [`PIN_LOCK_MAX_SECONDS`].
 pub const PIN_LOCK_SECONDS: f64 = 300.0;
 pub const PIN_LOCK_MAX_SECONDS: f64 = 24.0 * 3600.0;
+/// The operator and PIN screens go back to the visitor screen after this long without input,
+/// so a screen left open does not stay open to the next person in the queue.
+pub const OPERATOR_IDLE_SECONDS: f64 = 120.0;
 
 /// How long the `n`-th lock in a row lasts (`n` from 0).
 pub fn pin_lock_seconds(lockouts: u32) -> f64 {
@@ -74,6 +77,8 @@ pub struct AppState {
     pub day_error: Option<String>,
     /// Why closing overdue visits or purging old passages failed, for the operator.
     pub housekeeping_error: Option<String>,
+    /// When someone last touched the screen or a key (egui time, seconds).
+    pub last_input: f64,
     /// Set when start-up found the log damaged and moved it aside (stays until restart).
     pub log_notice: Option<String>,
     pub staff_text: String,
@@ -99,6 +104,7 @@ impl AppState {
             day: None,
             day_error: None,
             housekeeping_error: None,
+            last_input: 0.0,
             log_notice: None,
             staff_text: String::new(),
             export_message: None,
@@ -119,16 +125,24 @@ impl AppState {
         });
     }
 
-    /// Drops an expired panel; returns the seconds until the next change, if any is due.
+    /// Someone touched the screen or pressed a key.
+    pub fn touched(&mut self, now: f64) {
+        self.last_input = now;
+    }
+
+    /// Drops an expired panel and leaves an idle operator or PIN screen; returns the seconds
+    /// until the next change, if any is due.
     pub fn tick(&mut self, now: f64) -> Option<f64> {
-        if let Some(p) = &self.panel {
-            if now >= p.until {
-                self.panel = None;
-            } else {
-                return Some(p.until - now);
-            }
+        if self.screen != Screen::Visitor && now - self.last_input >= OPERATOR_IDLE_SECONDS {
+            self.leave();
         }
-        self.pin.locked_until.map(|t| t - now).filter(|d| *d > 0.0)
+        if self.panel.as_ref().is_some_and(|p| now >= p.until) {
+            self.panel = None;
+        }
+        let panel = self.panel.as_ref().map(|p| p.until - now);
+        let lock = self.pin.locked_until.map(|t| t - now).filter(|d| *d > 0.0);
+        let idle = (self.screen != Screen::Visitor).then(|| self.last_input + OPERATOR_IDLE_SECONDS - now);
+        [panel, lock, idle].into_iter().flatten().reduce(f64::min)
     }
 
     pub fn pin_locked(&self, now: f64) -> bool {
@@ -225,6 +239,28 @@ mod tests {
         s.pin_checked(true, now);
         assert_eq!((s.pin.failures, s.pin.lockouts), (0, 0));
         assert_eq!(pin_lock_seconds(40), PIN_LOCK_MAX_SECONDS);
+    }
+
+    #[test]
+    fn an_operator_screen_left_alone_goes_back_to_the_visitor_screen() {
+        let mut s = AppState::new("v".into(), "g".into(), None, 4.0);
+        s.open_pin();
+        s.touched(100.0);
+        s.pin_digit('2', 100.0);
+        s.pin_submit(100.0);
+        s.pin_checked(true, 101.0);
+        s.touched(101.0);
+        assert_eq!(s.screen, Screen::Operator);
+        assert_eq!(
+            s.tick(101.0 + OPERATOR_IDLE_SECONDS - 10.0),
+            Some(10.0),
+            "wakes up when due"
+        );
+        s.touched(200.0);
+        s.tick(200.0 + OPERATOR_IDLE_SECONDS - 1.0);
+        assert_eq!(s.screen, Screen::Operator, "input keeps it open");
+        s.tick(200.0 + OPERATOR_IDLE_SECONDS);
+        assert_eq!(s.screen, Screen::Visitor);
     }
 
     #[test]
