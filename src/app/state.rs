@@ -141,7 +141,7 @@ impl AppState {
         }
         let panel = self.panel.as_ref().map(|p| p.until - now);
         let lock = self.pin.locked_until.map(|t| t - now).filter(|d| *d > 0.0);
-        let idle = (self.screen != Screen::Visitor).then(|| self.last_input + OPERATOR_IDLE_SECONDS - now);
+        let idle = (self.screen != Screen::Visitor).then_some(self.last_input + OPERATOR_IDLE_SECONDS - now);
         [panel, lock, idle].into_iter().flatten().reduce(f64::min)
     }
 
