@@ -278,3 +278,24 @@ fn tracing_queries_are_bounded_and_bad_parameters_are_400s() {
     let ok = "/v1/trace/hotspots?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z&limit=1000";
     assert_eq!(get(&s, Some(&tracer), ok).status(), 200);
 }
+
+#[test]
+fn the_audit_trail_cannot_be_rewritten() {
+    let s = TestServer::start();
+    let tracer = s.add_tracer("alice");
+    let q = "/v1/trace/hotspots?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z";
+    assert_eq!(get(&s, Some(&tracer), q).status(), 200);
+    let url = s.database_url.clone();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let refused = rt.block_on(async move {
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        let update = client.execute("UPDATE audit SET tracer = 'nobody'", &[]).await;
+        let delete = client.execute("DELETE FROM audit", &[]).await;
+        let message = |e: tokio_postgres::Error| e.as_db_error().unwrap().message().to_string();
+        (message(update.unwrap_err()), message(delete.unwrap_err()))
+    });
+    assert!(format!("{refused:?}").contains("append-only"), "{refused:?}");
+    assert!(format!("{refused:?}").contains("kept for a year"), "{refused:?}");
+    assert_eq!(s.count("SELECT COUNT(*) FROM audit WHERE tracer = 'alice'"), 1);
+}

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_passages_at.sql"),
     include_str!("../../migrations/0004_retention.sql"),
     include_str!("../../migrations/0005_log_id.sql"),
+    include_str!("../../migrations/0006_audit_append_only.sql"),
 ];
 
 /// The server's database: a connection pool. Cheap to clone.

@@ -160,12 +160,14 @@ impl Db {
 
 impl Db {
     /// Deletes every passage from before `cutoff` (privacy: the server keeps no more than the
-    /// retention period) and raises each kiosk log's purge mark. Returns how many were deleted.
+    /// retention period) and raises each kiosk log's purge mark; audit rows go after a year
+    /// (migration 0006 refuses younger ones). Returns how many passages were deleted.
     pub async fn purge_before(&self, cutoff: DateTime<Utc>) -> Result<u64, ServerError> {
-        let pool = &self.pool;
-        let row = pool
-            .get()
-            .await?
+        let client = self.pool.get().await?;
+        client
+            .execute("DELETE FROM audit WHERE at < now() - interval '366 days'", &[])
+            .await?;
+        let row = client
             .query_one(
                 "WITH gone AS (DELETE FROM passages WHERE at < $1 RETURNING kiosk_id, log_id, seq),
                       marks AS (SELECT kiosk_id, log_id, MAX(seq) AS seq FROM gone GROUP BY kiosk_id, log_id),
