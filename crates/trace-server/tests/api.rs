@@ -98,6 +98,10 @@ fn ingest_is_authenticated_venue_bound_and_idempotent() {
 
     let metrics = get(&s, None, "/metrics").text().unwrap();
     assert!(metrics.contains("trace_passages_duplicate_total 3"), "{metrics}");
+    assert!(
+        metrics.contains("trace_passages_stored_estimate "),
+        "a catalogue estimate, not a count: {metrics}"
+    );
     assert_eq!(get(&s, None, "/healthz").status(), 200);
 }
 

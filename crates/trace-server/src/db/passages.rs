@@ -147,14 +147,20 @@ impl Db {
 }
 
 impl Db {
-    pub async fn passage_count(&self) -> Result<i64, ServerError> {
-        Ok(self
+    /// The planner's estimate of the passages stored: a catalogue read, not a count, because
+    /// `/metrics` answers anyone and a COUNT(*) of a national table costs seconds each time.
+    /// `None` before the table was first analysed.
+    pub async fn passage_estimate(&self) -> Result<Option<i64>, ServerError> {
+        let row = self
             .pool
             .get()
             .await?
-            .query_one("SELECT COUNT(*) FROM passages", &[])
-            .await?
-            .get(0))
+            .query_one(
+                "SELECT reltuples::int8 FROM pg_class WHERE oid = 'passages'::regclass",
+                &[],
+            )
+            .await?;
+        Ok(Some(row.get::<_, i64>(0)).filter(|n| *n >= 0))
     }
 }
 
