@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use kiosk::commands::args::{Cli, Command, PassCommand};
-use kiosk::commands::{log, pass, scan};
+use kiosk::commands::{log, pair, pass, scan};
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
@@ -12,7 +12,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Pass(PassCommand::Issue(args))) => pass::issue(args)?,
         Some(Command::Decode { images }) => scan::decode(images)?,
         Some(Command::Scan(args)) => scan::scan(cli.config.as_deref(), args)?,
-        Some(Command::CheckConfig) => scan::check_config(cli.config.as_deref())?,
+        Some(Command::CheckConfig { online }) => scan::check_config(cli.config.as_deref(), *online)?,
+        Some(Command::Pair(args)) => pair::pair(cli.config.as_deref(), args)?,
         Some(Command::Log(cmd)) => log::run(cli.config.as_deref(), cmd)?,
         Some(Command::Sync { once }) => {
             if !once {
@@ -45,8 +46,16 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line a person can act on; no backtrace even when RUST_BACKTRACE is set.
-            eprintln!("error: {e:#}");
+            // A line a person can act on; no backtrace even when RUST_BACKTRACE is set, and no
+            // cause the line above already quotes.
+            let mut shown = String::new();
+            for (i, cause) in e.chain().enumerate() {
+                let text = cause.to_string();
+                if !shown.contains(&text) {
+                    eprintln!("{}{text}", if i == 0 { "error: " } else { "  caused by: " });
+                    shown = text;
+                }
+            }
             let code = e
                 .downcast_ref::<kiosk::commands::CommandError>()
                 .map_or(2, kiosk::commands::CommandError::exit_code);

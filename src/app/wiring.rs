@@ -45,15 +45,7 @@ pub fn build(
     // Problems with the cached list reach the operator screen (and the journal).
     let base_rules = config.rules();
     let cache = crate::sync::policy_cache_path(&config.db_path);
-    let server_key = config.sync.as_ref().and_then(|s| s.server_key.clone());
-    let (start_rules, trust_problems) = match server_key
-        .as_deref()
-        .map(|k| crate::sync::load_cached_policy(k, &cache, clock.now()))
-    {
-        Some(Ok(Some(p))) => crate::check::Rules::merged(&base_rules, &p),
-        Some(Err(e)) => (base_rules.clone(), vec![e.to_string()]),
-        _ => (base_rules.clone(), Vec::new()),
-    };
+    let (start_rules, trust_problems) = crate::sync::rules_with_cached_list(config, clock.now());
     for p in &trust_problems {
         eprintln!("kiosk: {p}");
     }

@@ -34,13 +34,22 @@ pub enum Command {
     Pass(PassCommand),
     /// Print every QR text found in each image, as JSON lines.
     Decode {
+        /// Image files (PNG, JPEG, WebP).
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
     /// Decide on the pass in each image, as JSON lines.
     Scan(ScanArgs),
     /// Validate the configuration and say exactly what is wrong and where.
-    CheckConfig,
+    CheckConfig {
+        /// Also ask the trace server whether the token, ids and server key match.
+        #[arg(long)]
+        online: bool,
+    },
+    /// Pair with the trace server: run the command `trace-server kiosk add` printed. Checks the
+    /// token and key with the server, then writes [kiosk] id, [venue] id and [sync] into the
+    /// config (comments kept).
+    Pair(PairArgs),
     /// Send unsynced passages to the trace server ([sync] in kiosk.toml).
     Sync {
         /// One pass, then exit: 0 when nothing is left pending.
@@ -54,6 +63,23 @@ pub enum Command {
     Log(LogCommand),
 }
 
+#[derive(Debug, Args)]
+pub struct PairArgs {
+    /// The trace server's URL as this kiosk reaches it.
+    #[arg(long)]
+    pub url: String,
+    /// This kiosk's token (from `trace-server kiosk add`).
+    #[arg(long)]
+    pub token: String,
+    /// The server's public key (from `trace-server key`): pinned, it signs the trust list.
+    #[arg(long)]
+    pub server_key: String,
+    /// Send unsent passages recorded under another venue's id as the paired venue's too (only
+    /// when this kiosk stood at the paired venue all along, merely misconfigured).
+    #[arg(long)]
+    pub adopt_backlog: bool,
+}
+
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
     Table,
@@ -65,22 +91,29 @@ pub enum Format {
 pub enum LogCommand {
     /// The passages of one local day (default today).
     Day {
+        /// The local day, YYYY-MM-DD (default today in the venue's time zone).
         date: Option<String>,
+        /// `table` for people, `csv` or `json` (one object per line) for scripts.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
     /// Entries, exits, unique visitors, denials by reason, peak hour, occupancy.
     Summary {
+        /// The local day, YYYY-MM-DD (default today in the venue's time zone).
         date: Option<String>,
+        /// `table` for people, `csv` or `json` (one object per line) for scripts.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
     /// Write the passages of local days FROM..=TO as CSV.
     Export {
+        /// First local day, YYYY-MM-DD.
         #[arg(long)]
         from: String,
+        /// Last local day, YYYY-MM-DD (included).
         #[arg(long)]
         to: String,
+        /// The CSV file to write.
         #[arg(long)]
         out: PathBuf,
     },
@@ -100,8 +133,10 @@ pub enum LogCommand {
 pub enum PassCommand {
     /// Make an issuer key pair: DIR/ID.key (secret, mode 0600) and DIR/ID.pub.
     Keygen {
+        /// The issuer's id, as passes name it (e.g. gd-health).
         #[arg(long)]
         issuer: String,
+        /// The folder to write the key files into.
         #[arg(long)]
         out: PathBuf,
     },
@@ -111,6 +146,7 @@ pub enum PassCommand {
 
 #[derive(Debug, Args)]
 pub struct IssueArgs {
+    /// The issuer's secret key file (`kiosk pass keygen` writes NAME.key).
     #[arg(long)]
     pub key: PathBuf,
     /// Pseudonymous subject id (never a real name or ID number).
@@ -119,8 +155,10 @@ pub struct IssueArgs {
     /// Full name; only its masked form (张*三, J*** D**) goes into the pass.
     #[arg(long)]
     pub name: String,
+    /// What the pass is: a health code, a travel card or a venue badge.
     #[arg(long)]
     pub kind: vp1::PassKind,
+    /// Health code colour (health codes only).
     #[arg(long)]
     pub health: Option<vp1::HealthColour>,
     /// Regions visited: REGION:YYYY-MM-DD,...
@@ -132,12 +170,14 @@ pub struct IssueArgs {
     /// Badge role (staff, member, ...); badges only.
     #[arg(long)]
     pub role: Option<String>,
-    /// Issue time (RFC 3339); default now.
+    /// Issue time (RFC 3339, or a date for its midnight UTC); default now. Back-date it to
+    /// scan with `--at` in the past.
     #[arg(long)]
     pub issued_at: Option<String>,
     /// Validity: 90s, 30m, 24h, 14d.
     #[arg(long, default_value = "24h")]
     pub valid_for: String,
+    /// Also write the pass as a QR code image to this PNG file.
     #[arg(long)]
     pub png: Option<PathBuf>,
 }
@@ -147,12 +187,43 @@ pub struct ScanArgs {
     /// Trust this issuer public key for this run, beside those in kiosk.toml.
     #[arg(long)]
     pub trust: Vec<PathBuf>,
-    /// The time to judge passes at (RFC 3339); default now. For replaying or importing a day.
+    /// The time to judge passes at (RFC 3339, or a date for its midnight UTC); default now. For
+    /// replaying or importing a day.
     #[arg(long)]
     pub at: Option<String>,
     /// Record each verdict in the passage log; a line is printed only after its commit.
     #[arg(long)]
     pub record: bool,
+    /// Image files (PNG, JPEG, WebP) holding a pass's QR code.
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every flag, argument and subcommand without a help line, as `kiosk sub --flag`.
+    fn undocumented(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for a in cmd.get_arguments() {
+            let id = a.get_id().as_str();
+            if !matches!(id, "help" | "version") && a.get_help().is_none() {
+                out.push(format!("{path} <{id}>"));
+            }
+        }
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let here = format!("{path} {}", sub.get_name());
+            if sub.get_about().is_none() {
+                out.push(here.clone());
+            }
+            undocumented(sub, &here, out);
+        }
+    }
+
+    #[test]
+    fn every_flag_and_subcommand_says_what_it_is_for() {
+        let mut missing = Vec::new();
+        undocumented(&super::Cli::command(), "kiosk", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+    }
 }

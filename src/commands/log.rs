@@ -32,7 +32,24 @@ pub fn sync_once(config_path: Option<&Path>) -> Result<(), CommandError> {
     let parked = store.parked()?;
     println!("sent {sent} passages; {pending} pending");
     for (seq, why) in &parked {
-        eprintln!("parked #{seq}: the server refused it for good ({why}); it stays in the local log");
+        eprintln!("parked #{seq}: {why}; it stays in the local log");
+    }
+    // The same signed trust list the kiosk's screen uses, refreshed here too, so that
+    // `kiosk scan` decides like the screen; a wrong server key fails loudly.
+    match &sync.server_key {
+        Some(key) => {
+            let cache = crate::sync::policy_cache_path(&config.db_path);
+            let policy = client.refresh_policy(key, &cache, Utc::now())?;
+            println!(
+                "trust list: {} VP1 issuers, {} risk regions (issued {})",
+                policy.issuers_for("vp1").len(),
+                policy.risk_regions.len(),
+                policy.issued_at
+            );
+        }
+        None => {
+            eprintln!("warning: no [sync] server_key: the server's trust list is not fetched (pin `trace-server key`)")
+        }
     }
     if pending > 0 {
         return Err(CommandError::Pending { pending });

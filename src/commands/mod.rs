@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod log;
+pub mod pair;
 pub mod pass;
 pub mod scan;
 

@@ -61,14 +61,10 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CommandError> {
         })
 }
 
+/// A time from the command line: RFC 3339, or a date (its midnight UTC), read like the trace
+/// server reads them.
 pub fn parse_time(text: &str) -> Result<DateTime<Utc>, CommandError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| {
-            CommandError::Usage(format!(
-                "{text:?} is not an RFC 3339 time like 2026-11-22T08:00:00+08:00 ({e})"
-            ))
-        })
+    wire::when::parse_instant(text, wire::when::Edge::Start).map_err(|e| CommandError::Usage(e.to_string()))
 }
 
 fn parse_travel(text: &str) -> Result<Vec<TravelEntry>, CommandError> {

@@ -37,7 +37,7 @@ pub fn verdict_json(v: &Verdict) -> serde_json::Map<String, Value> {
 fn error_line(file: &Path, e: &dyn std::fmt::Display) {
     println!(
         "{}",
-        json!({"file": file.display().to_string(), "error": e.to_string()})
+        json!({"file": file.display().to_string(), "error": format!("cannot read {}: {e}", file.display())})
     );
 }
 
@@ -96,7 +96,11 @@ pub fn scan(config: Option<&Path>, args: &ScanArgs) -> Result<(), CommandError> 
     let config = config_with_trust(config, &args.trust)?;
     let at: Option<DateTime<Utc>> = args.at.as_deref().map(super::pass::parse_time).transpose()?;
     let pipeline = Pipeline::thorough();
-    let rules = config.rules();
+    // The same rules the kiosk's screen uses: kiosk.toml plus the cached signed trust list.
+    let (rules, problems) = crate::sync::rules_with_cached_list(&config, at.unwrap_or_else(Utc::now));
+    for p in problems {
+        eprintln!("warning: {p}; deciding with kiosk.toml's trust alone");
+    }
     let mut store = match args.record {
         true => Some(Store::open(&config.db_path, StoreSettings::from_config(&config))?),
         false => None,
@@ -142,7 +146,7 @@ pub fn scan(config: Option<&Path>, args: &ScanArgs) -> Result<(), CommandError> 
     finish(failed, args.images.len())
 }
 
-pub fn check_config(path: Option<&Path>) -> Result<(), CommandError> {
+pub fn check_config(path: Option<&Path>, online: bool) -> Result<(), CommandError> {
     let config = Config::discover(path)?;
     let source = config
         .source
@@ -158,7 +162,29 @@ pub fn check_config(path: Option<&Path>) -> Result<(), CommandError> {
         "  trusted issuers: {}",
         config.trust.issuers().collect::<Vec<_>>().join(", ")
     );
-    if config.trust.is_empty() {
+    // The server's signed list, as every command and the screen read it.
+    let cached = config
+        .sync
+        .as_ref()
+        .and_then(|s| s.server_key.as_deref())
+        .map(|k| crate::sync::load_cached_policy(k, &crate::sync::policy_cache_path(&config.db_path), Utc::now()));
+    let server_issuers = match &cached {
+        Some(Ok(Some(p))) => {
+            println!(
+                "  server's trust list (kept on disk): {} VP1 issuers, risk regions {:?}, issued {}",
+                p.issuers_for("vp1").len(),
+                p.risk_regions,
+                p.issued_at
+            );
+            p.issuers_for("vp1").len()
+        }
+        Some(Err(e)) => {
+            println!("  warning: the server's trust list kept on disk is not used: {e}");
+            0
+        }
+        _ => 0,
+    };
+    if config.trust.is_empty() && server_issuers == 0 {
         println!("  warning: no trusted issuers: every pass will be refused as unknown_issuer");
     }
     println!("  database: {}", config.db_path.display());
@@ -172,6 +198,9 @@ pub fn check_config(path: Option<&Path>) -> Result<(), CommandError> {
     );
     if config.operator_pin_hash.0.is_empty() {
         println!("  warning: no [operator] pin_hash: the operator screen cannot be opened");
+    }
+    if online {
+        super::pair::check_online(&config)?;
     }
     Ok(())
 }

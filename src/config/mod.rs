@@ -9,6 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod edit;
 mod sections;
 
 use vp1::TrustStore;

@@ -5,6 +5,7 @@
 //! append-only files under migrations/, run on open.
 
 mod chain;
+mod pairing;
 mod record;
 mod salvage;
 mod views;
@@ -15,6 +16,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub use chain::ChainBreak;
+pub use pairing::{BacklogFate, BacklogGroup};
 pub use record::PurgeReport;
 pub use record::{Recorded, ScanInput, StoreSettings};
 pub use salvage::SalvageReport;
@@ -26,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_open_visits_entered.sql"),
     include_str!("../../migrations/0003_log_id_parked.sql"),
     include_str!("../../migrations/0004_format_chain_v2.sql"),
+    include_str!("../../migrations/0005_sent_as.sql"),
 ];
 
 /// Errors of the store boundary; messages say what an operator can do.

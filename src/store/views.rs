@@ -178,11 +178,25 @@ impl Store {
     /// acknowledged and not parked.
     pub fn sync_backlog(&self, limit: usize) -> Result<Vec<PassageRecord>, StoreError> {
         let log_id = self.log_id()?;
+        // Recorded before pairing under other ids of the same venue: sent as the paired ids
+        // (`sent_as`), while the row keeps the ids its hash covers.
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM passages WHERE synced = 0 AND parked IS NULL ORDER BY seq LIMIT ?1"
+            "SELECT {COLUMNS}, as_kiosk, as_venue FROM passages LEFT JOIN sent_as USING (kiosk_id, venue_id)
+             WHERE synced = 0 AND parked IS NULL ORDER BY seq LIMIT ?1"
         ))?;
-        let rows = stmt.query_map(params![limit as i64], row_to_passage)?;
-        rows.map(|p| Ok(p?.to_record(&log_id))).collect()
+        let rows = stmt.query_map(params![limit as i64], |r| {
+            let sent_as: (Option<String>, Option<String>) = (r.get(17)?, r.get(18)?);
+            Ok((row_to_passage(r)?, sent_as))
+        })?;
+        rows.map(|row| {
+            let (p, sent_as) = row?;
+            let mut record = p.to_record(&log_id);
+            if let (Some(kiosk), Some(venue)) = sent_as {
+                (record.kiosk_id, record.venue_id) = (kiosk, venue);
+            }
+            Ok(record)
+        })
+        .collect()
     }
 
     /// Passages waiting to be sent (parked ones are not waiting: the server refused them).

@@ -4,6 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use axum::extract::FromRequestParts;
+use chrono::Utc;
 use sha2::{Digest, Sha256};
 
 use crate::api::AppState;
@@ -52,26 +53,65 @@ pub enum Caller {
     Tracer(TracerCaller),
 }
 
-/// Looks the request's token up among kiosks, then tracers; counts failures.
+/// How stale `last_seen` may get before a call writes it again: one write a minute per
+/// credential, not one per request.
+const SEEN_EVERY_SECS: i64 = 60;
+
+/// The kiosk's clock minus the server's, from the request's `Kiosk-Clock` header.
+fn reported_skew(parts: &axum::http::request::Parts) -> Option<f64> {
+    let text = parts.headers.get(wire::routes::KIOSK_CLOCK_HEADER)?.to_str().ok()?;
+    let kiosk = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    Some((kiosk.with_timezone(&Utc) - Utc::now()).num_milliseconds() as f64 / 1000.0)
+}
+
+fn stale(last_seen: Option<chrono::DateTime<Utc>>) -> bool {
+    last_seen.is_none_or(|t| Utc::now() - t > chrono::Duration::seconds(SEEN_EVERY_SECS))
+}
+
+/// Looks the request's token up among kiosks, then tracers; refuses revoked and expired
+/// tokens with a message saying what to do; counts failures.
 async fn caller(parts: &axum::http::request::Parts, state: &AppState) -> Result<Caller, ServerError> {
-    let found = match bearer(&parts.headers) {
-        Ok(token) => {
-            let hash = hash_token(token);
-            match state.db.kiosk_by_token(&hash).await? {
-                Some((kiosk, venue)) => Some(Caller::Kiosk(KioskCaller { kiosk, venue })),
-                None => state
-                    .db
-                    .tracer_by_token(&hash)
-                    .await?
-                    .map(|name| Caller::Tracer(TracerCaller { name })),
-            }
-        }
-        Err(_) => None,
-    };
-    found.ok_or_else(|| {
+    let refused = |e: ServerError| {
         state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
-        ServerError::Unauthorized
-    })
+        e
+    };
+    let token = bearer(&parts.headers).map_err(refused)?;
+    let hash = hash_token(token);
+    if let Some(k) = state.db.kiosk_by_token(&hash).await? {
+        if let Some(at) = k.revoked_at {
+            return Err(refused(ServerError::TokenRefused(format!(
+                "kiosk {:?}'s token was revoked at {at}: pair the kiosk again with the command                  `trace-server kiosk rotate {}` prints",
+                k.id, k.id
+            ))));
+        }
+        let skew = reported_skew(parts);
+        if stale(k.last_seen) || skew.is_some_and(|s| s.abs() > 60.0) {
+            state.db.kiosk_seen(&k.id, skew).await?;
+        }
+        return Ok(Caller::Kiosk(KioskCaller {
+            kiosk: k.id,
+            venue: k.venue,
+        }));
+    }
+    match state.db.tracer_by_token(&hash).await? {
+        Some(t) if t.revoked_at.is_some() || t.expires_at.is_some_and(|e| e <= Utc::now()) => {
+            let when = match t.revoked_at {
+                Some(at) => format!("was revoked at {at}"),
+                None => format!("expired at {}", t.expires_at.unwrap_or_default()),
+            };
+            Err(refused(ServerError::TokenRefused(format!(
+                "tracer {:?}'s token {when}: ask an administrator for a new one (`trace-server tracer rotate {}`)",
+                t.name, t.name
+            ))))
+        }
+        Some(t) => {
+            if stale(t.last_seen) {
+                state.db.tracer_seen(&t.name).await?;
+            }
+            Ok(Caller::Tracer(TracerCaller { name: t.name }))
+        }
+        None => Err(refused(ServerError::Unauthorized)),
+    }
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -86,7 +126,10 @@ impl FromRequestParts<AppState> for KioskCaller {
     async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, ServerError> {
         match caller(parts, state).await? {
             Caller::Kiosk(k) => Ok(k),
-            Caller::Tracer(_) => Err(ServerError::Unauthorized),
+            Caller::Tracer(t) => Err(ServerError::Forbidden(format!(
+                "this route needs a kiosk token (from `trace-server kiosk add`); the request carried tracer {:?}'s token",
+                t.name
+            ))),
         }
     }
 }
@@ -96,7 +139,10 @@ impl FromRequestParts<AppState> for TracerCaller {
     async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, ServerError> {
         match caller(parts, state).await? {
             Caller::Tracer(t) => Ok(t),
-            Caller::Kiosk(_) => Err(ServerError::Unauthorized),
+            Caller::Kiosk(k) => Err(ServerError::Forbidden(format!(
+                "this route needs a tracer token (from `trace-server tracer add`); the request carried kiosk {:?}'s token",
+                k.kiosk
+            ))),
         }
     }
 }

@@ -17,7 +17,11 @@ pub enum ServerError {
     )]
     Unauthorized,
     #[error("{0}")]
+    TokenRefused(String),
+    #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("not found: {0}")]
@@ -27,7 +31,8 @@ pub enum ServerError {
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
         let status = match &self {
-            ServerError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ServerError::Unauthorized | ServerError::TokenRefused(_) => StatusCode::UNAUTHORIZED,
+            ServerError::Conflict(_) => StatusCode::CONFLICT,
             ServerError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServerError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ServerError::NotFound(_) => StatusCode::NOT_FOUND,

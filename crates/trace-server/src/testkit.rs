@@ -81,7 +81,7 @@ impl TestServer {
         let token = auth::new_token("tt_").unwrap();
         let db = Db::connect(&self.database_url).unwrap();
         self.rt()
-            .block_on(db.add_tracer(name, &auth::hash_token(&token)))
+            .block_on(db.add_tracer(name, &auth::hash_token(&token), None))
             .unwrap();
         token
     }
@@ -128,6 +128,12 @@ impl TestServer {
 }
 
 impl TestServer {
+    /// Runs `f` on the server's database handle (administration as the CLI does it).
+    pub fn with_db<T, F: std::future::Future<Output = T>>(&self, f: impl FnOnce(Db) -> F) -> T {
+        let db = Db::connect(&self.database_url).unwrap();
+        self.rt().block_on(f(db))
+    }
+
     fn rt(&self) -> &tokio::runtime::Runtime {
         self.runtime.as_ref().unwrap()
     }

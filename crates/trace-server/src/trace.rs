@@ -26,7 +26,7 @@ impl Window {
     fn check(&self) -> Result<(), ServerError> {
         if self.to <= self.from {
             return Err(ServerError::BadRequest(
-                "`to` must be after `from` (RFC 3339 times)".into(),
+                "`to` must be after `from` (each a date like 2026-11-20 or an RFC 3339 time)".into(),
             ));
         }
         if self.to - self.from > chrono::Duration::days(MAX_WINDOW_DAYS) {

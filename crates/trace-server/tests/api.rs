@@ -114,7 +114,7 @@ fn tracing_needs_a_tracer_token_and_is_audited() {
     assert_eq!(get(&s, None, q).status(), 401);
     assert_eq!(
         get(&s, Some(&k), q).status(),
-        401,
+        403,
         "a kiosk token is not a tracer token"
     );
     assert_eq!(get(&s, Some(&tracer), q).status(), 200);

@@ -17,6 +17,12 @@ pub mod routes {
     pub const PASSAGES: &str = "/v1/passages";
     /// GET the signed trust list ([`crate::SignedDocument`]). Kiosk token.
     pub const KIOSK_POLICY: &str = "/v1/kiosk/policy";
+    /// GET [`crate::KioskIdentity`]: who the token belongs to (for `kiosk pair` and
+    /// `check-config --online`). Kiosk token.
+    pub const KIOSK_WHOAMI: &str = "/v1/kiosk/whoami";
+    /// Request header in which a kiosk sends its clock (RFC 3339) with every call: the server
+    /// measures skew from it, not from passage times, which may be back-dated on purpose.
+    pub const KIOSK_CLOCK_HEADER: &str = "kiosk-clock";
     /// GET [`crate::KioskStatus`]; `{id}` is the kiosk's name (`[kiosk] id`). Its own kiosk
     /// token, or a tracer token.
     pub const KIOSK_STATUS: &str = "/v1/kiosks/{id}/status";
@@ -29,6 +35,16 @@ pub mod routes {
     pub fn kiosk_status(kiosk_id: &str) -> String {
         KIOSK_STATUS.replace("{id}", kiosk_id)
     }
+}
+
+/// Who a kiosk token belongs to, as the server knows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KioskIdentity {
+    pub kiosk_id: String,
+    pub venue_id: String,
+    /// The server's public key (hex), the one that signs the trust list.
+    pub server_key: String,
+    pub server_time: DateTime<Utc>,
 }
 
 /// One passage as a kiosk sends it. Event ids are UUIDv7 made on the kiosk, so a resend after a
@@ -117,7 +133,9 @@ pub struct KioskStatus {
     #[serde(default)]
     pub head: Option<(i64, String)>,
     pub last_received: Option<DateTime<Utc>>,
-    /// Kiosk clock minus server clock at the last receipt, in seconds (positive: kiosk ahead).
+    /// Kiosk clock minus server clock, in seconds (positive: kiosk ahead), as the kiosk last
+    /// reported it in the `Kiosk-Clock` header (passage times say nothing: they may be
+    /// back-dated on purpose).
     pub clock_skew_seconds: Option<f64>,
 }
 

@@ -3,10 +3,11 @@
 //! limits. A renamed field or word is a compile error on both sides, not a silent loss.
 
 mod api;
+pub mod when;
 mod words;
 
 pub use api::{
-    FormatTrust, IngestReport, KioskStatus, MAX_BATCH, POLICY_VERSION, PassageRecord, PolicyDocument, Rejection,
-    SignedDocument, routes,
+    FormatTrust, IngestReport, KioskIdentity, KioskStatus, MAX_BATCH, POLICY_VERSION, PassageRecord, PolicyDocument,
+    Rejection, SignedDocument, routes,
 };
 pub use words::{Direction, Reason, UnknownWord, VerdictKind};

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use chrono::Utc;
-use wire::{IngestReport, KioskStatus, MAX_BATCH, SignedDocument};
+use wire::{IngestReport, KioskIdentity, KioskStatus, MAX_BATCH, SignedDocument};
 
 use super::AppState;
 use crate::auth::{Caller, KioskCaller};
@@ -49,14 +49,32 @@ pub async fn policy(State(s): State<AppState>, _k: KioskCaller) -> Result<Json<S
     Ok(Json(crate::trust::signed_policy(&s.db).await?))
 }
 
+/// Who the token belongs to and the server's key, so a kiosk being paired can check that its
+/// configuration matches what the server has.
+pub async fn whoami(State(s): State<AppState>, k: KioskCaller) -> Result<Json<KioskIdentity>, ServerError> {
+    let key = crate::trust::server_key(&s.db).await?;
+    Ok(Json(KioskIdentity {
+        kiosk_id: k.kiosk,
+        venue_id: k.venue,
+        server_key: crate::trust::public_hex(&key),
+        server_time: Utc::now(),
+    }))
+}
+
 /// Readable by a tracer, or by the kiosk itself.
 pub async fn status(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<KioskStatus>, ServerError> {
-    if matches!(&caller, Caller::Kiosk(k) if k.kiosk != id) {
-        return Err(ServerError::Unauthorized);
+    if let Caller::Kiosk(k) = &caller
+        && k.kiosk != id
+    {
+        return Err(ServerError::Forbidden(format!(
+            "a kiosk token reads only its own status: this token is kiosk {:?}'s, the path names {id:?} \
+             (`{{id}}` is the kiosk's name, [kiosk] id)",
+            k.kiosk
+        )));
     }
     s.db.kiosk_status(&id)
         .await?

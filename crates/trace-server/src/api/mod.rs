@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
 use axum::routing::{get, post};
 use wire::routes;
 
@@ -42,11 +44,47 @@ pub fn router(state: AppState) -> Router {
         .route(routes::PASSAGES, post(kiosk::ingest))
         .route(routes::KIOSK_STATUS, get(kiosk::status))
         .route(routes::KIOSK_POLICY, get(kiosk::policy))
+        .route(routes::KIOSK_WHOAMI, get(kiosk::whoami))
         .route(routes::TRACE_CONTACTS, get(tracer::contacts))
         .route(routes::TRACE_VENUE, get(tracer::venue))
         .route(routes::TRACE_HOTSPOTS, get(tracer::hotspots))
         .route(routes::TRACE_PEAKS, get(tracer::peaks))
         // No other route takes a body; ingest reads its own, after the token check.
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn(json_errors))
         .with_state(state)
+}
+
+/// Every error is JSON (`{"error": "…"}`) with a sentence a person can act on, including the
+/// ones axum writes itself as plain text (a malformed query string, an unknown route, a wrong
+/// method), so a script reads one shape and a person reads no bare "Not Found".
+async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let route = format!("{} {}", request.method(), request.uri().path());
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = match status {
+        StatusCode::NOT_FOUND => format!("no such route: {route} (README.md lists the routes)"),
+        StatusCode::METHOD_NOT_ALLOWED => format!("{route}: this route does not take that method"),
+        _ if text.is_empty() => status.canonical_reason().unwrap_or("error").to_string(),
+        _ => text,
+    };
+    let body = serde_json::json!({ "error": message }).to_string();
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
 }

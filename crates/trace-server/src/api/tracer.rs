@@ -4,8 +4,8 @@ use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use wire::when::{Edge, parse_instant};
 
 use super::AppState;
 use crate::auth::TracerCaller;
@@ -15,27 +15,34 @@ use crate::trace::{Contact, Hotspot, Peak, Visit, Window};
 /// The query string of the tracing routes.
 #[derive(Debug, Deserialize)]
 pub struct Params {
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
+    /// A date (`2026-11-20`, from its midnight UTC) or an RFC 3339 time.
+    pub from: Option<String>,
+    /// A date (`2026-11-22`, through its end) or an RFC 3339 time.
+    pub to: Option<String>,
     pub subject: Option<String>,
     pub venue: Option<String>,
     pub limit: Option<i64>,
 }
 
 impl Params {
-    fn window(&self, s: &AppState) -> Window {
+    fn window(&self, s: &AppState) -> Result<Window, ServerError> {
+        let at = |value: &Option<String>, name: &str, edge: Edge| {
+            parse_instant(required(value, name)?, edge).map_err(|e| ServerError::BadRequest(format!("?{name}=: {e}")))
+        };
+        let window = Window {
+            from: at(&self.from, "from", Edge::Start)?,
+            to: at(&self.to, "to", Edge::End)?,
+        };
         s.metrics.trace_queries.fetch_add(1, Ordering::Relaxed);
-        Window {
-            from: self.from,
-            to: self.to,
-        }
+        Ok(window)
     }
 }
 
 fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, ServerError> {
     value
         .as_deref()
-        .ok_or_else(|| ServerError::BadRequest(format!("give ?{name}=")))
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ServerError::BadRequest(format!("give ?{name}= (README.md shows an example)")))
 }
 
 pub async fn contacts(
@@ -44,7 +51,7 @@ pub async fn contacts(
     Query(p): Query<Params>,
 ) -> Result<Json<Vec<Contact>>, ServerError> {
     let subject = required(&p.subject, "subject")?;
-    Ok(Json(s.tracing.contacts(&t.name, subject, p.window(&s)).await?))
+    Ok(Json(s.tracing.contacts(&t.name, subject, p.window(&s)?).await?))
 }
 
 pub async fn venue(
@@ -53,7 +60,7 @@ pub async fn venue(
     Query(p): Query<Params>,
 ) -> Result<Json<Vec<Visit>>, ServerError> {
     let venue = required(&p.venue, "venue")?;
-    Ok(Json(s.tracing.venue(&t.name, venue, p.window(&s)).await?))
+    Ok(Json(s.tracing.venue(&t.name, venue, p.window(&s)?).await?))
 }
 
 pub async fn hotspots(
@@ -61,7 +68,7 @@ pub async fn hotspots(
     t: TracerCaller,
     Query(p): Query<Params>,
 ) -> Result<Json<Vec<Hotspot>>, ServerError> {
-    Ok(Json(s.tracing.hotspots(&t.name, p.window(&s), p.limit).await?))
+    Ok(Json(s.tracing.hotspots(&t.name, p.window(&s)?, p.limit).await?))
 }
 
 pub async fn peaks(
@@ -71,7 +78,7 @@ pub async fn peaks(
 ) -> Result<Json<Vec<Peak>>, ServerError> {
     Ok(Json(
         s.tracing
-            .peaks(&t.name, p.window(&s), p.venue.as_deref(), p.limit)
+            .peaks(&t.name, p.window(&s)?, p.venue.as_deref(), p.limit)
             .await?,
     ))
 }

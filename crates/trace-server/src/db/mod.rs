@@ -12,6 +12,7 @@ use tokio_postgres::NoTls;
 
 use crate::error::ServerError;
 
+pub use admin::{AuditEntry, KioskCredential, KioskRow, TracerCredential, TracerRow};
 pub use trace::{Contact, Hotspot, Peak, Visit};
 
 const MIGRATIONS: &[&str] = &[
@@ -21,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_retention.sql"),
     include_str!("../../migrations/0005_log_id.sql"),
     include_str!("../../migrations/0006_audit_append_only.sql"),
+    include_str!("../../migrations/0007_credentials.sql"),
 ];
 
 /// The server's database: a connection pool. Cheap to clone.

@@ -100,8 +100,8 @@ impl Db {
         let s = client
             .query_one(
                 "SELECT COUNT(*), COUNT(DISTINCT log_id), MAX(received_at),
-                        (SELECT EXTRACT(EPOCH FROM at - received_at)::float8 FROM passages
-                          WHERE kiosk_id = $1 ORDER BY received_at DESC, seq DESC LIMIT 1),
+                        -- reported by the kiosk with its calls: passage times may be back-dated
+                        (SELECT clock_skew_seconds FROM kiosks WHERE id = $1),
                         (SELECT log_id FROM passages WHERE kiosk_id = $1 ORDER BY received_at DESC, seq DESC LIMIT 1)
                  FROM passages WHERE kiosk_id = $1",
                 &[&kiosk_id],

@@ -6,9 +6,15 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use wire::{IngestReport, KioskStatus, PassageRecord, PolicyDocument, SignedDocument, routes};
+use wire::{IngestReport, KioskIdentity, KioskStatus, PassageRecord, routes};
+
+mod trust_list;
+pub use trust_list::{
+    ServerPolicy, check_policy, load_cached_policy, policy_cache_path, replace_durably, rules_with_cached_list,
+};
 
 use crate::check::{Rules, SharedRules};
+use crate::clock::{Clock, SystemClock};
 use crate::config::SyncConfig;
 use crate::store::writer::StoreHandle;
 use crate::store::{Store, StoreError};
@@ -18,8 +24,10 @@ use crate::store::{Store, StoreError};
 pub enum SyncError {
     #[error("trace server unreachable ({0}); passages stay queued and are sent when it is back")]
     Unreachable(String),
-    #[error("the trace server refused this kiosk's token (401): check [sync] token in kiosk.toml")]
-    Unauthorized,
+    #[error(
+        "the trace server refused this kiosk's token (401: {0}); check [sync] token in kiosk.toml, or pair again with the command `trace-server kiosk rotate` prints"
+    )]
+    Unauthorized(String),
     #[error("the trace server refused the batch ({status}): {body}")]
     Refused { status: u16, body: String },
     #[error("the trace server failed ({status}); will retry")]
@@ -118,6 +126,9 @@ pub struct SyncClient {
     token: String,
     batch_size: usize,
     http: reqwest::blocking::Client,
+    /// Sent with every call (`Kiosk-Clock`): the server measures this kiosk's clock skew from
+    /// it, not from passage times, which may be back-dated on purpose.
+    clock: std::sync::Arc<dyn Clock>,
 }
 
 impl SyncClient {
@@ -132,15 +143,37 @@ impl SyncClient {
             token: config.token.0.clone(),
             batch_size: config.batch_size,
             http,
+            clock: std::sync::Arc::new(SystemClock),
         })
     }
 
-    fn get(&self, path: &str) -> Result<reqwest::blocking::Response, SyncError> {
+    /// The clock whose time is sent to the server with each call (the kiosk's).
+    pub fn with_clock(mut self, clock: std::sync::Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
         self.http
-            .get(format!("{}{path}", self.url))
+            .request(method, format!("{}{path}", self.url))
             .bearer_auth(&self.token)
+            .header(routes::KIOSK_CLOCK_HEADER, self.clock.now().to_rfc3339())
+    }
+
+    fn get(&self, path: &str) -> Result<reqwest::blocking::Response, SyncError> {
+        self.request(reqwest::Method::GET, path)
             .send()
-            .map_err(|e| SyncError::Unreachable(e.to_string()))
+            .map_err(|e| SyncError::Unreachable(format!("{}: {e}", self.url)))
+    }
+
+    /// Who the server says this kiosk's token belongs to, and the server's key.
+    pub fn whoami(&self) -> Result<KioskIdentity, SyncError> {
+        accepted(self.get(routes::KIOSK_WHOAMI)?)?
+            .json()
+            .map_err(|e| SyncError::Refused {
+                status: 200,
+                body: format!("unreadable answer from {}: {e}; is this a trace server?", self.url),
+            })
     }
 
     /// What the server knows of `kiosk_id`: gaps, its chain head, its clock.
@@ -168,9 +201,7 @@ impl SyncClient {
                 return Ok(sent);
             }
             let response = self
-                .http
-                .post(format!("{}{}", self.url, routes::PASSAGES))
-                .bearer_auth(&self.token)
+                .request(reqwest::Method::POST, routes::PASSAGES)
                 .json(&batch)
                 .send()
                 .map_err(|e| SyncError::Unreachable(e.to_string()))?;
@@ -218,16 +249,25 @@ impl SyncClient {
 
 /// The response if the server accepted the request; otherwise what went wrong, as the error
 /// the sync loop handles (401: the token; 5xx: retry later; other: refused, with its reason).
-fn accepted(response: reqwest::blocking::Response) -> Result<reqwest::blocking::Response, SyncError> {
+pub(crate) fn accepted(response: reqwest::blocking::Response) -> Result<reqwest::blocking::Response, SyncError> {
     match response.status().as_u16() {
         200..=299 => Ok(response),
-        401 => Err(SyncError::Unauthorized),
+        401 => Err(SyncError::Unauthorized(server_message(response))),
         status @ 500..=599 => Err(SyncError::ServerError { status }),
         status => Err(SyncError::Refused {
             status,
-            body: response.text().unwrap_or_default(),
+            body: server_message(response),
         }),
     }
+}
+
+/// The `error` of the server's JSON answer, or its body as text.
+fn server_message(response: reqwest::blocking::Response) -> String {
+    let text = response.text().unwrap_or_default();
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+        .unwrap_or(text)
 }
 
 /// Delay before the next attempt: the interval when healthy, doubling per failure up to five
@@ -258,7 +298,7 @@ pub fn spawn(
     std::thread::Builder::new().name("sync".into()).spawn(move || {
         let mut status = SyncStatus::default();
         let mut failures = 0u32;
-        let client = SyncClient::new(&config);
+        let client = SyncClient::new(&config).map(|c| c.with_clock(clock.clone()));
         // The server's gap report costs it a scan of this kiosk's passages: ask once at start
         // and then only after rounds that sent something (only sending can change it).
         let mut gaps_known = false;
@@ -302,110 +342,6 @@ pub fn spawn(
             std::thread::sleep(backoff(config.interval, failures));
         }
     })
-}
-
-/// The trust list and risk regions from the server, after its signature was checked.
-pub type ServerPolicy = PolicyDocument;
-
-/// Checks a signed trust list: the pinned server key's signature, a version this kiosk reads,
-/// not expired at `now`, and not older than `kept` (the list already in use): an old signed
-/// list replayed by someone between kiosk and server is refused like a forged one.
-pub fn check_policy(
-    server_key: &str,
-    signed: &SignedDocument,
-    now: DateTime<Utc>,
-    kept: Option<&ServerPolicy>,
-) -> Result<ServerPolicy, SyncError> {
-    vp1::verify_document(server_key, signed.document.as_bytes(), &signed.signature)
-        .map_err(|e| SyncError::BadPolicy(e.to_string()))?;
-    let policy: ServerPolicy = serde_json::from_str(&signed.document)
-        .map_err(|e| SyncError::BadPolicy(format!("unreadable document: {e}")))?;
-    if !(1..=wire::POLICY_VERSION).contains(&policy.version) {
-        return Err(SyncError::BadPolicy(format!(
-            "unknown document version {}",
-            policy.version
-        )));
-    }
-    if let Some(expires) = policy.expires_at.filter(|e| *e <= now) {
-        return Err(SyncError::BadPolicy(format!(
-            "it expired at {expires}; the kiosk must reach the server for a fresh one"
-        )));
-    }
-    if let Some(kept) = kept.filter(|k| policy.issued_at < k.issued_at) {
-        return Err(SyncError::BadPolicy(format!(
-            "it was issued at {}, before the list already in use ({}): an old list replayed",
-            policy.issued_at, kept.issued_at
-        )));
-    }
-    Ok(policy)
-}
-
-impl SyncClient {
-    /// Fetches the signed trust list, verifies it with the pinned key, and on success stores
-    /// it (atomically) at `cache` so that the kiosk keeps it through restarts while offline.
-    pub fn refresh_policy(
-        &self,
-        server_key: &str,
-        cache: &std::path::Path,
-        now: DateTime<Utc>,
-    ) -> Result<ServerPolicy, SyncError> {
-        let signed: SignedDocument = accepted(self.get(routes::KIOSK_POLICY)?)?
-            .json()
-            .map_err(|e| SyncError::BadPolicy(e.to_string()))?;
-        // The list kept on disk (expired or not) is the floor: never go back before it.
-        let kept = read_cached(cache)?.and_then(|s| check_policy(server_key, &s, DateTime::<Utc>::MIN_UTC, None).ok());
-        let policy = check_policy(server_key, &signed, now, kept.as_ref())?;
-        let text = serde_json::to_string(&signed).map_err(|e| SyncError::BadPolicy(e.to_string()))?;
-        replace_durably(cache, &text).map_err(|e| SyncError::Cache(format!("{}: {e}", cache.display())))?;
-        Ok(policy)
-    }
-}
-
-/// Replaces `path` with `text` so that a power cut leaves the old or the new file, whole: a
-/// private temporary file, fsynced, renamed over, and the folder fsynced.
-fn replace_durably(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut f = crate::store::create_private(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
-}
-
-/// The last good trust list kept on disk, checked again against the pinned key (a file edited
-/// on the kiosk is refused like a forged download).
-/// An expired one is refused (the kiosk falls back to its own kiosk.toml until it reaches the
-/// server).
-pub fn load_cached_policy(
-    server_key: &str,
-    cache: &std::path::Path,
-    now: DateTime<Utc>,
-) -> Result<Option<ServerPolicy>, SyncError> {
-    match read_cached(cache)? {
-        Some(signed) => check_policy(server_key, &signed, now, None).map(Some),
-        None => Ok(None),
-    }
-}
-
-fn read_cached(cache: &std::path::Path) -> Result<Option<SignedDocument>, SyncError> {
-    let text = match std::fs::read_to_string(cache) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(SyncError::Cache(format!("{}: {e}", cache.display()))),
-    };
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| SyncError::BadPolicy(e.to_string()))
-}
-
-/// Where the trust-list cache lives: beside the passage log.
-pub fn policy_cache_path(db_path: &std::path::Path) -> std::path::PathBuf {
-    db_path.with_extension("policy.json")
 }
 
 #[cfg(test)]

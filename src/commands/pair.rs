@@ -1,0 +1,186 @@
+//! `kiosk pair` and `kiosk check-config --online`: the kiosk and the trace server agree on who
+//! the kiosk is (token, kiosk id, venue id) and on the key that signs the trust list.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+
+use super::CommandError;
+use super::args::PairArgs;
+use crate::config::edit::{Pairing, with_pairing};
+use crate::config::{Config, SyncConfig};
+use crate::store::{BacklogFate, Store, StoreSettings};
+use crate::sync::{SyncClient, policy_cache_path};
+
+/// Where `kiosk pair` writes: `--config FILE`, else the file the kiosk would read.
+fn config_file(path: Option<&Path>) -> Result<PathBuf, CommandError> {
+    match path {
+        Some(p) => Ok(p.to_path_buf()),
+        None => Config::discover(None)?.source.ok_or_else(|| {
+            CommandError::Usage(
+                "no kiosk.toml here to write the pairing into: copy the documented kiosk.toml from the \
+                 project (or /etc/kiosk/kiosk.toml of the package) and pass --config FILE"
+                    .into(),
+            )
+        }),
+    }
+}
+
+/// The server's key must be the one the pairing command (or kiosk.toml) pins: otherwise a
+/// server in the middle could sign the trust list.
+fn check_key(pinned: &str, served: &str) -> Result<(), CommandError> {
+    if pinned.eq_ignore_ascii_case(served) {
+        return Ok(());
+    }
+    Err(CommandError::Usage(format!(
+        "the server at this URL signs with key {served}, not the pinned {pinned}: compare with \
+         `trace-server key` run on the server; if it differs, this is not your server (or the key was \
+         mistyped)"
+    )))
+}
+
+/// Replaces the config file durably, keeping its owner and group (the kiosk's service user
+/// must still read it) and its mode minus any access for others: it now holds a token.
+fn replace_config(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(path)?;
+    let tmp = path.with_extension("toml.pairing");
+    crate::sync::replace_durably(&tmp, text)?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(meta.mode() & 0o770))?;
+    // Only root may give a file away; anyone else already owns what they write.
+    if let Err(e) = std::os::unix::fs::chown(&tmp, Some(meta.uid()), Some(meta.gid()))
+        && e.kind() != std::io::ErrorKind::PermissionDenied
+    {
+        return Err(e);
+    }
+    std::fs::rename(&tmp, path)
+}
+
+pub fn pair(config_path: Option<&Path>, args: &PairArgs) -> Result<(), CommandError> {
+    let path = config_file(config_path)?;
+    let text = std::fs::read_to_string(&path).map_err(|source| CommandError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    // Ask the server who this token is before writing anything.
+    let probe = SyncConfig {
+        url: args.url.trim_end_matches('/').to_string(),
+        token: crate::config::Secret(args.token.clone()),
+        server_key: Some(args.server_key.clone()),
+        interval: std::time::Duration::from_secs(30),
+        batch_size: 500,
+        timeout: std::time::Duration::from_secs(15),
+    };
+    let client = SyncClient::new(&probe)?;
+    let who = client.whoami()?;
+    check_key(&args.server_key, &who.server_key)?;
+    let pairing = Pairing {
+        kiosk_id: &who.kiosk_id,
+        venue_id: &who.venue_id,
+        url: &probe.url,
+        token: &args.token,
+        server_key: &args.server_key,
+    };
+    let (new_text, config, changes) = with_pairing(&text, &path, &pairing)?;
+    // The trust list, checked with the pinned key and kept where every command reads it.
+    let cache = policy_cache_path(&config.db_path);
+    let policy = client.refresh_policy(&args.server_key, &cache, Utc::now())?;
+    replace_config(&path, &new_text).map_err(|source| CommandError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    println!(
+        "paired with {} as kiosk {:?} at venue {:?}; wrote {}:",
+        probe.url,
+        who.kiosk_id,
+        who.venue_id,
+        path.display()
+    );
+    for c in &changes {
+        println!("  {c}");
+    }
+    println!(
+        "  trust list: {} VP1 issuers, {} risk regions (issued {})",
+        policy.issuers_for("vp1").len(),
+        policy.risk_regions.len(),
+        policy.issued_at
+    );
+    if config.db_path.exists() {
+        let mut store = Store::open(&config.db_path, StoreSettings::from_config(&config))?;
+        for (group, fate) in store.pair_backlog((&who.kiosk_id, &who.venue_id), args.adopt_backlog, Utc::now())? {
+            let what = format!(
+                "{} unsent passages recorded as kiosk {} at venue {}",
+                group.passages, group.kiosk_id, group.venue_id
+            );
+            match fate {
+                BacklogFate::Unchanged => {}
+                BacklogFate::SentAsPaired => println!("  {what}: will be sent as {}/{}", who.kiosk_id, who.venue_id),
+                BacklogFate::Parked(why) => println!("  {what}: parked, kept in the log ({why})"),
+            }
+        }
+    }
+    println!("restart the kiosk to use the new settings; `kiosk sync --once` sends the backlog now");
+    Ok(())
+}
+
+/// `check-config --online`: what the server says of this configuration, and exactly what to
+/// change. Every mismatch is listed before failing.
+pub fn check_online(config: &Config) -> Result<(), CommandError> {
+    let sync = config.sync.as_ref().ok_or_else(|| {
+        CommandError::Usage("no [sync] section: nothing to check online (`kiosk pair …` writes one)".into())
+    })?;
+    let client = SyncClient::new(sync)?;
+    let who = client.whoami()?;
+    let mut problems = Vec::new();
+    if who.kiosk_id != config.kiosk_id {
+        problems.push(format!(
+            "[kiosk] id is {:?} but the server knows this token as kiosk {:?}: set id = {:?} (or run the \
+             `kiosk pair` command again)",
+            config.kiosk_id, who.kiosk_id, who.kiosk_id
+        ));
+    }
+    if who.venue_id != config.venue_id {
+        problems.push(format!(
+            "[venue] id is {:?} but the server registered this kiosk at venue {:?}: set id = {:?}",
+            config.venue_id, who.venue_id, who.venue_id
+        ));
+    }
+    match &sync.server_key {
+        None => problems.push(format!(
+            "[sync] server_key is missing: the trust list cannot be checked; pin the key `trace-server key` \
+             prints (the server says {})",
+            who.server_key
+        )),
+        Some(pinned) => match check_key(pinned, &who.server_key) {
+            Err(e) => problems.push(format!("[sync] server_key: {e}")),
+            Ok(()) => {
+                let cache = policy_cache_path(&config.db_path);
+                if let Err(e) = client.refresh_policy(pinned, &cache, Utc::now()) {
+                    problems.push(e.to_string());
+                }
+            }
+        },
+    }
+    let skew = (Utc::now() - who.server_time).num_seconds();
+    if skew.abs() > 120 {
+        problems.push(format!(
+            "this machine's clock is {skew:+} s off the server's: set the time (timedatectl / NTP); passes \
+             are checked against it"
+        ));
+    }
+    if problems.is_empty() {
+        println!(
+            "  online: {} knows this token as kiosk {:?} at venue {:?}; server key and trust list ok",
+            sync.url, who.kiosk_id, who.venue_id
+        );
+        return Ok(());
+    }
+    for p in &problems {
+        eprintln!("  online: {p}");
+    }
+    Err(CommandError::Usage(format!(
+        "{} problem(s) with {} (listed above)",
+        problems.len(),
+        sync.url
+    )))
+}

@@ -1,0 +1,107 @@
+//! Writes into kiosk.toml what pairing learnt, keeping the file's comments and layout: the
+//! file is the operator's documentation as much as the kiosk's settings.
+
+use std::path::Path;
+
+use toml_edit::{DocumentMut, Item, value};
+
+use super::{Config, ConfigError};
+
+/// What pairing sets: `[kiosk] id`, `[venue] id` and `[sync]` url, token and server key.
+#[derive(Debug, Clone)]
+pub struct Pairing<'a> {
+    pub kiosk_id: &'a str,
+    pub venue_id: &'a str,
+    pub url: &'a str,
+    pub token: &'a str,
+    pub server_key: &'a str,
+}
+
+/// One key pairing changed, for the installer to read (the token is never shown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub key: String,
+    pub before: Option<String>,
+    pub after: String,
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.before {
+            Some(b) if *b == self.after => write!(f, "{} = {} (unchanged)", self.key, self.after),
+            Some(b) => write!(f, "{} = {} (was {b})", self.key, self.after),
+            None => write!(f, "{} = {} (new)", self.key, self.after),
+        }
+    }
+}
+
+/// The text of `path` with the pairing written in, checked by the same validation as start-up
+/// (so a pairing that would make the kiosk refuse to start is never written), and the changes.
+pub fn with_pairing(text: &str, path: &Path, p: &Pairing) -> Result<(String, Config, Vec<Change>), ConfigError> {
+    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let mut changes = Vec::new();
+    for (table, key, new, secret) in [
+        ("kiosk", "id", p.kiosk_id, false),
+        ("venue", "id", p.venue_id, false),
+        ("sync", "url", p.url, false),
+        ("sync", "token", p.token, true),
+        ("sync", "server_key", p.server_key, false),
+    ] {
+        if !doc.contains_key(table) {
+            doc[table] = toml_edit::table();
+        }
+        let item: &mut Item = &mut doc[table][key];
+        let shown = |s: &str| {
+            if secret {
+                "<secret>".to_string()
+            } else {
+                format!("{s:?}")
+            }
+        };
+        let before = item.as_str().map(shown);
+        changes.push(Change {
+            key: format!("[{table}] {key}"),
+            before,
+            after: shown(new),
+        });
+        *item = value(new);
+    }
+    let text = doc.to_string();
+    let config = Config::from_toml(&text, path)?;
+    Ok((text, config, changes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairing_keeps_comments_and_says_what_changed() {
+        let text = "# my kiosk\n[kiosk]\n# the name\nid = \"kiosk-1\"\n\n[venue]\nid = \"demo-venue\" # shipped\n";
+        let pairing = Pairing {
+            kiosk_id: "gate-01",
+            venue_id: "mall",
+            url: "http://127.0.0.1:8080",
+            token: "kt_secret",
+            server_key: "ab",
+        };
+        let (out, config, changes) = with_pairing(text, Path::new("kiosk.toml"), &pairing).unwrap();
+        assert!(out.contains("# my kiosk") && out.contains("# the name"), "{out}");
+        assert!(out.contains("id = \"gate-01\"") && out.contains("[sync]"), "{out}");
+        assert_eq!(config.kiosk_id, "gate-01");
+        assert_eq!(config.sync.unwrap().token.0, "kt_secret");
+        let shown: Vec<String> = changes.iter().map(ToString::to_string).collect();
+        assert_eq!(shown[0], "[kiosk] id = \"gate-01\" (was \"kiosk-1\")");
+        assert_eq!(shown[3], "[sync] token = <secret> (new)");
+        assert!(!shown.join("\n").contains("kt_secret"));
+        // A remote plain-http URL fails the start-up check and is not written.
+        let bad = Pairing {
+            url: "http://trace.example.org",
+            ..pairing
+        };
+        assert!(with_pairing(text, Path::new("kiosk.toml"), &bad).is_err());
+    }
+}
