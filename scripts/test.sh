@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 ensure_cargo
-ensure_pkgs "${BUILD_PKGS[@]}" postgresql
+ensure_pkgs "${BUILD_PKGS[@]}" postgresql curl
 
 # Real QR images for decoder regression tests (never committed into this repository).
 if [ -z "${QR_SAMPLES:-}" ] && [ -d ../shared/qr-samples ]; then
@@ -46,3 +46,5 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast --features trace-server/testkit
 fi
+echo "== README.md's commands"
+bash scripts/readme-check.sh

@@ -198,32 +198,3 @@ pub struct ScanArgs {
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
 }
-
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    /// Every flag, argument and subcommand without a help line, as `kiosk sub --flag`.
-    fn undocumented(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
-        for a in cmd.get_arguments() {
-            let id = a.get_id().as_str();
-            if !matches!(id, "help" | "version") && a.get_help().is_none() {
-                out.push(format!("{path} <{id}>"));
-            }
-        }
-        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
-            let here = format!("{path} {}", sub.get_name());
-            if sub.get_about().is_none() {
-                out.push(here.clone());
-            }
-            undocumented(sub, &here, out);
-        }
-    }
-
-    #[test]
-    fn every_flag_and_subcommand_says_what_it_is_for() {
-        let mut missing = Vec::new();
-        undocumented(&super::Cli::command(), "kiosk", &mut missing);
-        assert!(missing.is_empty(), "no help text: {missing:#?}");
-    }
-}

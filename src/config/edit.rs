@@ -21,14 +21,17 @@ pub struct Pairing<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub key: String,
+    /// As shown (a secret as `<secret>`).
     pub before: Option<String>,
     pub after: String,
+    /// Whether the value differs (a new token shows the same `<secret>` but changed).
+    pub changed: bool,
 }
 
 impl std::fmt::Display for Change {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.before {
-            Some(b) if *b == self.after => write!(f, "{} = {} (unchanged)", self.key, self.after),
+            Some(_) if !self.changed => write!(f, "{} = {} (unchanged)", self.key, self.after),
             Some(b) => write!(f, "{} = {} (was {b})", self.key, self.after),
             None => write!(f, "{} = {} (new)", self.key, self.after),
         }
@@ -61,11 +64,11 @@ pub fn with_pairing(text: &str, path: &Path, p: &Pairing) -> Result<(String, Con
                 format!("{s:?}")
             }
         };
-        let before = item.as_str().map(shown);
         changes.push(Change {
             key: format!("[{table}] {key}"),
-            before,
+            before: item.as_str().map(shown),
             after: shown(new),
+            changed: item.as_str() != Some(new),
         });
         *item = value(new);
     }
@@ -97,6 +100,14 @@ mod tests {
         assert_eq!(shown[0], "[kiosk] id = \"gate-01\" (was \"kiosk-1\")");
         assert_eq!(shown[3], "[sync] token = <secret> (new)");
         assert!(!shown.join("\n").contains("kt_secret"));
+        // Paired again with a new token: the same `<secret>` on screen, but said to change.
+        let rotated = Pairing {
+            token: "kt_other",
+            ..pairing.clone()
+        };
+        let (_, _, again) = with_pairing(&out, Path::new("kiosk.toml"), &rotated).unwrap();
+        assert_eq!(again[3].to_string(), "[sync] token = <secret> (was <secret>)");
+        assert_eq!(again[0].to_string(), "[kiosk] id = \"gate-01\" (unchanged)");
         // A remote plain-http URL fails the start-up check and is not written.
         let bad = Pairing {
             url: "http://trace.example.org",

@@ -1,6 +1,7 @@
 //! The central trace server: kiosks send passages, tracers ask who met whom, where and when.
 
 pub mod api;
+pub mod args;
 pub mod auth;
 pub mod db;
 pub mod error;

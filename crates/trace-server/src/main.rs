@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::Utc;
 use clap::Parser;
-use cli::{Cli, Cmd};
+use trace_server::args::{Cli, Cmd};
 use trace_server::db::Db;
 
 /// `user@host:port/db` of a database URL, without its password, for error messages.

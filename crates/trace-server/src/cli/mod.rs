@@ -1,236 +1,17 @@
-//! The command line of `trace-server`: its arguments, and the administration and tracing
-//! commands that run in the shell (serving is in `main.rs`).
+//! The administration and tracing commands of `trace-server` that run in the shell (serving is
+//! in `main.rs`; the arguments in the library's `args.rs`).
 
 pub mod table;
 
-use chrono::{DateTime, Utc};
-use clap::{Parser, Subcommand};
-use table::{Format, print, when};
+use chrono::Utc;
+use table::{print, when};
+use trace_server::args::{AuditCmd, Format, KioskCmd, TraceCmd, TracerCmd, WindowArgs};
 use trace_server::auth;
 use trace_server::db::Db;
 use trace_server::trace::{Tracing, Window};
-use wire::when::{Edge, parse_instant};
 
-#[derive(Parser)]
-#[command(
-    name = "trace-server",
-    version,
-    about = "Central trace server for venue check-in kiosks",
-    after_help = "Every command reads the database from DATABASE_URL (or --database-url) and runs the \
-                  migrations it needs first. Times are dates (2026-11-20, in UTC) or RFC 3339 times."
-)]
-pub struct Cli {
-    /// PostgreSQL URL, e.g. postgres://user@127.0.0.1/trace
-    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
-    pub database_url: Option<String>,
-    #[command(subcommand)]
-    pub command: Cmd,
-}
-
-#[derive(Subcommand)]
-pub enum Cmd {
-    /// Run the HTTP server (migrations run first).
-    Serve {
-        /// Address and port to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: String,
-        /// Visit length assumed when an entry has no exit, in hours.
-        #[arg(long, default_value_t = 4.0)]
-        visit_hours: f64,
-        /// Passages older than this many days are deleted (checked hourly).
-        #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(1..))]
-        retention_days: u32,
-    },
-    /// Delete passages older than the retention period now (what `serve` does hourly).
-    Purge {
-        /// Passages older than this many days are deleted.
-        #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(1..))]
-        retention_days: u32,
-    },
-    /// Kiosk credentials: add (prints the pairing command), list, revoke, rotate.
-    #[command(subcommand)]
-    Kiosk(KioskCmd),
-    /// Tracer credentials: add, list, revoke, rotate.
-    #[command(subcommand)]
-    Tracer(TracerCmd),
-    /// The audit trail of tracing queries.
-    #[command(subcommand)]
-    Audit(AuditCmd),
-    /// Print the server's public key, for kiosk.toml `[sync] server_key`.
-    Key,
-    /// Trust a pass issuer: its .pub file goes into the signed list kiosks fetch.
-    IssuerAdd {
-        /// The issuer's public key file (`kiosk pass keygen` writes NAME.pub).
-        file: std::path::PathBuf,
-    },
-    /// Add a risk region to the signed list kiosks fetch.
-    RiskRegionAdd {
-        /// The region's name as travel passes carry it, e.g. R-North.
-        region: String,
-    },
-    /// Tracing queries (audited like the HTTP ones, under the name "cli").
-    #[command(subcommand)]
-    Trace(TraceCmd),
-}
-
-#[derive(Subcommand)]
-pub enum KioskCmd {
-    /// Register a kiosk at a venue; prints the `kiosk pair` command to run on it (the token
-    /// is shown once: only its hash is kept).
-    Add {
-        /// The venue's id, as passages and tracers name it.
-        #[arg(long)]
-        venue: String,
-        /// The kiosk's name, unique on this server (becomes its [kiosk] id).
-        #[arg(long)]
-        name: String,
-        /// This server's URL as the kiosk reaches it, e.g. https://trace.example.org
-        #[arg(long)]
-        url: String,
-        /// `json`: one object with the token, ids, URL and key, for scripts.
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
-    },
-    /// Every kiosk, its venue, when it was last heard from and its clock skew.
-    List {
-        /// `table` for people, `json` (one object per line) for scripts.
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
-    },
-    /// Stop a kiosk's token from working at once (its passages stay).
-    Revoke {
-        /// The kiosk's name.
-        name: String,
-    },
-    /// Give a kiosk a new token (the old one stops working) and print the pairing command.
-    Rotate {
-        /// The kiosk's name.
-        name: String,
-        /// This server's URL as the kiosk reaches it.
-        #[arg(long)]
-        url: String,
-        /// `table` for people, `json` (one object per line) for scripts.
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
-    },
-}
-
-#[derive(Subcommand)]
-pub enum TracerCmd {
-    /// Register a tracer and print their token (shown once).
-    Add {
-        /// The tracer's name, as the audit trail records it.
-        name: String,
-        /// Days until the token expires.
-        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=366))]
-        days: u32,
-    },
-    /// Every tracer, and whether their token works.
-    List {
-        /// `table` for people, `json` (one object per line) for scripts.
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
-    },
-    /// Stop a tracer's token from working at once.
-    Revoke {
-        /// The tracer's name.
-        name: String,
-    },
-    /// Give a tracer a new token (the old one stops working) and print it.
-    Rotate {
-        /// The tracer's name.
-        name: String,
-        /// Days until the new token expires.
-        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=366))]
-        days: u32,
-    },
-}
-
-#[derive(Subcommand)]
-pub enum AuditCmd {
-    /// Who asked what, oldest first.
-    Show {
-        /// Only queries from then on (default: the last 7 days).
-        #[arg(long, value_parser = from_arg)]
-        since: Option<DateTime<Utc>>,
-        /// Only this tracer's queries ("cli" for the command line's).
-        #[arg(long)]
-        tracer: Option<String>,
-        /// At most this many rows.
-        #[arg(long, default_value_t = 1000)]
-        limit: i64,
-        /// `table` for people, `json` (one object per line) for scripts.
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
-    },
-}
-
-/// The window every tracing query reads.
-#[derive(clap::Args)]
-pub struct WindowArgs {
-    /// Start: a date (2026-11-20: its midnight UTC) or an RFC 3339 time.
-    #[arg(long, value_parser = from_arg)]
-    from: DateTime<Utc>,
-    /// End: a date (2026-11-22: through its end) or an RFC 3339 time; at most 31 days after --from.
-    #[arg(long, value_parser = to_arg)]
-    to: DateTime<Utc>,
-    /// `table` for people, `json` (one object per line) for scripts.
-    #[arg(long, value_enum, default_value = "table")]
-    format: Format,
-}
-
-impl WindowArgs {
-    fn window(&self) -> Window {
-        Window {
-            from: self.from,
-            to: self.to,
-        }
-    }
-}
-
-fn from_arg(text: &str) -> Result<DateTime<Utc>, String> {
-    parse_instant(text, Edge::Start).map_err(|e| e.to_string())
-}
-
-fn to_arg(text: &str) -> Result<DateTime<Utc>, String> {
-    parse_instant(text, Edge::End).map_err(|e| e.to_string())
-}
-
-#[derive(Subcommand)]
-pub enum TraceCmd {
-    /// Who overlapped with a case, at which venues, longest overlap first.
-    Contacts {
-        /// The case's pseudonymous subject id.
-        subject: String,
-        #[command(flatten)]
-        window: WindowArgs,
-        /// Visit length assumed when an entry has no exit, in hours.
-        #[arg(long, default_value_t = 4.0)]
-        visit_hours: f64,
-    },
-    /// Everyone who was at a venue in the window.
-    Venue {
-        /// The venue's id.
-        venue: String,
-        #[command(flatten)]
-        window: WindowArgs,
-        /// Visit length assumed when an entry has no exit, in hours.
-        #[arg(long, default_value_t = 4.0)]
-        visit_hours: f64,
-    },
-    /// Venues by visits in the window, busiest first.
-    Hotspots {
-        #[command(flatten)]
-        window: WindowArgs,
-    },
-    /// Entries and exits per venue per hour.
-    Peaks {
-        #[command(flatten)]
-        window: WindowArgs,
-        /// Only this venue.
-        #[arg(long)]
-        venue: Option<String>,
-    },
+fn span(w: &WindowArgs) -> Window {
+    Window { from: w.from, to: w.to }
 }
 
 /// Hotspots and peaks count passages, not visits: the visit length does not matter to them.
@@ -414,7 +195,7 @@ pub async fn trace(db: Db, cmd: TraceCmd) -> anyhow::Result<()> {
             visit_hours,
         } => {
             let rows = Tracing::new(db, visit_hours * 3600.0)
-                .contacts("cli", &subject, window.window())
+                .contacts("cli", &subject, span(&window))
                 .await?;
             print(
                 &rows,
@@ -438,7 +219,7 @@ pub async fn trace(db: Db, cmd: TraceCmd) -> anyhow::Result<()> {
             visit_hours,
         } => {
             let rows = Tracing::new(db, visit_hours * 3600.0)
-                .venue("cli", &venue, window.window())
+                .venue("cli", &venue, span(&window))
                 .await?;
             print(
                 &rows,
@@ -457,7 +238,7 @@ pub async fn trace(db: Db, cmd: TraceCmd) -> anyhow::Result<()> {
         }
         TraceCmd::Hotspots { window } => {
             let rows = Tracing::new(db, DEFAULT_VISIT_SECS)
-                .hotspots("cli", window.window(), None)
+                .hotspots("cli", span(&window), None)
                 .await?;
             print(
                 &rows,
@@ -469,7 +250,7 @@ pub async fn trace(db: Db, cmd: TraceCmd) -> anyhow::Result<()> {
         }
         TraceCmd::Peaks { window, venue } => {
             let rows = Tracing::new(db, DEFAULT_VISIT_SECS)
-                .peaks("cli", window.window(), venue.as_deref(), None)
+                .peaks("cli", span(&window), venue.as_deref(), None)
                 .await?;
             print(
                 &rows,
@@ -486,34 +267,5 @@ pub async fn trace(db: Db, cmd: TraceCmd) -> anyhow::Result<()> {
                 &nothing("passages", &window),
             )
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    /// Every flag, argument and subcommand without a help line.
-    fn undocumented(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
-        for a in cmd.get_arguments() {
-            let id = a.get_id().as_str();
-            if !matches!(id, "help" | "version") && a.get_help().is_none() {
-                out.push(format!("{path} <{id}>"));
-            }
-        }
-        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
-            let here = format!("{path} {}", sub.get_name());
-            if sub.get_about().is_none() {
-                out.push(here.clone());
-            }
-            undocumented(sub, &here, out);
-        }
-    }
-
-    #[test]
-    fn every_flag_and_subcommand_says_what_it_is_for() {
-        let mut missing = Vec::new();
-        undocumented(&super::Cli::command(), "trace-server", &mut missing);
-        assert!(missing.is_empty(), "no help text: {missing:#?}");
     }
 }

@@ -4,11 +4,7 @@
 use serde::Serialize;
 use unicode_width::UnicodeWidthStr;
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum Format {
-    Json,
-    Table,
-}
+pub use trace_server::args::Format;
 
 /// Prints `rows` under `headers` (columns as wide as their widest cell), or as JSON lines;
 /// `empty` goes to stderr when there are no rows.

@@ -1,0 +1,226 @@
+//! The command line of `trace-server` (clap): every command, flag and its help. In the library
+//! so that tests check the help and README.md against it.
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use wire::when::{Edge, parse_instant};
+
+/// Output of lists and tracing queries.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Format {
+    Json,
+    Table,
+}
+
+#[derive(Parser)]
+#[command(
+    name = "trace-server",
+    version,
+    about = "Central trace server for venue check-in kiosks",
+    after_help = "Every command reads the database from DATABASE_URL (or --database-url) and runs the \
+                  migrations it needs first. Times are dates (2026-11-20, in UTC) or RFC 3339 times."
+)]
+pub struct Cli {
+    /// PostgreSQL URL, e.g. postgres://user@127.0.0.1/trace
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Run the HTTP server (migrations run first).
+    Serve {
+        /// Address and port to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Visit length assumed when an entry has no exit, in hours.
+        #[arg(long, default_value_t = 4.0)]
+        visit_hours: f64,
+        /// Passages older than this many days are deleted (checked hourly).
+        #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(1..))]
+        retention_days: u32,
+    },
+    /// Delete passages older than the retention period now (what `serve` does hourly).
+    Purge {
+        /// Passages older than this many days are deleted.
+        #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(1..))]
+        retention_days: u32,
+    },
+    /// Kiosk credentials: add (prints the pairing command), list, revoke, rotate.
+    #[command(subcommand)]
+    Kiosk(KioskCmd),
+    /// Tracer credentials: add, list, revoke, rotate.
+    #[command(subcommand)]
+    Tracer(TracerCmd),
+    /// The audit trail of tracing queries.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Print the server's public key, for kiosk.toml `[sync] server_key`.
+    Key,
+    /// Trust a pass issuer: its .pub file goes into the signed list kiosks fetch.
+    IssuerAdd {
+        /// The issuer's public key file (`kiosk pass keygen` writes NAME.pub).
+        file: std::path::PathBuf,
+    },
+    /// Add a risk region to the signed list kiosks fetch.
+    RiskRegionAdd {
+        /// The region's name as travel passes carry it, e.g. R-North.
+        region: String,
+    },
+    /// Tracing queries (audited like the HTTP ones, under the name "cli").
+    #[command(subcommand)]
+    Trace(TraceCmd),
+}
+
+#[derive(Subcommand)]
+pub enum KioskCmd {
+    /// Register a kiosk at a venue; prints the `kiosk pair` command to run on it (the token
+    /// is shown once: only its hash is kept).
+    Add {
+        /// The venue's id, as passages and tracers name it.
+        #[arg(long)]
+        venue: String,
+        /// The kiosk's name, unique on this server (becomes its [kiosk] id).
+        #[arg(long)]
+        name: String,
+        /// This server's URL as the kiosk reaches it, e.g. https://trace.example.org
+        #[arg(long)]
+        url: String,
+        /// `json`: one object with the token, ids, URL and key, for scripts.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Every kiosk, its venue, when it was last heard from and its clock skew.
+    List {
+        /// `table` for people, `json` (one object per line) for scripts.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Stop a kiosk's token from working at once (its passages stay).
+    Revoke {
+        /// The kiosk's name.
+        name: String,
+    },
+    /// Give a kiosk a new token (the old one stops working) and print the pairing command.
+    Rotate {
+        /// The kiosk's name.
+        name: String,
+        /// This server's URL as the kiosk reaches it.
+        #[arg(long)]
+        url: String,
+        /// `table` for people, `json` (one object per line) for scripts.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TracerCmd {
+    /// Register a tracer and print their token (shown once).
+    Add {
+        /// The tracer's name, as the audit trail records it.
+        name: String,
+        /// Days until the token expires.
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=366))]
+        days: u32,
+    },
+    /// Every tracer, and whether their token works.
+    List {
+        /// `table` for people, `json` (one object per line) for scripts.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Stop a tracer's token from working at once.
+    Revoke {
+        /// The tracer's name.
+        name: String,
+    },
+    /// Give a tracer a new token (the old one stops working) and print it.
+    Rotate {
+        /// The tracer's name.
+        name: String,
+        /// Days until the new token expires.
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=366))]
+        days: u32,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCmd {
+    /// Who asked what, oldest first.
+    Show {
+        /// Only queries from then on (default: the last 7 days).
+        #[arg(long, value_parser = from_arg)]
+        since: Option<DateTime<Utc>>,
+        /// Only this tracer's queries ("cli" for the command line's).
+        #[arg(long)]
+        tracer: Option<String>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+        /// `table` for people, `json` (one object per line) for scripts.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+}
+
+/// The window every tracing query reads.
+#[derive(clap::Args)]
+pub struct WindowArgs {
+    /// Start: a date (2026-11-20: its midnight UTC) or an RFC 3339 time.
+    #[arg(long, value_parser = from_arg)]
+    pub from: DateTime<Utc>,
+    /// End: a date (2026-11-22: through its end) or an RFC 3339 time; at most 31 days after --from.
+    #[arg(long, value_parser = to_arg)]
+    pub to: DateTime<Utc>,
+    /// `table` for people, `json` (one object per line) for scripts.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+fn from_arg(text: &str) -> Result<DateTime<Utc>, String> {
+    parse_instant(text, Edge::Start).map_err(|e| e.to_string())
+}
+
+fn to_arg(text: &str) -> Result<DateTime<Utc>, String> {
+    parse_instant(text, Edge::End).map_err(|e| e.to_string())
+}
+
+#[derive(Subcommand)]
+pub enum TraceCmd {
+    /// Who overlapped with a case, at which venues, longest overlap first.
+    Contacts {
+        /// The case's pseudonymous subject id.
+        subject: String,
+        #[command(flatten)]
+        window: WindowArgs,
+        /// Visit length assumed when an entry has no exit, in hours.
+        #[arg(long, default_value_t = 4.0)]
+        visit_hours: f64,
+    },
+    /// Everyone who was at a venue in the window.
+    Venue {
+        /// The venue's id.
+        venue: String,
+        #[command(flatten)]
+        window: WindowArgs,
+        /// Visit length assumed when an entry has no exit, in hours.
+        #[arg(long, default_value_t = 4.0)]
+        visit_hours: f64,
+    },
+    /// Venues by visits in the window, busiest first.
+    Hotspots {
+        #[command(flatten)]
+        window: WindowArgs,
+    },
+    /// Entries and exits per venue per hour.
+    Peaks {
+        #[command(flatten)]
+        window: WindowArgs,
+        /// Only this venue.
+        #[arg(long)]
+        venue: Option<String>,
+    },
+}
