@@ -167,6 +167,13 @@ pub fn run(config_path: Option<&Path>, cmd: &LogCommand) -> Result<(), CommandEr
             );
         }
         LogCommand::Salvage { file } => {
+            // Checked here: SQLite would call a missing file "unable to open", read as damage.
+            if let Err(source) = std::fs::metadata(file) {
+                return Err(CommandError::Read {
+                    path: file.clone(),
+                    source,
+                });
+            }
             let r = store.salvage_from(file)?;
             println!("{}", json!(r));
             if r.unreadable > 0 {
