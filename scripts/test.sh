@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 ensure_cargo
-ensure_pkgs "${BUILD_PKGS[@]}" postgresql curl
+ensure_pkgs "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" xvfb postgresql curl
 
 # Real QR images for decoder regression tests (never committed into this repository).
 if [ -z "${QR_SAMPLES:-}" ] && [ -d ../shared/qr-samples ]; then

@@ -17,4 +17,5 @@ pub mod render;
 pub mod sound;
 pub mod store;
 pub mod sync;
+pub mod watchdog;
 pub mod workers;

@@ -108,6 +108,7 @@ pub fn spawn_camera(
     jobs: ScanJobs,
     events: Sender<UiEvent>,
     notify: Notify,
+    beat: crate::watchdog::Beat,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new().name("camera".into()).spawn(move || {
         let mut source = make_source();
@@ -116,6 +117,8 @@ pub fn spawn_camera(
         let mut last_preview = Instant::now() - Duration::from_secs(1);
         let mut last_text: Option<(String, Instant)> = None;
         loop {
+            // A source stuck inside next_frame stops the beats: the watchdog restarts the kiosk.
+            beat.beat();
             let frame = match source.next_frame() {
                 Ok(f) => f,
                 Err(e) => {
@@ -174,9 +177,17 @@ pub fn spawn_scan_worker(
     jobs: Receiver<(String, Origin)>,
     events: Sender<UiEvent>,
     notify: Notify,
+    beat: crate::watchdog::Beat,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new().name("scan".into()).spawn(move || {
-        for (text, origin) in jobs {
+        loop {
+            // Waiting for work is not hanging: beat at least every second while idle.
+            beat.beat();
+            let (text, origin) = match jobs.recv_timeout(Duration::from_secs(1)) {
+                Ok(job) => job,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+            };
             let outcome = scan_one(&ctx, &text, origin);
             if events.send(UiEvent::Scanned(Box::new(outcome))).is_err() {
                 return;

@@ -130,6 +130,11 @@ pub fn run(launch: Launch) -> Result<(), LaunchError> {
         }
     });
     let app = super::wiring::build(&config, clock, Some(make_source), notify)?;
+    // Under systemd (packaging/kiosk/kiosk.service): READY once the screen is up, then the
+    // watchdog's pings while every watched thread is alive.
+    if let Err(e) = crate::watchdog::spawn(app.heartbeats.clone()) {
+        eprintln!("kiosk: no systemd watchdog thread ({e}); the kiosk runs without it");
+    }
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("Venue check-in")
         .with_inner_size([1280.0, 800.0]);

@@ -41,9 +41,20 @@ pub struct KioskApp {
     pending_export: Option<Receiver<Result<usize, crate::store::StoreError>>>,
     pending_day: Option<Receiver<DayReply>>,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
+    /// Every watched thread's beat (for the systemd watchdog), and the UI's own.
+    pub heartbeats: crate::watchdog::Heartbeats,
+    ui_beat: crate::watchdog::Beat,
 }
 
 impl KioskApp {
+    /// The heartbeats the wiring registered; the UI beats at every frame and asks for a frame
+    /// at least every second, so a UI that stops drawing stops the watchdog's pings.
+    pub fn watched(mut self, heartbeats: crate::watchdog::Heartbeats, ui_beat: crate::watchdog::Beat) -> Self {
+        self.heartbeats = heartbeats;
+        self.ui_beat = ui_beat;
+        self
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         state: AppState,
@@ -71,6 +82,8 @@ impl KioskApp {
             pending_export: None,
             pending_day: None,
             clock,
+            heartbeats: crate::watchdog::Heartbeats::default(),
+            ui_beat: crate::watchdog::Beat::none(),
         }
     }
 
@@ -270,6 +283,8 @@ impl KioskApp {
 
 impl eframe::App for KioskApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.ui_beat.beat();
+        ctx.request_repaint_after(std::time::Duration::from_secs(1));
         self.poll(ctx);
     }
 

@@ -32,7 +32,9 @@ pub fn build(
     let (store, moved_aside) = Store::open_for_kiosk(&config.db_path, StoreSettings::from_config(config), clock.now())?;
     let pin = store.pin_lockout()?;
     let n = notify.clone();
-    let (store_handle, _store_thread) = StoreHandle::spawn(store, move || n())?;
+    // The threads a visitor depends on beat; under systemd a hung one gets the kiosk restarted.
+    let heartbeats = crate::watchdog::Heartbeats::default();
+    let (store_handle, _store_thread) = StoreHandle::spawn_watched(store, move || n(), heartbeats.register("store"))?;
     let (events_tx, events_rx) = mpsc::channel();
     let (jobs_tx, jobs_rx) = mpsc::channel();
     if let Some(moved) = &moved_aside {
@@ -63,13 +65,20 @@ pub fn build(
         store: store_handle.clone(),
         when_not_recorded: config.when_not_recorded,
     };
-    spawn_scan_worker(scan_ctx, jobs_rx, events_tx.clone(), notify.clone())?;
+    spawn_scan_worker(
+        scan_ctx,
+        jobs_rx,
+        events_tx.clone(),
+        notify.clone(),
+        heartbeats.register("scan"),
+    )?;
     if let Some(make_source) = source {
         spawn_camera(
             make_source,
             ScanJobs(jobs_tx.clone()),
             events_tx.clone(),
             notify.clone(),
+            heartbeats.register("camera"),
         )?;
     }
 
@@ -127,6 +136,7 @@ pub fn build(
         .filter(|s| *s > 0.0);
     state.sync_configured = config.sync.is_some();
     let export_dir = config.db_path.parent().map(PathBuf::from).unwrap_or_default();
+    let ui_beat = heartbeats.register("ui");
     Ok(KioskApp::new(
         state,
         events_rx,
@@ -137,5 +147,6 @@ pub fn build(
         config.timezone,
         export_dir,
         clock,
-    ))
+    )
+    .watched(heartbeats, ui_beat))
 }

@@ -40,14 +40,27 @@ pub struct StoreHandle {
 
 impl StoreHandle {
     /// Starts the thread; `notify` is called after each reply (the UI passes a repaint).
-    pub fn spawn(
+    pub fn spawn(store: Store, notify: impl Fn() + Send + 'static) -> std::io::Result<(StoreHandle, JoinHandle<()>)> {
+        Self::spawn_watched(store, notify, crate::watchdog::Beat::none())
+    }
+
+    /// [`StoreHandle::spawn`], beating `beat` at least every second (a store stuck in a
+    /// write stops the beats, and the watchdog restarts the kiosk).
+    pub fn spawn_watched(
         mut store: Store,
         notify: impl Fn() + Send + 'static,
+        beat: crate::watchdog::Beat,
     ) -> std::io::Result<(StoreHandle, JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel::<Request>();
         let identity = (store.settings().kiosk_id.clone(), store.settings().venue_id.clone());
         let join = std::thread::Builder::new().name("store".into()).spawn(move || {
-            for req in rx {
+            loop {
+                beat.beat();
+                let req = match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+                    Ok(req) => req,
+                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                };
                 match req {
                     Request::Record(input, reply) => {
                         let _ = reply.send(store.record_passage(&input));
