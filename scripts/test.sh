@@ -48,3 +48,5 @@ else
 fi
 echo "== README.md's commands"
 bash scripts/readme-check.sh
+echo "== packaging"
+bash packaging/check-debs.sh

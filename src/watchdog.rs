@@ -11,11 +11,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// Each watched thread's name and its last beat (milliseconds since the origin).
+type Registry = Arc<std::sync::Mutex<Vec<(&'static str, Arc<AtomicU64>)>>>;
+
 /// The beats of every watched thread, as milliseconds since `origin`.
 #[derive(Clone)]
 pub struct Heartbeats {
     origin: Instant,
-    beats: Arc<std::sync::Mutex<Vec<(&'static str, Arc<AtomicU64>)>>>,
+    beats: Registry,
 }
 
 /// One thread's beat; cheap to call in a loop. `Beat::none()` for threads nobody watches
@@ -118,7 +121,11 @@ pub enum Tick {
 /// early enough for systemd to act within the interval after the hang began.
 pub fn tick(beats: &Heartbeats, now: Instant, interval: Duration) -> Tick {
     let stale = beats.stale(now, interval * 2 / 3);
-    if stale.is_empty() { Tick::Alive } else { Tick::Hung(stale) }
+    if stale.is_empty() {
+        Tick::Alive
+    } else {
+        Tick::Hung(stale)
+    }
 }
 
 /// Starts the watchdog thread when systemd asked for one: `READY=1` after `ready` beats once
@@ -178,7 +185,9 @@ mod tests {
         // 25 s on, only the UI kept beating (beats are stored relative to the origin; move
         // the UI's forward by setting it as if beaten at +25 s).
         ui.last.as_ref().unwrap().store(
-            (start + Duration::from_secs(25)).duration_since(beats.origin).as_millis() as u64,
+            (start + Duration::from_secs(25))
+                .duration_since(beats.origin)
+                .as_millis() as u64,
             Ordering::Relaxed,
         );
         let later = start + Duration::from_secs(25);

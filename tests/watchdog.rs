@@ -25,7 +25,9 @@ fn xvfb() -> (Killed, String) {
         .spawn()
         .expect("Xvfb is missing: apt-get install xvfb (scripts/test.sh installs it)");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     (Killed(child), format!(":{}", line.trim()))
 }
 

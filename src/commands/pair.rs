@@ -119,8 +119,38 @@ pub fn pair(config_path: Option<&Path>, args: &PairArgs) -> Result<(), CommandEr
             }
         }
     }
+    give_back_to_owner(&config.db_path);
     println!("restart the kiosk to use the new settings; `kiosk sync --once` sends the backlog now");
     Ok(())
+}
+
+/// Pairing usually runs as root (it writes /etc/kiosk/kiosk.toml) while the kiosk runs as its
+/// own user: files pairing created or replaced beside the log (the trust-list cache, SQLite's
+/// journal files) are handed to the owner of that folder, or the kiosk could not read them.
+fn give_back_to_owner(db_path: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Some(dir) = db_path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return;
+    };
+    let Ok(owner) = std::fs::metadata(dir) else { return };
+    let mut files = vec![policy_cache_path(db_path), db_path.to_path_buf()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = db_path.as_os_str().to_owned();
+        name.push(suffix);
+        files.push(PathBuf::from(name));
+    }
+    for file in files {
+        if let Ok(meta) = std::fs::metadata(&file)
+            && (meta.uid(), meta.gid()) != (owner.uid(), owner.gid())
+            && let Err(e) = std::os::unix::fs::chown(&file, Some(owner.uid()), Some(owner.gid()))
+        {
+            eprintln!(
+                "warning: {} belongs to another user than its folder and could not be given back ({e}); \
+                 the kiosk may not read it",
+                file.display()
+            );
+        }
+    }
 }
 
 /// `check-config --online`: what the server says of this configuration, and exactly what to
