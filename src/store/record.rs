@@ -166,6 +166,25 @@ impl Store {
             verdict: input.verdict.kind,
             reason: input.verdict.reason,
         });
+        // A visit never ends before it began: when the wall clock stepped back (NTP after a
+        // spell running fast), an exit is recorded at its entry's time, not before it, so the
+        // visit pairs up on the server and nobody's stay has a negative length.
+        let at = match (subject, decision.closes_visit) {
+            (Some(s), true) => {
+                let entered: Option<i64> = tx
+                    .query_row(
+                        "SELECT entered_ms FROM open_visits WHERE subject = ?1",
+                        params![s],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                match entered.and_then(DateTime::from_timestamp_millis) {
+                    Some(entered) if entered > input.at => entered,
+                    _ => input.at,
+                }
+            }
+            _ => input.at,
+        };
         let (seq, event) = insert(
             &tx,
             &settings,
@@ -181,7 +200,7 @@ impl Store {
                 health: credential.and_then(|c| c.health()).map(|h| h.as_str()),
                 verdict: decision.verdict,
                 reason: decision.reason,
-                at: input.at,
+                at,
                 inferred: false,
             },
         )?;
