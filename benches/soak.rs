@@ -110,7 +110,14 @@ fn main() {
     // belongs in the soak too).
     let frame_text = vp1::issue(
         &key,
-        &vp1::Claims::health("soak-health", "frame", "A*", vp1::HealthColour::Green, start_at, start_at),
+        &vp1::Claims::health(
+            "soak-health",
+            "frame",
+            "A*",
+            vp1::HealthColour::Green,
+            start_at,
+            start_at,
+        ),
     )
     .expect("pass");
     // A frame the live path reads (the soak measures memory over time, not the read rate).
@@ -179,7 +186,10 @@ fn main() {
          {admitted} admitted, {decoded} frames decoded, {synced} passages synced",
         scans as f64 / elapsed
     );
-    println!("{:<8} {:>8} {:>5} {:>10} {:>10}", "mark", "scans", "day", "RSS KiB", "log KiB");
+    println!(
+        "{:<8} {:>8} {:>5} {:>10} {:>10}",
+        "mark", "scans", "day", "RSS KiB", "log KiB"
+    );
     for m in &marks {
         println!("{:<8} {:>8} {:>5} {:>10} {:>10}", m.name, m.scans, m.day, m.rss, m.db);
     }

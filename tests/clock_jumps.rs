@@ -78,7 +78,9 @@ fn stepping_back_an_hour_and_forward_a_day_keeps_the_log_sound() {
 
     // Day views: the 22nd holds A's visit and B's first, the 23rd B's second entry; A's exit
     // is not before A's entry.
-    let day1 = store.day_passages(t0.with_timezone(&shanghai).date_naive(), shanghai).unwrap();
+    let day1 = store
+        .day_passages(t0.with_timezone(&shanghai).date_naive(), shanghai)
+        .unwrap();
     let a = |d: Direction| {
         let found: Vec<_> = day1
             .iter()
@@ -91,7 +93,9 @@ fn stepping_back_an_hour_and_forward_a_day_keeps_the_log_sound() {
     assert!(left >= entered, "A's exit ({left}) is before A's entry ({entered})");
     let closing = day1.iter().find(|p| p.reason == Reason::AutoCheckout);
     assert!(closing.is_some_and(|p| p.inferred), "{day1:?}");
-    let summary1 = store.day_summary(t0.with_timezone(&shanghai).date_naive(), shanghai).unwrap();
+    let summary1 = store
+        .day_summary(t0.with_timezone(&shanghai).date_naive(), shanghai)
+        .unwrap();
     assert_eq!((summary1.entries, summary1.exits), (2, 2));
     let summary2 = store
         .day_summary(ahead.with_timezone(&shanghai).date_naive(), shanghai)

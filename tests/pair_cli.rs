@@ -150,3 +150,33 @@ fn a_wrong_server_key_fails_sync_loudly() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("not the pinned"), "{}", text(&out));
 }
+
+#[test]
+fn an_issuer_removed_on_the_server_is_refused_after_the_next_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = shipped_config(dir.path());
+    keygen(dir.path(), "gd-health");
+    issue(
+        dir.path(),
+        &dir.path().join("gd-health.key"),
+        "green",
+        &["--kind", "health", "--health", "green"],
+    );
+    let png = dir.path().join("green.png");
+    let png = png.to_str().unwrap();
+    let server = TestServer::start();
+    let token = server.add_kiosk("gate-01", "mall");
+    server.trust_issuer(&std::fs::read_to_string(dir.path().join("gd-health.pub")).unwrap());
+    let key = server.server_key();
+    let out = kiosk_with(
+        &config,
+        &["pair", "--url", &server.url, "--token", &token, "--server-key", &key],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let verdict = |out: Output| json_lines(&String::from_utf8_lossy(&out.stdout))[0]["reason"].clone();
+    assert_eq!(verdict(kiosk_with(&config, &["scan", png])), "ok");
+
+    server.remove_issuer("gd-health");
+    assert!(kiosk_with(&config, &["sync", "--once"]).status.success());
+    assert_eq!(verdict(kiosk_with(&config, &["scan", png])), "unknown_issuer");
+}

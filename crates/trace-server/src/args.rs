@@ -64,6 +64,16 @@ pub enum Cmd {
         /// The issuer's public key file (`kiosk pass keygen` writes NAME.pub).
         file: std::path::PathBuf,
     },
+    /// Stop trusting a pass issuer: kiosks refuse its passes once they fetch the new list.
+    IssuerRemove {
+        /// The issuer's id, as `issuer-add` printed it.
+        issuer: String,
+    },
+    /// Take a region off the risk list kiosks fetch.
+    RiskRegionRemove {
+        /// The region's name.
+        region: String,
+    },
     /// Add a risk region to the signed list kiosks fetch.
     RiskRegionAdd {
         /// The region's name as travel passes carry it, e.g. R-North.

@@ -60,6 +60,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot read the issuer key {}", file.display()))?;
             println!("trusting issuer {}", trace_server::trust::add_issuer(&db, &text).await?);
         }
+        Cmd::IssuerRemove { issuer } => {
+            if !db.untrust_issuer(&issuer).await? {
+                anyhow::bail!("issuer {issuer:?} is not on the trust list (issuer-add prints the ids it adds)");
+            }
+            eprintln!("issuer {issuer:?} removed: kiosks refuse its passes once they fetch the new list");
+        }
+        Cmd::RiskRegionRemove { region } => {
+            if !db.remove_risk_region(&region).await? {
+                anyhow::bail!("region {region:?} is not on the risk list");
+            }
+            eprintln!("risk region {region:?} removed from the signed list kiosks fetch");
+        }
         Cmd::RiskRegionAdd { region } => {
             trace_server::trust::add_risk_region(&db, &region).await?;
             eprintln!("risk region {region:?} added to the signed list kiosks fetch");

@@ -109,6 +109,11 @@ impl TestServer {
             .unwrap();
     }
 
+    pub fn remove_issuer(&self, issuer: &str) {
+        let db = Db::connect(&self.database_url).unwrap();
+        assert!(self.rt().block_on(db.untrust_issuer(issuer)).unwrap());
+    }
+
     pub fn add_risk_region(&self, region: &str) {
         let db = Db::connect(&self.database_url).unwrap();
         self.rt().block_on(crate::trust::add_risk_region(&db, region)).unwrap();

@@ -37,18 +37,34 @@ pub struct AppState {
     pub tracing: Tracing,
 }
 
+/// Declares every route once: registered on the router, and listed in [`ROUTES`] so that the
+/// authorization matrix test (tests/authorization.rs) fails when a route has no row.
+macro_rules! routes {
+    ($($method:ident $path:path => $handler:path),* $(,)?) => {
+        /// Every route the server answers, as (method, path template).
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn with_routes(router: Router<AppState>) -> Router<AppState> {
+            router $(.route($path, $method($handler)))*
+        }
+    };
+}
+
+routes! {
+    get routes::HEALTHZ => ops::healthz,
+    get routes::METRICS => ops::metrics,
+    post routes::PASSAGES => kiosk::ingest,
+    get routes::KIOSK_STATUS => kiosk::status,
+    get routes::KIOSK_POLICY => kiosk::policy,
+    get routes::KIOSK_WHOAMI => kiosk::whoami,
+    get routes::TRACE_CONTACTS => tracer::contacts,
+    get routes::TRACE_VENUE => tracer::venue,
+    get routes::TRACE_HOTSPOTS => tracer::hotspots,
+    get routes::TRACE_PEAKS => tracer::peaks,
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route(routes::HEALTHZ, get(ops::healthz))
-        .route(routes::METRICS, get(ops::metrics))
-        .route(routes::PASSAGES, post(kiosk::ingest))
-        .route(routes::KIOSK_STATUS, get(kiosk::status))
-        .route(routes::KIOSK_POLICY, get(kiosk::policy))
-        .route(routes::KIOSK_WHOAMI, get(kiosk::whoami))
-        .route(routes::TRACE_CONTACTS, get(tracer::contacts))
-        .route(routes::TRACE_VENUE, get(tracer::venue))
-        .route(routes::TRACE_HOTSPOTS, get(tracer::hotspots))
-        .route(routes::TRACE_PEAKS, get(tracer::peaks))
+    with_routes(Router::new())
         // No other route takes a body; ingest reads its own, after the token check.
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::from_fn(json_errors))

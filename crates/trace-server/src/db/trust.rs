@@ -54,6 +54,27 @@ impl Db {
         Ok(())
     }
 
+    /// Stops trusting an issuer; `false` when it was not trusted.
+    pub async fn untrust_issuer(&self, issuer: &str) -> Result<bool, ServerError> {
+        let n = self
+            .pool
+            .get()
+            .await?
+            .execute("DELETE FROM trusted_issuers WHERE issuer_id = $1", &[&issuer])
+            .await?;
+        Ok(n == 1)
+    }
+
+    pub async fn remove_risk_region(&self, region: &str) -> Result<bool, ServerError> {
+        let n = self
+            .pool
+            .get()
+            .await?
+            .execute("DELETE FROM risk_regions WHERE region = $1", &[&region])
+            .await?;
+        Ok(n == 1)
+    }
+
     /// The trusted issuers' public key texts and the risk regions, in a stable order.
     pub async fn trust_list(&self) -> Result<(Vec<String>, Vec<String>), ServerError> {
         let client = self.pool.get().await?;
