@@ -41,6 +41,12 @@ pub enum Cmd {
         /// Passages older than this many days are deleted (checked hourly).
         #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(1..))]
         retention_days: u32,
+        /// Requests served at once; more get 503 and Retry-After.
+        #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+        max_in_flight: u32,
+        /// Seconds a request may take, a slow upload included, before it is cut with 408.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        request_timeout: u64,
     },
     /// Delete passages older than the retention period now (what `serve` does hourly).
     Purge {

@@ -26,6 +26,10 @@ pub enum ServerError {
     BadRequest(String),
     #[error("not found: {0}")]
     NotFound(String),
+    #[error("the server is busy ({0} requests in flight); retry in a few seconds")]
+    Busy(usize),
+    #[error("the request took longer than {0} s (a slow or stalled upload?); send it again")]
+    TimedOut(u64),
 }
 
 impl IntoResponse for ServerError {
@@ -36,6 +40,8 @@ impl IntoResponse for ServerError {
             ServerError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServerError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ServerError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServerError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServerError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
             ServerError::Config(_) | ServerError::Db(_) | ServerError::Pool(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {

@@ -13,8 +13,6 @@ pub mod testkit;
 pub mod trace;
 pub mod trust;
 
-use std::sync::Arc;
-
 pub use api::{AppState, Metrics, router};
 pub use error::ServerError;
 
@@ -24,13 +22,10 @@ pub async fn serve(
     db: db::Db,
     listener: tokio::net::TcpListener,
     visit_secs: f64,
+    limits: api::Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), std::io::Error> {
-    let state = AppState {
-        tracing: trace::Tracing::new(db.clone(), visit_secs),
-        db,
-        metrics: Arc::new(Metrics::default()),
-    };
+    let state = AppState::new(db, visit_secs, limits);
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

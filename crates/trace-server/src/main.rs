@@ -45,7 +45,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             visit_hours,
             retention_days,
-        } => serve(db, &listen, visit_hours, retention_days).await?,
+            max_in_flight,
+            request_timeout,
+        } => {
+            let limits = trace_server::api::Limits {
+                max_in_flight: max_in_flight as usize,
+                request_timeout: std::time::Duration::from_secs(request_timeout),
+            };
+            serve(db, &listen, visit_hours, retention_days, limits).await?
+        }
         Cmd::Purge { retention_days } => {
             let cutoff = Utc::now() - chrono::Duration::days(retention_days.into());
             let n = db.purge_before(cutoff).await?;
@@ -84,7 +92,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(db: Db, listen: &str, visit_hours: f64, retention_days: u32) -> anyhow::Result<()> {
+async fn serve(
+    db: Db,
+    listen: &str,
+    visit_hours: f64,
+    retention_days: u32,
+    limits: trace_server::api::Limits,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
         format!("cannot listen on {listen}: is another server using it? Give another address with --listen")
     })?;
@@ -105,7 +119,7 @@ async fn serve(db: Db, listen: &str, visit_hours: f64, retention_days: u32) -> a
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    trace_server::serve(db, listener, visit_hours * 3600.0, shutdown).await?;
+    trace_server::serve(db, listener, visit_hours * 3600.0, limits, shutdown).await?;
     Ok(())
 }
 

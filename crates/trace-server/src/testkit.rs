@@ -35,6 +35,26 @@ impl TestServer {
 
     /// A server on an existing database, optionally on a fixed address (to restart "the same" server).
     pub fn start_on(runtime: tokio::runtime::Runtime, database_url: String, addr: Option<SocketAddr>) -> TestServer {
+        Self::start_limited(runtime, database_url, addr, crate::api::Limits::default())
+    }
+
+    /// A fresh database and a server with these limits (for the resource-abuse tests).
+    pub fn start_with(limits: crate::api::Limits) -> TestServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let database_url = runtime.block_on(fresh_database());
+        Self::start_limited(runtime, database_url, None, limits)
+    }
+
+    fn start_limited(
+        runtime: tokio::runtime::Runtime,
+        database_url: String,
+        addr: Option<SocketAddr>,
+        limits: crate::api::Limits,
+    ) -> TestServer {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let db = Db::connect(&database_url).unwrap();
         let listener = runtime
@@ -44,7 +64,7 @@ impl TestServer {
             .unwrap();
         let addr = listener.local_addr().unwrap();
         runtime.spawn(async move {
-            let _ = crate::serve(db, listener, 4.0 * 3600.0, async {
+            let _ = crate::serve(db, listener, 4.0 * 3600.0, limits, async {
                 let _ = stopped.await;
             })
             .await;

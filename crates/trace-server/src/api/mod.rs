@@ -9,12 +9,15 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::routing::{get, post};
 use wire::routes;
 
 use crate::db::Db;
+use crate::error::ServerError;
 use crate::trace::Tracing;
 
 /// Largest batch a kiosk may send at once (the contract's limit).
@@ -30,11 +33,44 @@ pub struct Metrics {
     pub trace_queries: AtomicU64,
 }
 
+/// How much the server takes on at once, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Requests served at once; more get 503 at once (a flood queues nothing).
+    pub max_in_flight: usize,
+    /// A request not answered in this time, including a body that trickles in, gets 408.
+    pub request_timeout: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_in_flight: 256,
+            request_timeout: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub metrics: Arc<Metrics>,
     pub tracing: Tracing,
+    pub limits: Limits,
+    /// One permit per request being served (`limits.max_in_flight`).
+    pub in_flight: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    pub fn new(db: Db, visit_secs: f64, limits: Limits) -> AppState {
+        AppState {
+            tracing: Tracing::new(db.clone(), visit_secs),
+            db,
+            metrics: Arc::new(Metrics::default()),
+            limits,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight)),
+        }
+    }
 }
 
 /// Declares every route once: registered on the router, and listed in [`ROUTES`] so that the
@@ -67,8 +103,29 @@ pub fn router(state: AppState) -> Router {
     with_routes(Router::new())
         // No other route takes a body; ingest reads its own, after the token check.
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limit))
         .layer(axum::middleware::from_fn(json_errors))
         .with_state(state)
+}
+
+/// At most `max_in_flight` requests at once (the rest get 503 and a Retry-After, never a
+/// queue), each answered within `request_timeout` or cut with 408: a client that opens many
+/// connections or trickles a body in holds nothing for long. `/healthz` is exempt, so a
+/// monitor can still tell "busy" from "down".
+async fn limit(State(s): State<AppState>, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if request.uri().path() == routes::HEALTHZ {
+        return next.run(request).await;
+    }
+    let Ok(_permit) = s.in_flight.clone().try_acquire_owned() else {
+        let mut busy = ServerError::Busy(s.limits.max_in_flight).into_response();
+        busy.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        return busy;
+    };
+    match tokio::time::timeout(s.limits.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ServerError::TimedOut(s.limits.request_timeout.as_secs()).into_response(),
+    }
 }
 
 /// Every error is JSON (`{"error": "…"}`) with a sentence a person can act on, including the
