@@ -35,6 +35,11 @@ pub fn pick_text(texts: &[String]) -> Option<&str> {
 pub struct Rules {
     pub formats: Formats,
     pub policy: Policy,
+    /// A time the true time is known to be past: when the server signed the trust list in
+    /// use. A kiosk clock that reads earlier is behind (a dead clock battery after a power
+    /// cut), and judging at its time would admit expired passes: passes are judged at this
+    /// time instead, and the operator is told.
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 pub type SharedRules = std::sync::Arc<std::sync::RwLock<Rules>>;
@@ -45,7 +50,30 @@ impl Rules {
         Rules {
             formats: Formats::new(vec![Arc::new(Vp1Format { trust })]),
             policy,
+            not_before: None,
         }
+    }
+
+    /// The verdict on `text` at `now`, or at `not_before` when the clock reads earlier.
+    pub fn judge(&self, text: &str, now: DateTime<Utc>) -> Verdict {
+        check_text(text, &self.formats, &self.policy, self.judged_at(now))
+    }
+
+    /// The time passes are judged at: the clock's, unless it is provably behind.
+    pub fn judged_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.not_before.map_or(now, |t| now.max(t))
+    }
+
+    /// What to tell the operator when the clock reads before `not_before` by over a minute.
+    pub fn clock_problem(&self, now: DateTime<Utc>) -> Option<String> {
+        let t = self.not_before?;
+        (t - now > chrono::Duration::minutes(1)).then(|| {
+            format!(
+                "the kiosk's clock ({}) is behind: the server signed the trust list at {t}; set the clock \
+                 (timedatectl / NTP). Passes are judged at the list's time meanwhile",
+                now.format("%Y-%m-%d %H:%M:%SZ")
+            )
+        })
     }
 
     pub fn trusts(&self, format: Format, issuer: &str) -> bool {
@@ -64,6 +92,68 @@ impl Rules {
                 policy.risk_regions.push(r.clone());
             }
         }
-        (Rules { formats, policy }, refused)
+        let not_before = Some(base.not_before.map_or(server.issued_at, |t| t.max(server.issued_at)));
+        (
+            Rules {
+                formats,
+                policy,
+                not_before,
+            },
+            refused,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+    use wire::VerdictKind;
+
+    use super::*;
+
+    #[test]
+    fn a_clock_behind_the_signed_list_judges_at_the_list_time() {
+        let key = vp1::IssuerKey::generate("gd-health").unwrap();
+        let mut trust = vp1::TrustStore::new();
+        trust.add_public_file(&key.to_public_file()).unwrap();
+        let base = Rules::vp1(trust, Policy::default());
+        let signed_at = Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).unwrap();
+        // A pass that expired a day before the server signed its list.
+        let issued = signed_at - Duration::days(2);
+        let claims = vp1::Claims::health(
+            "gd-health",
+            "p-1",
+            "A*",
+            vp1::HealthColour::Green,
+            issued,
+            issued + Duration::hours(24),
+        );
+        let text = vp1::issue(&key, &claims).unwrap();
+        // The kiosk's clock lost power and reads a day and a half before the list was signed.
+        let behind = signed_at - Duration::hours(36);
+        assert_eq!(
+            base.judge(&text, behind).kind,
+            VerdictKind::Admit,
+            "alone, the clock is believed"
+        );
+        let list = wire::PolicyDocument {
+            version: wire::POLICY_VERSION,
+            issued_at: signed_at,
+            expires_at: None,
+            issuers: Vec::new(),
+            formats: Default::default(),
+            risk_regions: Vec::new(),
+        };
+        let (rules, _) = Rules::merged(&base, &list);
+        assert_ne!(
+            rules.judge(&text, behind).kind,
+            VerdictKind::Admit,
+            "expired at the list's time"
+        );
+        assert!(rules.clock_problem(behind).is_some_and(|p| p.contains("behind")));
+        // A right clock is used as it is, and raises nothing.
+        let right = signed_at + Duration::hours(1);
+        assert_eq!(rules.judged_at(right), right);
+        assert_eq!(rules.clock_problem(right), None);
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use image::GrayImage;
 
-use crate::check::{check_text, pick_text};
+use crate::check::pick_text;
 use crate::clock::Clock;
 use crate::decode::Pipeline;
 use crate::frames::FrameSource;
@@ -201,11 +201,8 @@ pub fn spawn_scan_worker(
 pub fn scan_one(ctx: &ScanContext, text: &str, origin: Origin) -> ScanOutcome {
     let now = ctx.clock.now();
     let verdict = match ctx.rules.read() {
-        Ok(r) => check_text(text, &r.formats, &r.policy, now),
-        Err(poisoned) => {
-            let r = poisoned.into_inner();
-            check_text(text, &r.formats, &r.policy, now)
-        }
+        Ok(r) => r.judge(text, now),
+        Err(poisoned) => poisoned.into_inner().judge(text, now),
     };
     let reply = ctx.store.record(ScanInput {
         verdict: verdict.clone(),

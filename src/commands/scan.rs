@@ -99,7 +99,7 @@ pub fn scan(config: Option<&Path>, args: &ScanArgs) -> Result<(), CommandError> 
     // The same rules the kiosk's screen uses: kiosk.toml plus the cached signed trust list.
     let (rules, problems) = crate::sync::rules_with_cached_list(&config, at.unwrap_or_else(Utc::now));
     for p in problems {
-        eprintln!("warning: {p}; deciding with kiosk.toml's trust alone");
+        eprintln!("warning: {p}");
     }
     let mut store = match args.record {
         true => Some(Store::open(&config.db_path, StoreSettings::from_config(&config))?),
@@ -119,7 +119,9 @@ pub fn scan(config: Option<&Path>, args: &ScanArgs) -> Result<(), CommandError> 
         let now = at.unwrap_or_else(Utc::now);
         let text = pick_text(&outcome.texts);
         let verdict = match text {
-            Some(text) => check_text(text, &rules.formats, &rules.policy, now),
+            // An explicit --at is a replay: judged at that time, as asked.
+            Some(text) if at.is_some() => check_text(text, &rules.formats, &rules.policy, now),
+            Some(text) => rules.judge(text, now),
             None => Verdict::unreadable(),
         };
         let mut line = serde_json::Map::new();

@@ -307,7 +307,8 @@ pub fn spawn(
                 Ok(c) => c.sync_once(&mut store).and_then(|sent| {
                     if let Some(key) = &config.server_key {
                         let policy = c.refresh_policy(key, &cache, clock.now())?;
-                        let (merged, problems) = Rules::merged(&base, &policy);
+                        let (merged, mut problems) = Rules::merged(&base, &policy);
+                        problems.extend(merged.clock_problem(clock.now()));
                         status.trust_problems = problems;
                         if let Ok(mut r) = shared.write() {
                             *r = merged;
