@@ -43,6 +43,10 @@ for deb in "$kiosk_deb" "$server_deb"; do
     fail "$name: postinst does not register the unit"
 done
 grep -q "adduser --system --group" "$work/kiosk.control/postinst" || fail "kiosk: postinst makes no system user"
+grep -q "trace-server key generate" "$work/trace-server.control/postinst" ||
+  fail "trace-server: postinst makes no signing key (it would live in the database)"
+grep -q "^LoadCredential=signing-key:" "$work/root/usr/lib/systemd/system/trace-server.service" ||
+  fail "trace-server: the unit does not hand the signing key over as a credential"
 grep -q '^path = "/var/lib/kiosk/kiosk.db"' "$work/root/etc/kiosk/kiosk.toml" ||
   fail "kiosk: the packaged kiosk.toml does not keep the log in /var/lib/kiosk"
 grep -q '^Depends:.*\bcage\b' <(dpkg-deb -f "$kiosk_deb") || fail "kiosk: does not depend on cage"

@@ -24,6 +24,10 @@ pub struct Cli {
     /// PostgreSQL URL, e.g. postgres://user@127.0.0.1/trace
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
+    /// The trust-list signing key file (`trace-server key generate`); without it the key kept
+    /// in the database is used.
+    #[arg(long, env = "TRACE_SERVER_SIGNING_KEY", global = true)]
+    pub signing_key: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Cmd,
 }
@@ -63,8 +67,12 @@ pub enum Cmd {
     /// The audit trail of tracing queries.
     #[command(subcommand)]
     Audit(AuditCmd),
-    /// Print the server's public key, for kiosk.toml `[sync] server_key`.
-    Key,
+    /// Print the server's public key, for kiosk.toml `[sync] server_key`; or make or move
+    /// the signing key.
+    Key {
+        #[command(subcommand)]
+        action: Option<KeyCmd>,
+    },
     /// Trust a pass issuer: its .pub file goes into the signed list kiosks fetch.
     IssuerAdd {
         /// The issuer's public key file (`kiosk pass keygen` writes NAME.pub).
@@ -88,6 +96,23 @@ pub enum Cmd {
     /// Tracing queries (audited like the HTTP ones, under the name "cli").
     #[command(subcommand)]
     Trace(TraceCmd),
+}
+
+#[derive(Subcommand)]
+pub enum KeyCmd {
+    /// Make a new signing key file (0600), e.g. on an offline machine; serve with --signing-key.
+    Generate {
+        /// Where to write it (never over an existing file).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Move the key kept in the database to a file (kiosks keep their pinned key) and delete
+    /// it from the database.
+    MoveOut {
+        /// Where to write it (never over an existing file).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]

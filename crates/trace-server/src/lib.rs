@@ -23,9 +23,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     visit_secs: f64,
     limits: api::Limits,
+    signing_key: vp1::IssuerKey,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), std::io::Error> {
-    let state = AppState::new(db, visit_secs, limits);
+    let state = AppState::new(db, visit_secs, limits, signing_key);
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::Utc;
 use clap::Parser;
-use trace_server::args::{Cli, Cmd};
+use trace_server::args::{Cli, Cmd, KeyCmd};
 use trace_server::db::Db;
 
 /// `user@host:port/db` of a database URL, without its password, for error messages.
@@ -29,6 +29,30 @@ fn describe_database(url: &str) -> String {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Made offline: no database involved.
+    if let Cmd::Key {
+        action: Some(KeyCmd::Generate { out }),
+    } = &cli.command
+    {
+        let key = vp1::IssuerKey::generate("trace-server")?;
+        trace_server::trust::write_new_secret(out, &key.to_secret_file())?;
+        eprintln!(
+            "signing key written to {} (0600); serve with --signing-key {} and pin this public key in kiosks:",
+            out.display(),
+            out.display()
+        );
+        println!("{}", trace_server::trust::public_hex(&key));
+        return Ok(());
+    }
+    // The public half of a key file needs no database either.
+    if let (Cmd::Key { action: None }, Some(file)) = (&cli.command, &cli.signing_key) {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("cannot read the signing key {}", file.display()))?;
+        let key =
+            vp1::IssuerKey::parse_secret_file(&text).with_context(|| format!("signing key {}", file.display()))?;
+        println!("{}", trace_server::trust::public_hex(&key));
+        return Ok(());
+    }
     let url = cli.database_url.ok_or_else(|| {
         anyhow::anyhow!("no database: set DATABASE_URL=postgres://USER@HOST/DB (or give --database-url)")
     })?;
@@ -52,17 +76,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 max_in_flight: max_in_flight as usize,
                 request_timeout: std::time::Duration::from_secs(request_timeout),
             };
-            serve(db, &listen, visit_hours, retention_days, limits).await?
+            let key = trace_server::trust::signing_key(&db, cli.signing_key.as_deref()).await?;
+            if cli.signing_key.is_none() {
+                tracing::warn!(
+                    "the trust-list signing key is kept in the database: anyone who reads a backup can forge \
+                     trust lists. Move it out with `trace-server key move-out --out FILE` and serve with --signing-key"
+                );
+            }
+            serve(db, &listen, visit_hours, retention_days, limits, key).await?
         }
         Cmd::Purge { retention_days } => {
             let cutoff = Utc::now() - chrono::Duration::days(retention_days.into());
             let n = db.purge_before(cutoff).await?;
             println!("deleted {n} passages from before {cutoff}");
         }
-        Cmd::Key => println!(
+        Cmd::Key { action: None } => println!(
             "{}",
-            trace_server::trust::public_hex(&trace_server::trust::server_key(&db).await?)
+            trace_server::trust::public_hex(&trace_server::trust::signing_key(&db, cli.signing_key.as_deref()).await?)
         ),
+        Cmd::Key {
+            action: Some(KeyCmd::MoveOut { out }),
+        } => {
+            let key = trace_server::trust::move_key_out(&db, &out).await?;
+            eprintln!(
+                "the signing key is now only in {} (0600); serve with --signing-key {} (kiosks keep their pin):",
+                out.display(),
+                out.display()
+            );
+            println!("{}", trace_server::trust::public_hex(&key));
+        }
+        // Handled before the database is opened.
+        Cmd::Key {
+            action: Some(KeyCmd::Generate { .. }),
+        } => {}
         Cmd::IssuerAdd { file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read the issuer key {}", file.display()))?;
@@ -84,7 +130,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             trace_server::trust::add_risk_region(&db, &region).await?;
             eprintln!("risk region {region:?} added to the signed list kiosks fetch");
         }
-        Cmd::Kiosk(c) => cli::kiosk(&db, c).await?,
+        Cmd::Kiosk(c) => cli::kiosk(&db, cli.signing_key.as_deref(), c).await?,
         Cmd::Tracer(c) => cli::tracer(&db, c).await?,
         Cmd::Audit(c) => cli::audit(&db, c).await?,
         Cmd::Trace(q) => cli::trace(db, q).await?,
@@ -98,6 +144,7 @@ async fn serve(
     visit_hours: f64,
     retention_days: u32,
     limits: trace_server::api::Limits,
+    key: vp1::IssuerKey,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
         format!("cannot listen on {listen}: is another server using it? Give another address with --listen")
@@ -119,7 +166,7 @@ async fn serve(
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    trace_server::serve(db, listener, visit_hours * 3600.0, limits, shutdown).await?;
+    trace_server::serve(db, listener, visit_hours * 3600.0, limits, key, shutdown).await?;
     Ok(())
 }
 

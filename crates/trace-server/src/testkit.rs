@@ -35,7 +35,24 @@ impl TestServer {
 
     /// A server on an existing database, optionally on a fixed address (to restart "the same" server).
     pub fn start_on(runtime: tokio::runtime::Runtime, database_url: String, addr: Option<SocketAddr>) -> TestServer {
-        Self::start_limited(runtime, database_url, addr, crate::api::Limits::default())
+        Self::start_limited(runtime, database_url, addr, crate::api::Limits::default(), None)
+    }
+
+    /// A fresh database and a server that signs with the key in `signing_key_file`.
+    pub fn start_with_key(signing_key_file: &std::path::Path) -> TestServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let database_url = runtime.block_on(fresh_database());
+        Self::start_limited(
+            runtime,
+            database_url,
+            None,
+            crate::api::Limits::default(),
+            Some(signing_key_file),
+        )
     }
 
     /// A fresh database and a server with these limits (for the resource-abuse tests).
@@ -46,7 +63,7 @@ impl TestServer {
             .build()
             .unwrap();
         let database_url = runtime.block_on(fresh_database());
-        Self::start_limited(runtime, database_url, None, limits)
+        Self::start_limited(runtime, database_url, None, limits, None)
     }
 
     fn start_limited(
@@ -54,9 +71,13 @@ impl TestServer {
         database_url: String,
         addr: Option<SocketAddr>,
         limits: crate::api::Limits,
+        signing_key_file: Option<&std::path::Path>,
     ) -> TestServer {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let db = Db::connect(&database_url).unwrap();
+        let key = runtime
+            .block_on(crate::trust::signing_key(&db, signing_key_file))
+            .unwrap();
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind(
                 addr.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()),
@@ -64,7 +85,7 @@ impl TestServer {
             .unwrap();
         let addr = listener.local_addr().unwrap();
         runtime.spawn(async move {
-            let _ = crate::serve(db, listener, 4.0 * 3600.0, limits, async {
+            let _ = crate::serve(db, listener, 4.0 * 3600.0, limits, key, async {
                 let _ = stopped.await;
             })
             .await;

@@ -12,7 +12,60 @@ use crate::error::ServerError;
 /// the issuers in its own kiosk.toml (a stolen old list cannot be replayed for ever).
 pub const TRUST_LIST_DAYS: i64 = 30;
 
-/// The server's signing key, made on first use and kept in the database.
+/// The trust-list signing key: from `file` when given (kept out of the database: a leaked
+/// database or backup then cannot forge trust lists), else the one kept in the database
+/// (made on first use; fine for trying things, `trace-server key move-out` takes it out).
+pub async fn signing_key(db: &Db, file: Option<&std::path::Path>) -> Result<vp1::IssuerKey, ServerError> {
+    let Some(path) = file else {
+        return server_key(db).await;
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ServerError::Config(format!(
+            "cannot read the signing key {}: {e}; make one with `trace-server key generate --out FILE`",
+            path.display()
+        ))
+    })?;
+    let key = vp1::IssuerKey::parse_secret_file(&text)
+        .map_err(|e| ServerError::Config(format!("signing key {}: {e}", path.display())))?;
+    if let Some(stored) = db.server_key_secret().await?
+        && vp1::IssuerKey::parse_secret_file(&stored).is_ok_and(|k| public_hex(&k) != public_hex(&key))
+    {
+        tracing::warn!(
+            "the database still holds another signing key: kiosks pinned to it will refuse lists signed with {}; \
+             `trace-server key move-out --out FILE` moves the database's key out instead",
+            path.display()
+        );
+    }
+    Ok(key)
+}
+
+/// Writes the database's signing key to `out` (0600, never over an existing file) and deletes
+/// it from the database, so kiosks keep their pinned key and the database no longer holds it.
+pub async fn move_key_out(db: &Db, out: &std::path::Path) -> Result<vp1::IssuerKey, ServerError> {
+    let text = db.server_key_secret().await?.ok_or_else(|| {
+        ServerError::Config("the database holds no signing key (it is made on first use, or was moved out)".into())
+    })?;
+    let key = vp1::IssuerKey::parse_secret_file(&text).map_err(|e| ServerError::Config(e.to_string()))?;
+    write_new_secret(out, &text)?;
+    db.forget_server_key().await?;
+    Ok(key)
+}
+
+/// Writes a secret key file: created new (never over another), mode 0600, synced.
+pub fn write_new_secret(path: &std::path::Path, text: &str) -> Result<(), ServerError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let fail = |e: std::io::Error| ServerError::Config(format!("cannot write {}: {e}", path.display()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(fail)?;
+    f.write_all(text.as_bytes()).and_then(|()| f.sync_all()).map_err(fail)
+}
+
+/// The signing key kept in the database, made on first use.
 pub async fn server_key(db: &Db) -> Result<vp1::IssuerKey, ServerError> {
     let parse = |text: &str| vp1::IssuerKey::parse_secret_file(text).map_err(|e| ServerError::Config(e.to_string()));
     if let Some(text) = db.server_key_secret().await? {
@@ -52,8 +105,7 @@ pub async fn add_risk_region(db: &Db, region: &str) -> Result<(), ServerError> {
 }
 
 /// The current trust list, signed.
-pub async fn signed_policy(db: &Db) -> Result<SignedDocument, ServerError> {
-    let key = server_key(db).await?;
+pub async fn signed_policy(db: &Db, key: &vp1::IssuerKey) -> Result<SignedDocument, ServerError> {
     let (issuers, risk_regions) = db.trust_list().await?;
     let now = Utc::now();
     let doc = PolicyDocument {
@@ -66,6 +118,6 @@ pub async fn signed_policy(db: &Db) -> Result<SignedDocument, ServerError> {
         risk_regions,
     };
     let document = serde_json::to_string(&doc).map_err(|e| ServerError::Config(e.to_string()))?;
-    let signature = vp1::sign_document(&key, document.as_bytes());
+    let signature = vp1::sign_document(key, document.as_bytes());
     Ok(SignedDocument { document, signature })
 }

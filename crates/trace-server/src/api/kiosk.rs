@@ -46,17 +46,16 @@ pub async fn ingest(State(s): State<AppState>, k: KioskCaller, body: Body) -> Re
 
 /// The signed trust list and risk regions, for any registered kiosk.
 pub async fn policy(State(s): State<AppState>, _k: KioskCaller) -> Result<Json<SignedDocument>, ServerError> {
-    Ok(Json(crate::trust::signed_policy(&s.db).await?))
+    Ok(Json(crate::trust::signed_policy(&s.db, &s.signing_key).await?))
 }
 
 /// Who the token belongs to and the server's key, so a kiosk being paired can check that its
 /// configuration matches what the server has.
 pub async fn whoami(State(s): State<AppState>, k: KioskCaller) -> Result<Json<KioskIdentity>, ServerError> {
-    let key = crate::trust::server_key(&s.db).await?;
     Ok(Json(KioskIdentity {
         kiosk_id: k.kiosk,
         venue_id: k.venue,
-        server_key: crate::trust::public_hex(&key),
+        server_key: crate::trust::public_hex(&s.signing_key),
         server_time: Utc::now(),
     }))
 }

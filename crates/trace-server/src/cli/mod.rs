@@ -35,10 +35,11 @@ fn print_pairing(db_key: &str, url: &str, kiosk: &str, venue: &str, token: &str,
     Ok(())
 }
 
-pub async fn kiosk(db: &Db, cmd: KioskCmd) -> anyhow::Result<()> {
+/// `signing_key`: the key file the server signs with (`--signing-key`), if any.
+pub async fn kiosk(db: &Db, signing_key: Option<&std::path::Path>, cmd: KioskCmd) -> anyhow::Result<()> {
     let key = || async {
         Ok::<_, anyhow::Error>(trace_server::trust::public_hex(
-            &trace_server::trust::server_key(db).await?,
+            &trace_server::trust::signing_key(db, signing_key).await?,
         ))
     };
     match cmd {

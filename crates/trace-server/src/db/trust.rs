@@ -15,6 +15,12 @@ impl Db {
         Ok(row.map(|r| r.get(0)))
     }
 
+    /// Deletes the stored signing key (after it was moved to a file).
+    pub async fn forget_server_key(&self) -> Result<(), ServerError> {
+        self.pool.get().await?.execute("DELETE FROM server_key", &[]).await?;
+        Ok(())
+    }
+
     /// Stores `secret` unless a key is stored already; returns whichever is stored (another
     /// server starting at the same moment may have won).
     pub async fn keep_first_server_key(&self, secret: &str) -> Result<String, ServerError> {

@@ -1,0 +1,94 @@
+//! The trust-list signing key out of the database: made offline (`key generate`), served from
+//! a file (`--signing-key`), or moved out of the database (`key move-out`) with the kiosks'
+//! pin unchanged. Real binary, real PostgreSQL, real HTTP.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use trace_server::testkit::TestServer;
+
+fn trace_server() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_trace-server"));
+    c.env_remove("DATABASE_URL").env_remove("TRACE_SERVER_SIGNING_KEY");
+    c
+}
+
+fn run(c: &mut Command) -> String {
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn a_key_made_offline_signs_the_list_and_the_database_never_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("signing.key");
+    // No database at all: made offline.
+    let public = run(trace_server().args(["key", "generate", "--out"]).arg(&file));
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let again = trace_server()
+        .args(["key", "generate", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "never over an existing key");
+
+    let s = TestServer::start_with_key(&file);
+    let kiosk = s.add_kiosk("gate-01", "mall");
+    let client = reqwest::blocking::Client::new();
+    let who: serde_json::Value = client
+        .get(format!("{}/v1/kiosk/whoami", s.url))
+        .bearer_auth(&kiosk)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(who["server_key"], public.as_str());
+    let signed: wire::SignedDocument = client
+        .get(format!("{}/v1/kiosk/policy", s.url))
+        .bearer_auth(&kiosk)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    vp1::verify_document(&public, signed.document.as_bytes(), &signed.signature).expect("signed with the file's key");
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM server_key"),
+        0,
+        "the database holds no key"
+    );
+    // `kiosk add` prints the key kiosks must pin: the file's.
+    let pair = run(trace_server()
+        .env("DATABASE_URL", &s.database_url)
+        .arg("--signing-key")
+        .arg(&file)
+        .args(["kiosk", "add", "--venue", "mall", "--name", "gate-02", "--url", &s.url]));
+    assert!(pair.ends_with(&format!("--server-key {public}")), "{pair}");
+}
+
+#[test]
+fn moving_the_key_out_keeps_the_kiosks_pin() {
+    let s = TestServer::start();
+    let pinned = s.server_key();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("signing.key");
+    let moved = run(trace_server()
+        .env("DATABASE_URL", &s.database_url)
+        .args(["key", "move-out", "--out"])
+        .arg(&file));
+    assert_eq!(moved, pinned);
+    assert_eq!(s.count("SELECT COUNT(*) FROM server_key"), 0);
+    let served = run(trace_server()
+        .env("DATABASE_URL", &s.database_url)
+        .env("TRACE_SERVER_SIGNING_KEY", &file)
+        .arg("key"));
+    assert_eq!(served, pinned);
+    let twice = trace_server()
+        .env("DATABASE_URL", &s.database_url)
+        .args(["key", "move-out", "--out"])
+        .arg(dir.path().join("other.key"))
+        .output()
+        .unwrap();
+    assert!(!twice.status.success());
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("holds no signing key"));
+}
