@@ -28,8 +28,17 @@ fn text(out: &Output) -> String {
     )
 }
 
-#[test]
-fn pairing_writes_the_ids_keeps_comments_and_frees_the_backlog() {
+/// A kiosk folder with the shipped config and a green pass (`png`), and a server that trusts
+/// the pass's issuer and knows kiosk gate-01 at venue mall (`token`).
+struct Setup {
+    dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+    png: String,
+    server: TestServer,
+    token: String,
+}
+
+fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let config = shipped_config(dir.path());
     keygen(dir.path(), "gd-health");
@@ -39,11 +48,29 @@ fn pairing_writes_the_ids_keeps_comments_and_frees_the_backlog() {
         "green",
         &["--kind", "health", "--health", "green"],
     );
-    let png = dir.path().join("green.png");
-    let png = png.to_str().unwrap();
+    let png = dir.path().join("green.png").to_str().unwrap().to_string();
     let server = TestServer::start();
     let token = server.add_kiosk("gate-01", "mall");
     server.trust_issuer(&std::fs::read_to_string(dir.path().join("gd-health.pub")).unwrap());
+    Setup {
+        dir,
+        config,
+        png,
+        server,
+        token,
+    }
+}
+
+#[test]
+fn pairing_writes_the_ids_keeps_comments_and_frees_the_backlog() {
+    let Setup {
+        dir,
+        config,
+        png,
+        server,
+        token,
+    } = setup();
+    let png = png.as_str();
 
     // Before pairing: a scan under the shipped ids (another venue), and one under the paired
     // venue but the shipped kiosk name.
@@ -153,20 +180,14 @@ fn a_wrong_server_key_fails_sync_loudly() {
 
 #[test]
 fn an_issuer_removed_on_the_server_is_refused_after_the_next_sync() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = shipped_config(dir.path());
-    keygen(dir.path(), "gd-health");
-    issue(
-        dir.path(),
-        &dir.path().join("gd-health.key"),
-        "green",
-        &["--kind", "health", "--health", "green"],
-    );
-    let png = dir.path().join("green.png");
-    let png = png.to_str().unwrap();
-    let server = TestServer::start();
-    let token = server.add_kiosk("gate-01", "mall");
-    server.trust_issuer(&std::fs::read_to_string(dir.path().join("gd-health.pub")).unwrap());
+    let Setup {
+        dir: _dir,
+        config,
+        png,
+        server,
+        token,
+    } = setup();
+    let png = png.as_str();
     let key = server.server_key();
     let out = kiosk_with(
         &config,

@@ -21,14 +21,19 @@ pub struct TestServer {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// The runtime a test server runs on: two worker threads.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 impl TestServer {
     /// A fresh, migrated database and a server on it.
     pub fn start() -> TestServer {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = runtime();
         let database_url = runtime.block_on(fresh_database());
         Self::start_on(runtime, database_url, None)
     }
@@ -40,11 +45,7 @@ impl TestServer {
 
     /// A fresh database and a server that signs with the key in `signing_key_file`.
     pub fn start_with_key(signing_key_file: &std::path::Path) -> TestServer {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = runtime();
         let database_url = runtime.block_on(fresh_database());
         Self::start_limited(
             runtime,
@@ -57,11 +58,7 @@ impl TestServer {
 
     /// A fresh database and a server with these limits (for the resource-abuse tests).
     pub fn start_with(limits: crate::api::Limits) -> TestServer {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = runtime();
         let database_url = runtime.block_on(fresh_database());
         Self::start_limited(runtime, database_url, None, limits, None)
     }
