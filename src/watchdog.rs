@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Each watched thread's name and its last beat (milliseconds since the origin).
-type Registry = Arc<std::sync::Mutex<Vec<(&'static str, Arc<AtomicU64>)>>>;
+/// Each watched thread: its name, when it was registered, and its last beat (milliseconds
+/// since the origin, plus one; 0 until its first beat).
+type Registry = Arc<std::sync::Mutex<Vec<(&'static str, u64, Arc<AtomicU64>)>>>;
 
 /// The beats of every watched thread, as milliseconds since `origin`.
 #[derive(Clone)]
@@ -39,7 +40,7 @@ impl Beat {
 
     pub fn beat(&self) {
         if let Some(last) = &self.last {
-            last.store(self.origin.elapsed().as_millis() as u64, Ordering::Relaxed);
+            last.store(self.origin.elapsed().as_millis() as u64 + 1, Ordering::Relaxed);
         }
     }
 }
@@ -56,9 +57,9 @@ impl Default for Heartbeats {
 impl Heartbeats {
     /// A beat for the thread `name`, counted as alive from now.
     pub fn register(&self, name: &'static str) -> Beat {
-        let last = Arc::new(AtomicU64::new(self.origin.elapsed().as_millis() as u64));
+        let last = Arc::new(AtomicU64::new(0));
         if let Ok(mut beats) = self.beats.lock() {
-            beats.push((name, last.clone()));
+            beats.push((name, self.origin.elapsed().as_millis() as u64, last.clone()));
         }
         Beat {
             origin: self.origin,
@@ -66,7 +67,8 @@ impl Heartbeats {
         }
     }
 
-    /// The threads that did not beat within `limit` before `now`.
+    /// The threads that did not beat within `limit` before `now` (a thread that never beat
+    /// counts from its registration).
     pub fn stale(&self, now: Instant, limit: Duration) -> Vec<&'static str> {
         let now_ms = now.saturating_duration_since(self.origin).as_millis() as u64;
         let limit_ms = limit.as_millis() as u64;
@@ -75,11 +77,26 @@ impl Heartbeats {
             .map(|beats| {
                 beats
                     .iter()
-                    .filter(|(_, last)| now_ms.saturating_sub(last.load(Ordering::Relaxed)) > limit_ms)
-                    .map(|(name, _)| *name)
+                    .filter(|(_, registered, last)| {
+                        let seen = match last.load(Ordering::Relaxed) {
+                            0 => *registered,
+                            t => t - 1,
+                        };
+                        now_ms.saturating_sub(seen) > limit_ms
+                    })
+                    .map(|(name, _, _)| *name)
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Whether every watched thread has beaten at least once (the screen drew its first frame,
+    /// the camera loop runs, the scan and store threads wait for work).
+    pub fn all_started(&self) -> bool {
+        self.beats
+            .lock()
+            .map(|beats| beats.iter().all(|(_, _, last)| last.load(Ordering::Relaxed) != 0))
+            .unwrap_or(false)
     }
 }
 
@@ -136,8 +153,8 @@ pub fn spawn(beats: Heartbeats) -> std::io::Result<()> {
     }
     let interval = watchdog_interval();
     std::thread::Builder::new().name("watchdog".into()).spawn(move || {
-        // Ready once every watched thread has run (the UI beats from its first frame).
-        while !beats.stale(Instant::now(), Duration::from_millis(500)).is_empty() {
+        // Ready once every watched thread has run its loop (the UI from its first frame).
+        while !beats.all_started() {
             std::thread::sleep(Duration::from_millis(200));
         }
         if let Err(e) = notify("READY=1\nSTATUS=scanning") {
@@ -182,18 +199,21 @@ mod tests {
         let interval = Duration::from_secs(30);
         let start = Instant::now();
         assert_eq!(tick(&beats, start, interval), Tick::Alive);
-        // 25 s on, only the UI kept beating (beats are stored relative to the origin; move
-        // the UI's forward by setting it as if beaten at +25 s).
+        assert!(!beats.all_started(), "nobody has beaten yet");
+        // 25 s on, only the UI kept beating (beats are stored relative to the origin, plus
+        // one; set the UI's as if beaten at +25 s).
         ui.last.as_ref().unwrap().store(
             (start + Duration::from_secs(25))
                 .duration_since(beats.origin)
-                .as_millis() as u64,
+                .as_millis() as u64
+                + 1,
             Ordering::Relaxed,
         );
         let later = start + Duration::from_secs(25);
         assert_eq!(tick(&beats, later, interval), Tick::Hung(vec!["camera"]));
         camera.beat();
         assert_eq!(tick(&beats, Instant::now(), interval), Tick::Alive);
+        assert!(beats.all_started());
         Beat::none().beat();
     }
 }

@@ -33,13 +33,24 @@ fn xvfb() -> (Killed, String) {
 
 #[test]
 fn the_kiosk_tells_systemd_it_is_ready_and_keeps_pinging() {
+    ready_and_pinging(&["--demo", "--windowed"]);
+}
+
+/// A kiosk whose camera is missing still works (keyboard-wedge scanners, staff entry): it is
+/// ready and alive for systemd, not restarted in a loop.
+#[test]
+fn a_kiosk_without_its_camera_is_still_ready() {
+    ready_and_pinging(&["--demo", "--windowed", "--source", "/nonexistent/camera"]);
+}
+
+fn ready_and_pinging(args: &[&str]) {
     let (_x, display) = xvfb();
     let dir = tempfile::tempdir().unwrap();
     let socket_path = dir.path().join("notify");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
     socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let kiosk = Command::new(env!("CARGO_BIN_EXE_kiosk"))
-        .args(["--demo", "--windowed"])
+        .args(args)
         .env("DISPLAY", &display)
         .env_remove("WAYLAND_DISPLAY")
         .env("TMPDIR", dir.path())
