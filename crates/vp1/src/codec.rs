@@ -55,6 +55,11 @@ pub fn issue(key: &IssuerKey, claims: &Claims) -> Result<String, PassError> {
         .expiration_time(Timestamp::WholeSeconds(claims.expires_at.timestamp()))
         .text_claim(VP_CLAIM.to_string(), Value::Map(vp))
         .build();
+    seal(key, cwt)
+}
+
+/// Signs a CWT with `key` and packs it: COSE_Sign1 → zlib → base45 → `VP1:`.
+fn seal(key: &IssuerKey, cwt: ClaimsSet) -> Result<String, PassError> {
     let payload = cwt.to_vec().map_err(|e| PassError::Malformed(e.to_string()))?;
     let protected = HeaderBuilder::new()
         .algorithm(iana::Algorithm::EdDSA)
@@ -154,6 +159,17 @@ fn claims_from_cwt(cwt: ClaimsSet) -> Result<Claims, PassError> {
     let Value::Map(entries) = vp else {
         return Err(malformed("vp claim is not a map"));
     };
+    // A key twice ("h": "red", "h": "green") would let two readers of one signed pass see two
+    // different passes; refused, as are keys that are not text.
+    let mut seen = std::collections::HashSet::new();
+    for (k, _) in &entries {
+        let k = k
+            .as_text()
+            .ok_or_else(|| malformed("vp claim has a key that is not text"))?;
+        if !seen.insert(k) {
+            return Err(malformed("vp claim has a duplicate key"));
+        }
+    }
     let get = |key: &str| entries.iter().find(|(k, _)| k.as_text() == Some(key)).map(|(_, v)| v);
     let version = get("v").and_then(|v| v.as_integer()).map(i128::from);
     if version != Some(CLAIMS_VERSION as i128) {
@@ -270,6 +286,38 @@ mod tests {
             verify(&qr[..qr.len() / 2], &trust(&key)).unwrap_err().reason(),
             "malformed"
         );
+    }
+
+    #[test]
+    fn a_signed_pass_with_a_key_twice_is_refused() {
+        let key = IssuerKey::from_seed("gd-health", [1; 32]);
+        let claims = sample();
+        let cwt = |vp: Vec<(Value, Value)>| {
+            ClaimsSetBuilder::new()
+                .issuer("gd-health".into())
+                .subject("p-7f3a".into())
+                .issued_at(Timestamp::WholeSeconds(claims.issued_at.timestamp()))
+                .expiration_time(Timestamp::WholeSeconds(claims.expires_at.timestamp()))
+                .text_claim("vp".into(), Value::Map(vp))
+                .build()
+        };
+        let base = vec![
+            (text("v"), Value::Integer(1.into())),
+            (text("k"), text("health")),
+            (text("h"), text("red")),
+        ];
+        let single = seal(&key, cwt(base.clone())).unwrap();
+        assert_eq!(verify(&single, &trust(&key)).unwrap().health, Some(HealthColour::Red));
+        let mut twice = base.clone();
+        twice.push((text("h"), text("green")));
+        let err = verify(&seal(&key, cwt(twice)).unwrap(), &trust(&key)).unwrap_err();
+        assert!(
+            matches!(&err, PassError::Malformed(m) if m.contains("duplicate")),
+            "{err:?}"
+        );
+        let mut odd = base;
+        odd.push((Value::Integer(7.into()), text("x")));
+        assert!(verify(&seal(&key, cwt(odd)).unwrap(), &trust(&key)).is_err());
     }
 
     #[test]
