@@ -145,8 +145,10 @@ fn main() {
         .iter()
         .map(|s| {
             let (ms, body) = timed(&format!(
-                "/v1/trace/contacts?subject={s}&from={}&to={}",
-                window.0, window.1
+                "/v1/trace/contacts?case={}&from={}&to={}",
+                server.open_case(s),
+                window.0,
+                window.1
             ));
             found.push(body.as_array().map_or(0, |a| a.len()));
             ms

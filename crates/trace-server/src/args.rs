@@ -93,6 +93,9 @@ pub enum Cmd {
         /// The region's name as travel passes carry it, e.g. R-North.
         region: String,
     },
+    /// Cases: a person's contacts are traced only within an open case.
+    #[command(subcommand)]
+    Case(CaseCmd),
     /// Tracing queries (audited like the HTTP ones, under the name "cli").
     #[command(subcommand)]
     Trace(TraceCmd),
@@ -207,6 +210,46 @@ pub enum AuditCmd {
     },
 }
 
+#[derive(Subcommand)]
+pub enum CaseCmd {
+    /// Open a case for a confirmed case's subject; prints its id.
+    Open {
+        /// The confirmed case's pseudonymous subject id.
+        subject: String,
+        /// Why (a lab report or order number): kept in the audit trail.
+        #[arg(long)]
+        reason: String,
+        /// Days the case stays open (1 to 60).
+        #[arg(long, default_value_t = 14)]
+        days: i64,
+    },
+    /// Open cases (or all, with --all), newest first.
+    List {
+        /// Closed and expired cases too.
+        #[arg(long)]
+        all: bool,
+        /// `table` for people, `json` (one object per line) for scripts.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Close a case: no more tracing under it.
+    Close {
+        /// The case's id.
+        id: i64,
+    },
+}
+
+/// One page of a list about people.
+#[derive(clap::Args)]
+pub struct PageArgs {
+    /// At most this many rows (1 to 1000).
+    #[arg(long, default_value_t = 1000)]
+    pub limit: i64,
+    /// Skip this many rows first (the next page: --offset 1000).
+    #[arg(long, default_value_t = 0)]
+    pub offset: i64,
+}
+
 /// The window every tracing query reads.
 #[derive(clap::Args)]
 pub struct WindowArgs {
@@ -233,20 +276,28 @@ fn to_arg(text: &str) -> Result<DateTime<Utc>, String> {
 pub enum TraceCmd {
     /// Who overlapped with a case, at which venues, longest overlap first.
     Contacts {
-        /// The case's pseudonymous subject id.
-        subject: String,
+        /// The open case whose subject is traced (`trace-server case open`).
+        #[arg(long)]
+        case: i64,
         #[command(flatten)]
         window: WindowArgs,
+        #[command(flatten)]
+        page: PageArgs,
         /// Visit length assumed when an entry has no exit, in hours.
         #[arg(long, default_value_t = 4.0)]
         visit_hours: f64,
     },
-    /// Everyone who was at a venue in the window.
+    /// Everyone who was at a venue in the window, within an open case.
     Venue {
         /// The venue's id.
         venue: String,
+        /// The open case this is asked under.
+        #[arg(long)]
+        case: i64,
         #[command(flatten)]
         window: WindowArgs,
+        #[command(flatten)]
+        page: PageArgs,
         /// Visit length assumed when an entry has no exit, in hours.
         #[arg(long, default_value_t = 4.0)]
         visit_hours: f64,

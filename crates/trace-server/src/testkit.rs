@@ -152,6 +152,16 @@ impl TestServer {
         assert!(self.rt().block_on(db.untrust_issuer(issuer)).unwrap());
     }
 
+    /// Opens a case for `subject` (as tracer "tester", for a day) and returns its id.
+    pub fn open_case(&self, subject: &str) -> i64 {
+        let db = Db::connect(&self.database_url).unwrap();
+        let closes = chrono::Utc::now() + chrono::Duration::days(1);
+        self.rt()
+            .block_on(db.open_case(subject, "test case", "tester", closes))
+            .unwrap()
+            .id
+    }
+
     pub fn add_risk_region(&self, region: &str) {
         let db = Db::connect(&self.database_url).unwrap();
         self.rt().block_on(crate::trust::add_risk_region(&db, region)).unwrap();

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
-pub use crate::db::{Contact, Hotspot, Peak, Visit};
+pub use crate::db::{Case, Contact, Hotspot, Peak, Visit};
 use crate::error::ServerError;
 
 /// The time window of a query, `[from, to)`.
@@ -46,6 +46,47 @@ fn check_limit(limit: Option<i64>) -> Result<i64, ServerError> {
     }
 }
 
+/// The longest a case stays open.
+pub const MAX_CASE_DAYS: i64 = 60;
+
+/// One page of a list about people: `limit` rows (1 to [`MAX_LIMIT`], default
+/// [`MAX_LIMIT`]) after skipping `offset`. A client reads on until a page comes back short.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// A checked page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CheckedPage {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Page {
+    fn check(self) -> Result<CheckedPage, ServerError> {
+        let limit = match self.limit {
+            None => MAX_LIMIT,
+            Some(n) => check_limit(Some(n))?,
+        };
+        let offset = self.offset.unwrap_or(0);
+        if offset < 0 {
+            return Err(ServerError::BadRequest(format!("offset {offset}: give 0 or more")));
+        }
+        Ok(CheckedPage { limit, offset })
+    }
+}
+
+impl CheckedPage {
+    fn of<T>(self, rows: Vec<T>) -> Vec<T> {
+        rows.into_iter()
+            .skip(self.offset as usize)
+            .take(self.limit as usize)
+            .collect()
+    }
+}
+
 /// Rows a hotspots or peaks query returns when the caller names no limit.
 pub const DEFAULT_LIMIT: i64 = 50;
 
@@ -70,18 +111,82 @@ impl Tracing {
         self.db.audit(who, query, &params).await
     }
 
-    /// Who overlapped with `subject` (a case) at which venue, longest overlap first.
-    pub async fn contacts(&self, who: &str, subject: &str, w: Window) -> Result<Vec<Contact>, ServerError> {
-        self.audit(who, "contacts", w, serde_json::json!({ "subject": subject }))
-            .await?;
-        self.db.contacts_of(subject, w.from, w.to, self.visit_secs).await
+    /// Opens a case: from now until `days` on, `who` (and other tracers) may trace `subject`'s
+    /// contacts under it. Audited like a query.
+    pub async fn open_case(&self, who: &str, subject: &str, reason: &str, days: i64) -> Result<Case, ServerError> {
+        if subject.trim().is_empty() || subject.len() > 128 {
+            return Err(ServerError::BadRequest(
+                "a case needs the subject id of a confirmed case (1 to 128 characters)".into(),
+            ));
+        }
+        if reason.trim().len() < 3 || reason.len() > 500 {
+            return Err(ServerError::BadRequest(
+                "a case needs a reason a reviewer can check (a lab report or order number; 3 to 500 characters)".into(),
+            ));
+        }
+        if !(1..=MAX_CASE_DAYS).contains(&days) {
+            return Err(ServerError::BadRequest(format!(
+                "a case stays open 1 to {MAX_CASE_DAYS} days"
+            )));
+        }
+        let closes_at = chrono::Utc::now() + chrono::Duration::days(days);
+        let case = self.db.open_case(subject, reason, who, closes_at).await?;
+        let params = serde_json::json!({ "case": case.id, "subject": subject, "reason": reason, "days": days });
+        self.db.audit(who, "open_case", &params).await?;
+        Ok(case)
     }
 
-    /// Everyone who was at `venue` in the window.
-    pub async fn venue(&self, who: &str, venue: &str, w: Window) -> Result<Vec<Visit>, ServerError> {
-        self.audit(who, "venue", w, serde_json::json!({ "venue": venue }))
-            .await?;
-        self.db.visitors_of(venue, w.from, w.to, self.visit_secs).await
+    /// The open case `id`, or why it cannot be used.
+    async fn open(&self, id: i64) -> Result<Case, ServerError> {
+        let case = self.db.case(id).await?.ok_or_else(|| {
+            ServerError::NotFound(format!(
+                "case {id}: open one with `trace-server case open` or POST /v1/cases"
+            ))
+        })?;
+        if !case.is_open(chrono::Utc::now()) {
+            return Err(ServerError::Forbidden(format!(
+                "case {id} is closed (it closed at {}); open a new case to trace again",
+                case.closed_at.unwrap_or(case.closes_at)
+            )));
+        }
+        Ok(case)
+    }
+
+    /// Who overlapped with the case's subject at which venue, longest overlap first; one page.
+    pub async fn contacts(&self, who: &str, case: i64, w: Window, page: Page) -> Result<Vec<Contact>, ServerError> {
+        let c = self.open(case).await?;
+        let page = page.check()?;
+        self.audit(
+            who,
+            "contacts",
+            w,
+            serde_json::json!({ "case": case, "subject": c.subject, "page": page }),
+        )
+        .await?;
+        let rows = self.db.contacts_of(&c.subject, w.from, w.to, self.visit_secs).await?;
+        Ok(page.of(rows))
+    }
+
+    /// Everyone who was at `venue` in the window, within an open case; one page.
+    pub async fn venue(
+        &self,
+        who: &str,
+        case: i64,
+        venue: &str,
+        w: Window,
+        page: Page,
+    ) -> Result<Vec<Visit>, ServerError> {
+        self.open(case).await?;
+        let page = page.check()?;
+        self.audit(
+            who,
+            "venue",
+            w,
+            serde_json::json!({ "case": case, "venue": venue, "page": page }),
+        )
+        .await?;
+        let rows = self.db.visitors_of(venue, w.from, w.to, self.visit_secs).await?;
+        Ok(page.of(rows))
     }
 
     /// The venues with the most admitted entries.

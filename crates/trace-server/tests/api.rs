@@ -155,10 +155,11 @@ fn contacts_are_the_right_people_in_the_right_order() {
     ]);
     assert_eq!(post(&s, &ka, &cafe).status(), 200);
     assert_eq!(post(&s, &kb, &gym).status(), 200);
+    let case = s.open_case("case");
     let contacts: Vec<Value> = get(
         &s,
         Some(&tracer),
-        "/v1/trace/contacts?subject=case&from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z",
+        &format!("/v1/trace/contacts?case={case}&from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z"),
     )
     .json()
     .unwrap();
@@ -255,6 +256,7 @@ fn the_demo_issuer_is_never_put_on_a_trust_list() {
 fn tracing_queries_are_bounded_and_bad_parameters_are_400s() {
     let s = TestServer::start();
     let tracer = s.add_tracer("alice");
+    let case = s.open_case("a");
     for (q, why) in [
         (
             "/v1/trace/hotspots?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z&limit=-1",
@@ -269,10 +271,16 @@ fn tracing_queries_are_bounded_and_bad_parameters_are_400s() {
             "31 days",
         ),
         (
-            "/v1/trace/contacts?subject=a&from=2026-01-01T00:00:00Z&to=2026-11-21T00:00:00Z",
+            "/v1/trace/contacts?case=CASE&from=2026-01-01T00:00:00Z&to=2026-11-21T00:00:00Z",
             "31 days",
         ),
+        (
+            "/v1/trace/contacts?case=CASE&from=2026-11-20&to=2026-11-21&offset=-5",
+            "offset",
+        ),
+        ("/v1/trace/contacts?subject=a&from=2026-11-20&to=2026-11-21", "?case="),
     ] {
+        let q = &q.replace("CASE", &case.to_string());
         let r = get(&s, Some(&tracer), q);
         assert_eq!(r.status(), 400, "{q}");
         let body: Value = r.json().unwrap();

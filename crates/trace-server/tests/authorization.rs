@@ -34,6 +34,7 @@ const MATRIX: &[(&str, &str, [u16; 6])] = &[
     ("get", "/v1/kiosks/{id}/status", [401, 401, 200, 401, 200, 401]),
     ("get", "/v1/kiosk/policy", [401, 401, 200, 401, 403, 401]),
     ("get", "/v1/kiosk/whoami", [401, 401, 200, 401, 403, 401]),
+    ("post", "/v1/cases", [401, 401, 403, 401, 200, 401]),
     ("get", "/v1/trace/contacts", [401, 401, 403, 401, 200, 401]),
     ("get", "/v1/trace/venue", [401, 401, 403, 401, 200, 401]),
     ("get", "/v1/trace/hotspots", [401, 401, 403, 401, 200, 401]),
@@ -74,12 +75,16 @@ fn every_route_answers_every_caller_as_the_matrix_says() {
         Who::ExpiredTracer => Some(expired.clone()),
     };
     let client = reqwest::blocking::Client::new();
-    let query = "from=2026-11-20&to=2026-11-21&subject=p-1&venue=mall";
+    let case = s.open_case("p-1");
+    let query = format!("from=2026-11-20&to=2026-11-21&case={case}&venue=mall");
     let mut wrong = Vec::new();
     for (method, path, expected) in MATRIX {
         let url = format!("{}{}?{query}", s.url, path.replace("{id}", "gate-01"));
         for (who, want) in EVERYONE.iter().zip(expected) {
             let mut request = match *method {
+                "post" if path.contains("cases") => client
+                    .post(&url)
+                    .json(&json!({"subject": "p-1", "reason": "lab report 42"})),
                 "post" => client.post(&url).json(&json!([])),
                 _ => client.get(&url),
             };

@@ -122,8 +122,9 @@ fn contacts_match_a_brute_force_oracle() {
 
         let got: Vec<Value> = reqwest::blocking::Client::new()
             .get(format!(
-                "{}/v1/trace/contacts?subject={case}&from={}&to={}",
+                "{}/v1/trace/contacts?case={}&from={}&to={}",
                 server.url,
+                server.open_case(case),
                 from.format("%Y-%m-%dT%H:%M:%SZ"),
                 to.format("%Y-%m-%dT%H:%M:%SZ")
             ))

@@ -133,12 +133,7 @@ fn every_http_error_is_json_with_a_message() {
             400,
             "limit",
         ),
-        (
-            "GET",
-            "/v1/trace/contacts?from=2026-11-20&to=2026-11-21",
-            400,
-            "?subject=",
-        ),
+        ("GET", "/v1/trace/contacts?from=2026-11-20&to=2026-11-21", 400, "?case="),
     ] {
         let (got, body) = call(&s, method, Some(&tracer), path);
         assert_eq!(got, status, "{method} {path}: {body}");

@@ -26,6 +26,9 @@ pub mod routes {
     /// GET [`crate::KioskStatus`]; `{id}` is the kiosk's name (`[kiosk] id`). Its own kiosk
     /// token, or a tracer token.
     pub const KIOSK_STATUS: &str = "/v1/kiosks/{id}/status";
+    /// POST `{"subject", "reason", "days"}`: opens a case (tracer token); contacts and venue
+    /// visitor lists are asked under an open case (`?case=ID`).
+    pub const CASES: &str = "/v1/cases";
     pub const TRACE_CONTACTS: &str = "/v1/trace/contacts";
     pub const TRACE_VENUE: &str = "/v1/trace/venue";
     pub const TRACE_HOTSPOTS: &str = "/v1/trace/hotspots";

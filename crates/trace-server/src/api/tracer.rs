@@ -10,7 +10,7 @@ use wire::when::{Edge, parse_instant};
 use super::AppState;
 use crate::auth::TracerCaller;
 use crate::error::ServerError;
-use crate::trace::{Contact, Hotspot, Peak, Visit, Window};
+use crate::trace::{Case, Contact, Hotspot, Page, Peak, Visit, Window};
 
 /// The query string of the tracing routes.
 #[derive(Debug, Deserialize)]
@@ -19,9 +19,11 @@ pub struct Params {
     pub from: Option<String>,
     /// A date (`2026-11-22`, through its end) or an RFC 3339 time.
     pub to: Option<String>,
-    pub subject: Option<String>,
+    /// Contacts and venue visitor lists: the open case they are asked under.
+    pub case: Option<i64>,
     pub venue: Option<String>,
     pub limit: Option<i64>,
+    pub offset: Option<i64>,
 }
 
 impl Params {
@@ -36,6 +38,45 @@ impl Params {
         s.metrics.trace_queries.fetch_add(1, Ordering::Relaxed);
         Ok(window)
     }
+
+    fn case(&self) -> Result<i64, ServerError> {
+        self.case.ok_or_else(|| {
+            ServerError::BadRequest(
+                "give ?case= : a person's contacts are traced within an open case (POST /v1/cases with the \
+                 subject and a reason; `trace-server case open`)"
+                    .into(),
+            )
+        })
+    }
+
+    fn page(&self) -> Page {
+        Page {
+            limit: self.limit,
+            offset: self.offset,
+        }
+    }
+}
+
+/// What a tracer sends to open a case.
+#[derive(Debug, Deserialize)]
+pub struct NewCase {
+    pub subject: String,
+    pub reason: String,
+    /// How long the case stays open (default 14 days).
+    pub days: Option<i64>,
+}
+
+/// Opens a case (audited); answers it with its id.
+pub async fn open_case(
+    State(s): State<AppState>,
+    t: TracerCaller,
+    Json(c): Json<NewCase>,
+) -> Result<Json<Case>, ServerError> {
+    Ok(Json(
+        s.tracing
+            .open_case(&t.name, &c.subject, &c.reason, c.days.unwrap_or(14))
+            .await?,
+    ))
 }
 
 fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, ServerError> {
@@ -50,8 +91,9 @@ pub async fn contacts(
     t: TracerCaller,
     Query(p): Query<Params>,
 ) -> Result<Json<Vec<Contact>>, ServerError> {
-    let subject = required(&p.subject, "subject")?;
-    Ok(Json(s.tracing.contacts(&t.name, subject, p.window(&s)?).await?))
+    Ok(Json(
+        s.tracing.contacts(&t.name, p.case()?, p.window(&s)?, p.page()).await?,
+    ))
 }
 
 pub async fn venue(
@@ -60,7 +102,11 @@ pub async fn venue(
     Query(p): Query<Params>,
 ) -> Result<Json<Vec<Visit>>, ServerError> {
     let venue = required(&p.venue, "venue")?;
-    Ok(Json(s.tracing.venue(&t.name, venue, p.window(&s)?).await?))
+    Ok(Json(
+        s.tracing
+            .venue(&t.name, p.case()?, venue, p.window(&s)?, p.page())
+            .await?,
+    ))
 }
 
 pub async fn hotspots(

@@ -5,10 +5,63 @@ pub mod table;
 
 use chrono::Utc;
 use table::{print, when};
-use trace_server::args::{AuditCmd, Format, KioskCmd, TraceCmd, TracerCmd, WindowArgs};
+use trace_server::args::{AuditCmd, CaseCmd, Format, KioskCmd, PageArgs, TraceCmd, TracerCmd, WindowArgs};
 use trace_server::auth;
 use trace_server::db::Db;
-use trace_server::trace::{Tracing, Window};
+use trace_server::trace::{Page, Tracing, Window};
+
+fn paged(p: &PageArgs) -> Page {
+    Page {
+        limit: Some(p.limit),
+        offset: Some(p.offset),
+    }
+}
+
+/// `trace-server case open|list|close` (opened and audited as "cli").
+pub async fn case(db: Db, cmd: CaseCmd) -> anyhow::Result<()> {
+    match cmd {
+        CaseCmd::Open { subject, reason, days } => {
+            let case = Tracing::new(db, DEFAULT_VISIT_SECS)
+                .open_case("cli", &subject, &reason, days)
+                .await?;
+            eprintln!(
+                "case {} opened for {subject:?} until {}; trace it with --case {}:",
+                case.id,
+                when(Some(case.closes_at)),
+                case.id
+            );
+            println!("{}", case.id);
+        }
+        CaseCmd::Close { id } => {
+            if !db.close_case(id).await? {
+                anyhow::bail!("there is no open case {id}: `trace-server case list --all` shows them");
+            }
+            eprintln!("case {id} closed: no more tracing under it");
+        }
+        CaseCmd::List { all, format } => {
+            let now = Utc::now();
+            let rows = db.cases(now, all).await?;
+            print(
+                &rows,
+                format,
+                &["CASE", "SUBJECT", "STATE", "OPENED BY", "OPENED", "CLOSES", "REASON"],
+                |c| {
+                    vec![
+                        c.id.to_string(),
+                        c.subject.clone(),
+                        if c.is_open(now) { "open" } else { "closed" }.into(),
+                        c.opened_by.clone(),
+                        when(Some(c.opened_at)),
+                        when(Some(c.closed_at.unwrap_or(c.closes_at))),
+                        c.reason.clone(),
+                    ]
+                },
+                "no open cases: `trace-server case open SUBJECT --reason R` opens one",
+            )?;
+        }
+    }
+    Ok(())
+}
 
 fn span(w: &WindowArgs) -> Window {
     Window { from: w.from, to: w.to }
@@ -191,12 +244,13 @@ pub async fn trace(db: Db, cmd: TraceCmd) -> anyhow::Result<()> {
         |what: &str, w: &WindowArgs| format!("no {what} between {} and {}", when(Some(w.from)), when(Some(w.to)));
     match cmd {
         TraceCmd::Contacts {
-            subject,
+            case,
             window,
+            page,
             visit_hours,
         } => {
             let rows = Tracing::new(db, visit_hours * 3600.0)
-                .contacts("cli", &subject, span(&window))
+                .contacts("cli", case, span(&window), paged(&page))
                 .await?;
             print(
                 &rows,
@@ -211,16 +265,18 @@ pub async fn trace(db: Db, cmd: TraceCmd) -> anyhow::Result<()> {
                         if c.inferred { "inferred" } else { "scanned" }.into(),
                     ]
                 },
-                &nothing(&format!("contacts of {subject:?}"), &window),
+                &nothing(&format!("contacts in case {case}"), &window),
             )
         }
         TraceCmd::Venue {
             venue,
+            case,
             window,
+            page,
             visit_hours,
         } => {
             let rows = Tracing::new(db, visit_hours * 3600.0)
-                .venue("cli", &venue, span(&window))
+                .venue("cli", case, &venue, span(&window), paged(&page))
                 .await?;
             print(
                 &rows,

@@ -2,6 +2,7 @@
 //! methods grouped by what they touch. Porting to Citus touches this folder only.
 
 mod admin;
+mod cases;
 mod passages;
 pub mod synth;
 mod trace;
@@ -13,6 +14,7 @@ use tokio_postgres::NoTls;
 use crate::error::ServerError;
 
 pub use admin::{AuditEntry, KioskCredential, KioskRow, TracerCredential, TracerRow};
+pub use cases::Case;
 pub use trace::{Contact, Hotspot, Peak, Visit};
 
 const MIGRATIONS: &[&str] = &[
@@ -23,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_log_id.sql"),
     include_str!("../../migrations/0006_audit_append_only.sql"),
     include_str!("../../migrations/0007_credentials.sql"),
+    include_str!("../../migrations/0008_cases.sql"),
 ];
 
 /// The server's database: a connection pool. Cheap to clone.
