@@ -28,6 +28,8 @@ pub struct Policy {
     pub badge_roles: Vec<String>,
     /// Clock skew tolerated on a pass's issued-at time.
     pub clock_skew: Duration,
+    /// Longest validity (expiry − issue) a badge may have.
+    pub badge_max_validity: Duration,
 }
 
 impl Default for Policy {
@@ -40,6 +42,7 @@ impl Default for Policy {
             accept_kinds: vec![PassKind::Health, PassKind::Travel, PassKind::Badge],
             badge_roles: vec!["staff".into(), "member".into()],
             clock_skew: Duration::from_secs(300),
+            badge_max_validity: Duration::from_secs(366 * 86400),
         }
     }
 }
@@ -119,6 +122,11 @@ impl Policy {
         if c.kind() != PassKind::Badge && now - c.issued_at > max_age {
             return (Invalid, Reason::Stale, None);
         }
+        // …and long-lived ones may not be signed for ever.
+        let max_validity = chrono::Duration::from_std(self.badge_max_validity).unwrap_or(chrono::Duration::MAX);
+        if c.kind() == PassKind::Badge && c.expires_at - c.issued_at > max_validity {
+            return (Invalid, Reason::TooLongLived, None);
+        }
         if !self.accept_kinds.contains(&c.kind()) {
             return (Deny, Reason::KindNotAccepted, None);
         }
@@ -148,5 +156,40 @@ impl Policy {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+
+    fn badge(valid_days: i64, now: DateTime<Utc>) -> vp1::Claims {
+        let mut c = vp1::Claims::health("site", "w-1", "A*", vp1::HealthColour::Green, now, now);
+        c.kind = PassKind::Badge;
+        c.health = None;
+        c.badge_role = Some("staff".into());
+        c.issued_at = now - Duration::days(30);
+        c.expires_at = c.issued_at + Duration::days(valid_days);
+        c
+    }
+
+    #[test]
+    fn a_badge_signed_for_years_is_refused() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).unwrap();
+        let policy = Policy::default();
+        let year = policy.decide(badge(365, now), now);
+        assert_eq!((year.kind, year.reason), (VerdictKind::Admit, Reason::Ok));
+        let decade = policy.decide(badge(3650, now), now);
+        assert_eq!(
+            (decade.kind, decade.reason),
+            (VerdictKind::Invalid, Reason::TooLongLived)
+        );
+        let tight = Policy {
+            badge_max_validity: std::time::Duration::from_secs(90 * 86400),
+            ..Policy::default()
+        };
+        assert_eq!(tight.decide(badge(365, now), now).reason, Reason::TooLongLived);
     }
 }

@@ -12,6 +12,7 @@ reason-green_code = Green codes are not admitted here today. Please contact staf
 reason-travel_risk = Recent travel to a risk area. Please contact staff.
 reason-expired = This pass has expired. Please refresh it on your phone.
 reason-stale = This code is too old. Please refresh it on your phone and show it again.
+reason-too_long_lived = This badge is valid for longer than this venue allows. Please contact staff.
 reason-not_yet_valid = This pass is not valid yet. Please check the time on your phone.
 reason-bad_signature = This pass failed the security check. Please contact staff.
 reason-unknown_issuer = This pass is from an issuer not accepted here. Please contact staff.

@@ -114,6 +114,7 @@ pub(super) struct RawPolicy {
     max_pass_age: Option<String>,
     accept_kinds: Option<Vec<String>>,
     badge_roles: Option<Vec<String>>,
+    badge_max_days: Option<u32>,
 }
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -241,6 +242,12 @@ impl RawPolicy {
                 .map(|s| s.parse::<PassKind>())
                 .collect::<Result<_, _>>()
                 .map_err(|e| cx.invalid("policy", format!("accept_kinds: {e}")))?;
+        }
+        if let Some(days) = self.badge_max_days {
+            if !(1..=3660).contains(&days) {
+                return Err(cx.invalid("policy", format!("badge_max_days = {days}: give 1 to 3660")));
+            }
+            policy.badge_max_validity = std::time::Duration::from_secs(u64::from(days) * 86400);
         }
         if let Some(roles) = self.badge_roles {
             policy.badge_roles = roles;

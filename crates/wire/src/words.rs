@@ -103,6 +103,9 @@ words! {
         TravelRisk = "travel_risk",
         Expired = "expired",
         Stale = "stale",
+        /// Valid for longer than the policy allows (`[policy] badge_max_days`): a badge
+        /// signed for years would outlive its holder's job and any revocation.
+        TooLongLived = "too_long_lived",
         NotYetValid = "not_yet_valid",
         BadSignature = "bad_signature",
         UnknownIssuer = "unknown_issuer",
