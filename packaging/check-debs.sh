@@ -14,9 +14,10 @@ fi
 bash packaging/build-debs.sh --dev >/dev/null
 
 fail() { echo "error: packaging: $*" >&2; exit 1; }
-version=$(awk -F'"' '/^version =/ {print $2; exit}' Cargo.toml)
-kiosk_deb=target/debian/kiosk_${version}-1_amd64.deb
-server_deb=target/debian/trace-server_${version}-1_amd64.deb
+arch=$(dpkg --print-architecture)
+newest() { ls -t target/debian/"$1"_*_"$arch".deb | head -n 1; }
+kiosk_deb=$(newest kiosk)
+server_deb=$(newest trace-server)
 
 # `dpkg-deb -c` lines are "mode owner size date time path": check mode and path.
 has() { # deb mode path

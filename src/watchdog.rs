@@ -72,31 +72,27 @@ impl Heartbeats {
     pub fn stale(&self, now: Instant, limit: Duration) -> Vec<&'static str> {
         let now_ms = now.saturating_duration_since(self.origin).as_millis() as u64;
         let limit_ms = limit.as_millis() as u64;
-        self.beats
-            .lock()
-            .map(|beats| {
-                beats
-                    .iter()
-                    .filter(|(_, registered, last)| {
-                        let seen = match last.load(Ordering::Relaxed) {
-                            0 => *registered,
-                            t => t - 1,
-                        };
-                        now_ms.saturating_sub(seen) > limit_ms
-                    })
-                    .map(|(name, _, _)| *name)
-                    .collect()
+        // A poisoned registry (a thread panicked while registering) is still read: treating it
+        // as empty would report everyone alive for ever.
+        let beats = self.beats.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        beats
+            .iter()
+            .filter(|(_, registered, last)| {
+                let seen = match last.load(Ordering::Relaxed) {
+                    0 => *registered,
+                    t => t - 1,
+                };
+                now_ms.saturating_sub(seen) > limit_ms
             })
-            .unwrap_or_default()
+            .map(|(name, _, _)| *name)
+            .collect()
     }
 
     /// Whether every watched thread has beaten at least once (the screen drew its first frame,
     /// the camera loop runs, the scan and store threads wait for work).
     pub fn all_started(&self) -> bool {
-        self.beats
-            .lock()
-            .map(|beats| beats.iter().all(|(_, _, last)| last.load(Ordering::Relaxed) != 0))
-            .unwrap_or(false)
+        let beats = self.beats.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        beats.iter().all(|(_, _, last)| last.load(Ordering::Relaxed) != 0)
     }
 }
 
@@ -157,8 +153,15 @@ pub fn spawn(beats: Heartbeats) -> std::io::Result<()> {
         while !beats.all_started() {
             std::thread::sleep(Duration::from_millis(200));
         }
-        if let Err(e) = notify("READY=1\nSTATUS=scanning") {
-            eprintln!("kiosk: cannot tell systemd the kiosk is ready: {e}");
+        // A lost READY would have systemd kill a working kiosk at TimeoutStartSec: retry.
+        for attempt in 1..=5 {
+            match notify("READY=1\nSTATUS=scanning") {
+                Ok(()) => break,
+                Err(e) => {
+                    eprintln!("kiosk: cannot tell systemd the kiosk is ready (attempt {attempt}): {e}");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
         }
         let Some(interval) = interval else { return };
         let mut was_hung = false;

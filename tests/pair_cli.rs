@@ -201,3 +201,27 @@ fn an_issuer_removed_on_the_server_is_refused_after_the_next_sync() {
     assert!(kiosk_with(&config, &["sync", "--once"]).status.success());
     assert_eq!(verdict(kiosk_with(&config, &["scan", png])), "unknown_issuer");
 }
+
+#[test]
+fn a_plain_http_url_to_another_machine_is_refused_before_the_token_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = shipped_config(dir.path());
+    let before = std::fs::read_to_string(&config).unwrap();
+    // Nothing listens there: a refusal that names https proves no request was tried first.
+    let out = kiosk_with(
+        &config,
+        &[
+            "pair",
+            "--url",
+            "http://192.0.2.1:9",
+            "--token",
+            "kt_secret",
+            "--server-key",
+            &"00".repeat(32),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("https"), "{}", text(&out));
+    assert!(!text(&out).contains("unreachable"), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
+}

@@ -71,6 +71,20 @@ pub fn pair(config_path: Option<&Path>, args: &PairArgs) -> Result<(), CommandEr
         batch_size: 500,
         timeout: std::time::Duration::from_secs(15),
     };
+    // The URL must pass the start-up rules (https://, or http:// to this machine) before the
+    // token is sent to it.
+    let current = Config::from_toml(&text, &path)?;
+    with_pairing(
+        &text,
+        &path,
+        &Pairing {
+            kiosk_id: &current.kiosk_id,
+            venue_id: &current.venue_id,
+            url: &probe.url,
+            token: &args.token,
+            server_key: &args.server_key,
+        },
+    )?;
     let client = SyncClient::new(&probe)?;
     let who = client.whoami()?;
     check_key(&args.server_key, &who.server_key)?;
@@ -140,9 +154,12 @@ fn give_back_to_owner(db_path: &Path) {
         files.push(PathBuf::from(name));
     }
     for file in files {
-        if let Ok(meta) = std::fs::metadata(&file)
+        // Never through a symlink: the folder belongs to the kiosk's user, who must not be
+        // able to point root's chown at another file.
+        if let Ok(meta) = std::fs::symlink_metadata(&file)
+            && meta.file_type().is_file()
             && (meta.uid(), meta.gid()) != (owner.uid(), owner.gid())
-            && let Err(e) = std::os::unix::fs::chown(&file, Some(owner.uid()), Some(owner.gid()))
+            && let Err(e) = std::os::unix::fs::lchown(&file, Some(owner.uid()), Some(owner.gid()))
         {
             eprintln!(
                 "warning: {} belongs to another user than its folder and could not be given back ({e}); \

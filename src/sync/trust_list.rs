@@ -68,10 +68,35 @@ impl SyncClient {
 
 /// Replaces `path` with `text` so that a power cut leaves the old or the new file, whole: a
 /// private temporary file, fsynced, renamed over, and the folder fsynced.
+///
+/// The temporary file is created new (O_EXCL: a symlink planted in its place is not followed)
+/// and given to the folder's owner: run as root (`sudo kiosk sync --once`), it must stay
+/// readable by the kiosk's own user.
 pub fn replace_durably(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let tmp = path.with_extension("tmp");
-    let mut f = crate::store::create_private(&tmp)?;
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let owner = std::fs::metadata(dir)?;
+        let mine = f.metadata()?;
+        if (mine.uid(), mine.gid()) != (owner.uid(), owner.gid()) {
+            // Only root can give a file away, and only root needs to.
+            if let Err(e) = std::os::unix::fs::fchown(&f, Some(owner.uid()), Some(owner.gid()))
+                && e.kind() != std::io::ErrorKind::PermissionDenied
+            {
+                return Err(e);
+            }
+        }
+    }
     f.write_all(text.as_bytes())?;
     f.sync_all()?;
     drop(f);

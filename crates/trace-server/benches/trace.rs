@@ -146,7 +146,7 @@ fn main() {
         .map(|s| {
             let (ms, body) = timed(&format!(
                 "/v1/trace/contacts?case={}&from={}&to={}",
-                server.open_case(s),
+                server.open_case(&tracer, s),
                 window.0,
                 window.1
             ));

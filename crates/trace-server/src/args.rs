@@ -222,6 +222,10 @@ pub enum CaseCmd {
         /// Days the case stays open (1 to 60).
         #[arg(long, default_value_t = 14)]
         days: i64,
+        /// The tracer the case is for (only they may use it over HTTP; default: the command
+        /// line only).
+        #[arg(long, default_value = "cli")]
+        tracer: String,
     },
     /// Open cases (or all, with --all), newest first.
     List {

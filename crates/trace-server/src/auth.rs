@@ -80,7 +80,8 @@ async fn caller(parts: &axum::http::request::Parts, state: &AppState) -> Result<
     if let Some(k) = state.db.kiosk_by_token(&hash).await? {
         if let Some(at) = k.revoked_at {
             return Err(refused(ServerError::TokenRefused(format!(
-                "kiosk {:?}'s token was revoked at {at}: pair the kiosk again with the command                  `trace-server kiosk rotate {}` prints",
+                "kiosk {:?}'s token was revoked at {at}: pair the kiosk again with the command \
+                 `trace-server kiosk rotate {}` prints",
                 k.id, k.id
             ))));
         }

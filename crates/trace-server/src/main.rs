@@ -164,8 +164,20 @@ async fn serve(
             }
         }
     });
+    // systemd stops with SIGTERM, a terminal with SIGINT: both finish the requests in flight.
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        tracing::info!("shutting down: finishing the requests in flight");
     };
     trace_server::serve(db, listener, visit_hours * 3600.0, limits, key, shutdown).await?;
     Ok(())

@@ -152,12 +152,12 @@ impl TestServer {
         assert!(self.rt().block_on(db.untrust_issuer(issuer)).unwrap());
     }
 
-    /// Opens a case for `subject` (as tracer "tester", for a day) and returns its id.
-    pub fn open_case(&self, subject: &str) -> i64 {
+    /// Opens a case for `subject` as `tracer` (cases serve their opener), for a day; its id.
+    pub fn open_case(&self, tracer: &str, subject: &str) -> i64 {
         let db = Db::connect(&self.database_url).unwrap();
         let closes = chrono::Utc::now() + chrono::Duration::days(1);
         self.rt()
-            .block_on(db.open_case(subject, "test case", "tester", closes))
+            .block_on(db.open_case(subject, "test case", tracer, closes))
             .unwrap()
             .id
     }

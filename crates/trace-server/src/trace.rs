@@ -46,6 +46,9 @@ fn check_limit(limit: Option<i64>) -> Result<i64, ServerError> {
     }
 }
 
+/// The name the server's own command line is audited under.
+pub const CLI: &str = "cli";
+
 /// The longest a case stays open.
 pub const MAX_CASE_DAYS: i64 = 60;
 
@@ -130,19 +133,23 @@ impl Tracing {
             )));
         }
         let closes_at = chrono::Utc::now() + chrono::Duration::days(days);
-        let case = self.db.open_case(subject, reason, who, closes_at).await?;
-        let params = serde_json::json!({ "case": case.id, "subject": subject, "reason": reason, "days": days });
-        self.db.audit(who, "open_case", &params).await?;
-        Ok(case)
+        self.db.open_case(subject, reason, who, closes_at).await
     }
 
-    /// The open case `id`, or why it cannot be used.
-    async fn open(&self, id: i64) -> Result<Case, ServerError> {
+    /// The open case `id` as `who` may use it (their own; the server's command line, run by
+    /// whoever holds the database, any), or why not.
+    async fn open(&self, id: i64, who: &str) -> Result<Case, ServerError> {
         let case = self.db.case(id).await?.ok_or_else(|| {
             ServerError::NotFound(format!(
                 "case {id}: open one with `trace-server case open` or POST /v1/cases"
             ))
         })?;
+        if who != CLI && case.opened_by != who {
+            return Err(ServerError::Forbidden(format!(
+                "case {id} was opened by {:?}: open your own case for this subject",
+                case.opened_by
+            )));
+        }
         if !case.is_open(chrono::Utc::now()) {
             return Err(ServerError::Forbidden(format!(
                 "case {id} is closed (it closed at {}); open a new case to trace again",
@@ -154,7 +161,7 @@ impl Tracing {
 
     /// Who overlapped with the case's subject at which venue, longest overlap first; one page.
     pub async fn contacts(&self, who: &str, case: i64, w: Window, page: Page) -> Result<Vec<Contact>, ServerError> {
-        let c = self.open(case).await?;
+        let c = self.open(case, who).await?;
         let page = page.check()?;
         self.audit(
             who,
@@ -176,8 +183,17 @@ impl Tracing {
         w: Window,
         page: Page,
     ) -> Result<Vec<Visit>, ServerError> {
-        self.open(case).await?;
+        let c = self.open(case, who).await?;
         let page = page.check()?;
+        // A case opens the venues its subject passed through around the window, not all.
+        w.check()?;
+        let visit = chrono::Duration::milliseconds((self.visit_secs * 1000.0) as i64);
+        if !self.db.visited(&c.subject, venue, w.from - visit, w.to).await? {
+            return Err(ServerError::Forbidden(format!(
+                "case {case}'s subject did not pass through {venue:?} in this window: a case opens the venues \
+                 its subject visited"
+            )));
+        }
         self.audit(
             who,
             "venue",

@@ -30,11 +30,15 @@ pub async fn signing_key(db: &Db, file: Option<&std::path::Path>) -> Result<vp1:
     if let Some(stored) = db.server_key_secret().await?
         && vp1::IssuerKey::parse_secret_file(&stored).is_ok_and(|k| public_hex(&k) != public_hex(&key))
     {
-        tracing::warn!(
-            "the database still holds another signing key: kiosks pinned to it will refuse lists signed with {}; \
-             `trace-server key move-out --out FILE` moves the database's key out instead",
+        // Kiosks are pinned to the database's key: signing with another would cut them all off.
+        return Err(ServerError::Config(format!(
+            "the database holds the signing key kiosks are pinned to, and {} is another one. Move the \
+             database's key out instead: remove {} (if it was made at install) and run \
+             `trace-server key move-out --out {}`",
+            path.display(),
+            path.display(),
             path.display()
-        );
+        )));
     }
     Ok(key)
 }
@@ -42,12 +46,16 @@ pub async fn signing_key(db: &Db, file: Option<&std::path::Path>) -> Result<vp1:
 /// Writes the database's signing key to `out` (0600, never over an existing file) and deletes
 /// it from the database, so kiosks keep their pinned key and the database no longer holds it.
 pub async fn move_key_out(db: &Db, out: &std::path::Path) -> Result<vp1::IssuerKey, ServerError> {
-    let text = db.server_key_secret().await?.ok_or_else(|| {
-        ServerError::Config("the database holds no signing key (it is made on first use, or was moved out)".into())
-    })?;
+    let text = db
+        .server_key_secret()
+        .await?
+        .filter(|t| t != MOVED_OUT)
+        .ok_or_else(|| {
+            ServerError::Config("the database holds no signing key (it is made on first use, or was moved out)".into())
+        })?;
     let key = vp1::IssuerKey::parse_secret_file(&text).map_err(|e| ServerError::Config(e.to_string()))?;
     write_new_secret(out, &text)?;
-    db.forget_server_key().await?;
+    db.mark_server_key_moved_out(MOVED_OUT).await?;
     Ok(key)
 }
 
@@ -65,10 +73,21 @@ pub fn write_new_secret(path: &std::path::Path, text: &str) -> Result<(), Server
     f.write_all(text.as_bytes()).and_then(|()| f.sync_all()).map_err(fail)
 }
 
+/// What the database keeps in place of a key moved to a file: a command run without
+/// `--signing-key` then says so, instead of quietly making a new key no kiosk is pinned to.
+const MOVED_OUT: &str = "moved-out";
+
 /// The signing key kept in the database, made on first use.
 pub async fn server_key(db: &Db) -> Result<vp1::IssuerKey, ServerError> {
     let parse = |text: &str| vp1::IssuerKey::parse_secret_file(text).map_err(|e| ServerError::Config(e.to_string()));
     if let Some(text) = db.server_key_secret().await? {
+        if text == MOVED_OUT {
+            return Err(ServerError::Config(
+                "the signing key was moved out of the database (`key move-out`): give --signing-key FILE or \
+                 set TRACE_SERVER_SIGNING_KEY"
+                    .into(),
+            ));
+        }
         return parse(&text);
     }
     let key = vp1::IssuerKey::generate("trace-server").map_err(|e| ServerError::Config(e.to_string()))?;

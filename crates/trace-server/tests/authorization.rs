@@ -75,7 +75,20 @@ fn every_route_answers_every_caller_as_the_matrix_says() {
         Who::ExpiredTracer => Some(expired.clone()),
     };
     let client = reqwest::blocking::Client::new();
-    let case = s.open_case("p-1");
+    // The case's subject passed through the venue the matrix asks about.
+    let visit = json!([{
+        "event_id": uuid::Uuid::new_v4(), "seq": 1, "kiosk_id": "gate-01", "venue_id": "mall", "gate": "g",
+        "direction": "entry", "subject": "p-1", "kind": "health", "issuer": "iss", "health": "green",
+        "verdict": "admit", "reason": "ok", "at": "2026-11-20T10:00:00Z", "inferred": false
+    }]);
+    let stored = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/passages", s.url))
+        .bearer_auth(&kiosk)
+        .json(&visit)
+        .send()
+        .unwrap();
+    assert_eq!(stored.status(), 200);
+    let case = s.open_case("alice", "p-1");
     let query = format!("from=2026-11-20&to=2026-11-21&case={case}&venue=mall");
     let mut wrong = Vec::new();
     for (method, path, expected) in MATRIX {

@@ -66,8 +66,32 @@ fn contacts_are_traced_within_an_open_case_only() {
         "SELECT COUNT(*) FROM audit WHERE tracer = 'alice' AND (params->>'case')::bigint = {id}"
     ));
     assert_eq!(audited, 3, "opening and both queries name the case");
+    let opened = s.count("SELECT COUNT(*) FROM audit WHERE query = 'open_case'");
+    assert_eq!(opened, 1, "the opening is in the trail");
 
-    assert!(s.with_db(|db| async move { db.close_case(id).await.unwrap() }));
+    // Another tracer cannot use alice's case; a venue the subject never visited stays shut.
+    let bob = s.add_tracer("bob");
+    let theirs = client
+        .get(format!("{}/v1/trace/contacts?from={day}&to={day}&case={id}", s.url))
+        .bearer_auth(&bob)
+        .send()
+        .unwrap();
+    assert_eq!(theirs.status(), 403);
+    let venue = |v: &str| {
+        client
+            .get(format!(
+                "{}/v1/trace/venue?from={day}&to={day}&case={id}&venue={v}",
+                s.url
+            ))
+            .bearer_auth(&tracer)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(venue("mall"), 200);
+    assert_eq!(venue("airport"), 403);
+
+    assert!(s.with_db(|db| async move { db.close_case(id, "alice").await.unwrap() }));
     let closed = contacts(&format!("case={id}"));
     assert_eq!(closed.status(), 403);
     let body: Value = closed.json().unwrap();

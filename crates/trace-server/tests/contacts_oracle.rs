@@ -124,7 +124,7 @@ fn contacts_match_a_brute_force_oracle() {
             .get(format!(
                 "{}/v1/trace/contacts?case={}&from={}&to={}",
                 server.url,
-                server.open_case(case),
+                server.open_case("oracle", case),
                 from.format("%Y-%m-%dT%H:%M:%SZ"),
                 to.format("%Y-%m-%dT%H:%M:%SZ")
             ))

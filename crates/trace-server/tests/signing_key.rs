@@ -77,7 +77,19 @@ fn moving_the_key_out_keeps_the_kiosks_pin() {
         .args(["key", "move-out", "--out"])
         .arg(&file));
     assert_eq!(moved, pinned);
-    assert_eq!(s.count("SELECT COUNT(*) FROM server_key"), 0);
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM server_key WHERE secret <> 'moved-out'"),
+        0,
+        "no secret left in the database"
+    );
+    // Without the file, commands say where the key went instead of making a new one.
+    let forgot = trace_server()
+        .env("DATABASE_URL", &s.database_url)
+        .arg("key")
+        .output()
+        .unwrap();
+    assert!(!forgot.status.success());
+    assert!(String::from_utf8_lossy(&forgot.stderr).contains("--signing-key"));
     let served = run(trace_server()
         .env("DATABASE_URL", &s.database_url)
         .env("TRACE_SERVER_SIGNING_KEY", &file)
@@ -91,4 +103,40 @@ fn moving_the_key_out_keeps_the_kiosks_pin() {
         .unwrap();
     assert!(!twice.status.success());
     assert!(String::from_utf8_lossy(&twice.stderr).contains("holds no signing key"));
+}
+
+#[test]
+fn a_file_key_other_than_the_pinned_database_key_is_refused() {
+    let s = TestServer::start();
+    let _pinned = s.server_key();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("signing.key");
+    run(trace_server().args(["key", "generate", "--out"]).arg(&file));
+    let out = trace_server()
+        .env("DATABASE_URL", &s.database_url)
+        .arg("--signing-key")
+        .arg(&file)
+        .arg("key")
+        .output()
+        .unwrap();
+    // `key` with a file only reads the file; serving checks it against the database.
+    assert!(out.status.success());
+    let serve = trace_server()
+        .env("DATABASE_URL", &s.database_url)
+        .arg("--signing-key")
+        .arg(&file)
+        .args([
+            "kiosk",
+            "add",
+            "--venue",
+            "v",
+            "--name",
+            "k",
+            "--url",
+            "http://127.0.0.1:1",
+        ])
+        .output()
+        .unwrap();
+    assert!(!serve.status.success(), "kiosks are pinned to the database's key");
+    assert!(String::from_utf8_lossy(&serve.stderr).contains("key move-out"));
 }

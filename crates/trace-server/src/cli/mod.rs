@@ -20,9 +20,14 @@ fn paged(p: &PageArgs) -> Page {
 /// `trace-server case open|list|close` (opened and audited as "cli").
 pub async fn case(db: Db, cmd: CaseCmd) -> anyhow::Result<()> {
     match cmd {
-        CaseCmd::Open { subject, reason, days } => {
+        CaseCmd::Open {
+            subject,
+            reason,
+            days,
+            tracer,
+        } => {
             let case = Tracing::new(db, DEFAULT_VISIT_SECS)
-                .open_case("cli", &subject, &reason, days)
+                .open_case(&tracer, &subject, &reason, days)
                 .await?;
             eprintln!(
                 "case {} opened for {subject:?} until {}; trace it with --case {}:",
@@ -33,7 +38,7 @@ pub async fn case(db: Db, cmd: CaseCmd) -> anyhow::Result<()> {
             println!("{}", case.id);
         }
         CaseCmd::Close { id } => {
-            if !db.close_case(id).await? {
+            if !db.close_case(id, "cli").await? {
                 anyhow::bail!("there is no open case {id}: `trace-server case list --all` shows them");
             }
             eprintln!("case {id} closed: no more tracing under it");
@@ -102,17 +107,20 @@ pub async fn kiosk(db: &Db, signing_key: Option<&std::path::Path>, cmd: KioskCmd
             url,
             format,
         } => {
+            // The key first: a kiosk added whose pairing line cannot be printed is stranded.
+            let server_key = key().await?;
             let token = auth::new_token("kt_")?;
             db.add_kiosk(&name, &venue, &auth::hash_token(&token)).await?;
-            print_pairing(&key().await?, &url, &name, &venue, &token, format)?;
+            print_pairing(&server_key, &url, &name, &venue, &token, format)?;
         }
         KioskCmd::Rotate { name, url, format } => {
+            let server_key = key().await?;
             let token = auth::new_token("kt_")?;
             let venue = db
                 .rotate_kiosk(&name, &auth::hash_token(&token))
                 .await?
                 .ok_or_else(|| unknown("kiosk", &name))?;
-            print_pairing(&key().await?, &url, &name, &venue, &token, format)?;
+            print_pairing(&server_key, &url, &name, &venue, &token, format)?;
         }
         KioskCmd::Revoke { name } => {
             if !db.revoke_kiosk(&name).await? {

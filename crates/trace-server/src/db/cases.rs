@@ -40,6 +40,8 @@ fn case(r: &tokio_postgres::Row) -> Case {
 }
 
 impl Db {
+    /// Opens a case and writes it to the audit trail, in one transaction: no case exists
+    /// that the trail does not name.
     pub async fn open_case(
         &self,
         subject: &str,
@@ -47,10 +49,9 @@ impl Db {
         opened_by: &str,
         closes_at: DateTime<Utc>,
     ) -> Result<Case, ServerError> {
-        let row = self
-            .pool
-            .get()
-            .await?
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let row = tx
             .query_one(
                 &format!(
                     "INSERT INTO cases (subject, reason, opened_by, closes_at) VALUES ($1, $2, $3, $4)
@@ -59,7 +60,37 @@ impl Db {
                 &[&subject, &reason, &opened_by, &closes_at],
             )
             .await?;
-        Ok(case(&row))
+        let opened = case(&row);
+        let params = serde_json::json!({
+            "case": opened.id, "subject": subject, "reason": reason, "closes_at": closes_at
+        });
+        tx.execute(
+            "INSERT INTO audit (tracer, query, params) VALUES ($1, 'open_case', $2)",
+            &[&opened_by, &params],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(opened)
+    }
+
+    /// Whether `subject` passed through `venue` between `from` and `to`.
+    pub async fn visited(
+        &self,
+        subject: &str,
+        venue: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<bool, ServerError> {
+        let row = self
+            .pool
+            .get()
+            .await?
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM passages WHERE subject = $1 AND venue_id = $2 AND at >= $3 AND at < $4)",
+                &[&subject, &venue, &from, &to],
+            )
+            .await?;
+        Ok(row.get(0))
     }
 
     pub async fn case(&self, id: i64) -> Result<Option<Case>, ServerError> {
@@ -89,17 +120,24 @@ impl Db {
         Ok(rows.iter().map(case).collect())
     }
 
-    /// Closes case `id`; `false` when there is no such open case.
-    pub async fn close_case(&self, id: i64) -> Result<bool, ServerError> {
-        let n = self
-            .pool
-            .get()
-            .await?
+    /// Closes case `id` (audited as `by`); `false` when there is no such open case.
+    pub async fn close_case(&self, id: i64, by: &str) -> Result<bool, ServerError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let n = tx
             .execute(
                 "UPDATE cases SET closed_at = now() WHERE id = $1 AND closed_at IS NULL",
                 &[&id],
             )
             .await?;
+        if n == 1 {
+            tx.execute(
+                "INSERT INTO audit (tracer, query, params) VALUES ($1, 'close_case', $2)",
+                &[&by, &serde_json::json!({ "case": id })],
+            )
+            .await?;
+        }
+        tx.commit().await?;
         Ok(n == 1)
     }
 }

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_audit_append_only.sql"),
     include_str!("../../migrations/0007_credentials.sql"),
     include_str!("../../migrations/0008_cases.sql"),
+    include_str!("../../migrations/0009_tracer_expiry.sql"),
 ];
 
 /// The server's database: a connection pool. Cheap to clone.

@@ -15,9 +15,13 @@ impl Db {
         Ok(row.map(|r| r.get(0)))
     }
 
-    /// Deletes the stored signing key (after it was moved to a file).
-    pub async fn forget_server_key(&self) -> Result<(), ServerError> {
-        self.pool.get().await?.execute("DELETE FROM server_key", &[]).await?;
+    /// Replaces the stored signing key with `marker` (after it was moved to a file).
+    pub async fn mark_server_key_moved_out(&self, marker: &str) -> Result<(), ServerError> {
+        self.pool
+            .get()
+            .await?
+            .execute("UPDATE server_key SET secret = $1", &[&marker])
+            .await?;
         Ok(())
     }
 
