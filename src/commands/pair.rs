@@ -53,7 +53,12 @@ fn replace_config(path: &Path, text: &str) -> std::io::Result<()> {
     {
         return Err(e);
     }
-    std::fs::rename(&tmp, path)
+    std::fs::rename(&tmp, path)?;
+    // The rename is durable only once the folder is.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 pub fn pair(config_path: Option<&Path>, args: &PairArgs) -> Result<(), CommandError> {
