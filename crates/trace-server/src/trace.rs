@@ -114,8 +114,8 @@ impl Tracing {
         self.db.audit(who, query, &params).await
     }
 
-    /// Opens a case: from now until `days` on, `who` (and other tracers) may trace `subject`'s
-    /// contacts under it. Audited like a query.
+    /// Opens a case: from now until `days` on, `who` (only they) may trace `subject`'s contacts
+    /// under it. Audited in the same transaction.
     pub async fn open_case(&self, who: &str, subject: &str, reason: &str, days: i64) -> Result<Case, ServerError> {
         if subject.trim().is_empty() || subject.len() > 128 {
             return Err(ServerError::BadRequest(

@@ -162,6 +162,9 @@ fn unknown(what: &str, name: &str) -> anyhow::Error {
 pub async fn tracer(db: &Db, cmd: TracerCmd) -> anyhow::Result<()> {
     let expiry = |days: u32| Utc::now() + chrono::Duration::days(days.into());
     match cmd {
+        TracerCmd::Add { name, .. } if name == trace_server::trace::CLI => {
+            anyhow::bail!("{name:?} is the name the server's own command line is audited under: choose another")
+        }
         TracerCmd::Add { name, days } => {
             let token = auth::new_token("tt_")?;
             db.add_tracer(&name, &auth::hash_token(&token), Some(expiry(days)))
