@@ -5,7 +5,7 @@
 # (`cargo install cargo-deb`).
 #
 #   bash packaging/build-debs.sh            # release binaries (what you install)
-#   bash packaging/build-debs.sh --dev      # debug binaries: quick, for checking the packages
+#   bash packaging/build-debs.sh --dev      # the workspace's debug binaries: for checking the packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=release
@@ -20,6 +20,13 @@ sed 's|^path = "kiosk.db".*|path = "/var/lib/kiosk/kiosk.db"   # the service'"'"
 grep -q '^path = "/var/lib/kiosk/kiosk.db"' target/packaging/kiosk.toml ||
   { echo "error: kiosk.toml has no [storage] path = \"kiosk.db\" line to point at /var/lib/kiosk" >&2; exit 2; }
 
-cargo deb --locked --profile "$profile" -p kiosk
-cargo deb --locked --profile "$profile" -p trace-server
+if [ "$profile" = dev ]; then
+  # The binaries the tests build (one workspace build), packaged as they are.
+  cargo build --locked --workspace --bins --features trace-server/testkit -q
+  cargo deb --locked --profile dev --no-build -p kiosk
+  cargo deb --locked --profile dev --no-build -p trace-server
+else
+  cargo deb --locked -p kiosk
+  cargo deb --locked -p trace-server
+fi
 ls -1 target/debian/*.deb

@@ -6,8 +6,10 @@
 #
 # What differs from a newcomer's run, and why:
 # - HOME is a temporary folder (~/kiosk-try is made there), with cargo and rustup still found;
-# - `cargo install` builds the debug profile into this repository's target/ (the tests just
-#   built it) and installs into a temporary root put first on PATH;
+# - `cargo install …` copies the debug binaries the tests just built (the same workspace
+#   build, so nothing is compiled twice: a real `cargo install` of one package alone would
+#   rebuild most dependencies with other features, ~12 minutes of CI) into a temporary root
+#   put first on PATH;
 # - DATABASE_URL names a fresh database in the PostgreSQL the caller gives;
 # - the README's port 8080 becomes a free port.
 set -euo pipefail
@@ -40,7 +42,7 @@ awk -v port="$port" '
   echo 'set -euo pipefail'
   echo 'trap '"'"'echo "error: a README command failed: $BASH_COMMAND" >&2'"'"' ERR'
   echo 'trap '"'"'kill $(jobs -p) 2>/dev/null || true'"'"' EXIT'
-  echo 'cargo() { if [ "$1" = install ]; then shift; command cargo install --debug "$@"; else command cargo "$@"; fi; }'
+  echo 'cargo() { if [ "$1" = install ]; then command cargo build --locked --workspace --bins --features trace-server/testkit -q && mkdir -p "$CARGO_INSTALL_ROOT/bin" && cp "$CARGO_TARGET_DIR/debug/kiosk" "$CARGO_TARGET_DIR/debug/trace-server" "$CARGO_INSTALL_ROOT/bin/"; else command cargo "$@"; fi; }'
   cat "$script.body"
 } >"$script"
 
