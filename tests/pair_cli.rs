@@ -181,17 +181,28 @@ fn a_wrong_server_key_fails_sync_loudly() {
 #[test]
 fn an_issuer_removed_on_the_server_is_refused_after_the_next_sync() {
     let Setup {
-        dir: _dir,
+        dir,
         config,
         png,
         server,
         token,
     } = setup();
     let png = png.as_str();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
     let key = server.server_key();
     let out = kiosk_with(
         &config,
-        &["pair", "--url", &server.url, "--token", &token, "--server-key", &key],
+        // The token from a file: it stays out of the process list and the shell's history.
+        &[
+            "pair",
+            "--url",
+            &server.url,
+            "--token-file",
+            token_file.to_str().unwrap(),
+            "--server-key",
+            &key,
+        ],
     );
     assert!(out.status.success(), "{}", text(&out));
     let verdict = |out: Output| json_lines(&String::from_utf8_lossy(&out.stdout))[0]["reason"].clone();

@@ -69,8 +69,12 @@ pub struct PairArgs {
     #[arg(long)]
     pub url: String,
     /// This kiosk's token (from `trace-server kiosk add`).
+    #[arg(long, required_unless_present = "token_file", conflicts_with = "token_file")]
+    pub token: Option<String>,
+    /// Read the token from this file instead (`-`: standard input), so it stays out of the
+    /// process list and the shell's history.
     #[arg(long)]
-    pub token: String,
+    pub token_file: Option<PathBuf>,
     /// The server's public key (from `trace-server key`): pinned, it signs the trust list.
     #[arg(long)]
     pub server_key: String,

@@ -61,7 +61,37 @@ fn replace_config(path: &Path, text: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The token from `--token`, or the first line of `--token-file` (`-`: standard input).
+fn token(args: &PairArgs) -> Result<String, CommandError> {
+    let text = match (&args.token, &args.token_file) {
+        (Some(t), _) => t.clone(),
+        (None, Some(f)) if f.as_os_str() == "-" => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|source| CommandError::Read {
+                    path: f.clone(),
+                    source,
+                })?;
+            line
+        }
+        (None, Some(f)) => std::fs::read_to_string(f).map_err(|source| CommandError::Read {
+            path: f.clone(),
+            source,
+        })?,
+        (None, None) => String::new(),
+    };
+    let token = text.lines().next().unwrap_or_default().trim().to_string();
+    if token.is_empty() {
+        return Err(CommandError::Usage(
+            "no token: give --token or --token-file (from `trace-server kiosk add`)".into(),
+        ));
+    }
+    Ok(token)
+}
+
 pub fn pair(config_path: Option<&Path>, args: &PairArgs) -> Result<(), CommandError> {
+    let token = token(args)?;
     let path = config_file(config_path)?;
     let text = std::fs::read_to_string(&path).map_err(|source| CommandError::Read {
         path: path.clone(),
@@ -70,7 +100,7 @@ pub fn pair(config_path: Option<&Path>, args: &PairArgs) -> Result<(), CommandEr
     // Ask the server who this token is before writing anything.
     let probe = SyncConfig {
         url: args.url.trim_end_matches('/').to_string(),
-        token: crate::config::Secret(args.token.clone()),
+        token: crate::config::Secret(token.clone()),
         server_key: Some(args.server_key.clone()),
         interval: std::time::Duration::from_secs(30),
         batch_size: 500,
@@ -86,7 +116,7 @@ pub fn pair(config_path: Option<&Path>, args: &PairArgs) -> Result<(), CommandEr
             kiosk_id: &current.kiosk_id,
             venue_id: &current.venue_id,
             url: &probe.url,
-            token: &args.token,
+            token: &token,
             server_key: &args.server_key,
         },
     )?;
@@ -97,7 +127,7 @@ pub fn pair(config_path: Option<&Path>, args: &PairArgs) -> Result<(), CommandEr
         kiosk_id: &who.kiosk_id,
         venue_id: &who.venue_id,
         url: &probe.url,
-        token: &args.token,
+        token: &token,
         server_key: &args.server_key,
     };
     let (new_text, config, changes) = with_pairing(&text, &path, &pairing)?;
