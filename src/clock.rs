@@ -8,6 +8,21 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }
 
+/// What to tell the operator when the clock reads over five minutes before the newest passage
+/// in the log: it was set back (a dead battery, a wrong manual setting), or had run fast
+/// before. Either way someone should look; passages keep their order by sequence number.
+pub fn behind_log(now: DateTime<Utc>, newest: Option<DateTime<Utc>>) -> Option<String> {
+    let newest = newest?;
+    (newest - now > chrono::Duration::minutes(5)).then(|| {
+        format!(
+            "the kiosk's clock ({}) reads before its newest passage ({}): check the time \
+             (timedatectl / NTP)",
+            now.format("%Y-%m-%d %H:%M:%SZ"),
+            newest.format("%Y-%m-%d %H:%M:%SZ")
+        )
+    })
+}
+
 /// The machine's clock.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;

@@ -66,6 +66,7 @@ fn every_passage_arrives_exactly_once_through_500s_slowness_and_kills() {
         store.clone(),
         clock,
         (base, shared, dir.path().join("policy.json")),
+        kiosk::sync::SyncStatus::default(),
         move |s| {
             let _ = tx.send(s);
         },

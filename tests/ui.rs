@@ -250,3 +250,30 @@ fn passages_the_server_never_received_show_on_the_operator_screen() {
     h.get_by_label("服务器拒收（本机保留）");
     h.get_by_label("1 (#2: subject holds control characters)");
 }
+
+#[test]
+fn a_clock_set_back_behind_the_log_is_shown_to_the_operator() {
+    // A passage recorded two hours "from now": the clock has since been set back.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ui.db");
+    {
+        let mut config = Config::defaults().unwrap();
+        config.db_path = db.clone();
+        let mut store = kiosk::store::Store::open(&db, kiosk::store::StoreSettings::from_config(&config)).unwrap();
+        let later = chrono::Utc::now() + chrono::Duration::hours(2);
+        store
+            .record_passage(&kiosk::store::ScanInput {
+                verdict: kiosk::policy::Verdict::unreadable(),
+                text: "not a pass".into(),
+                at: later,
+            })
+            .unwrap();
+    }
+    let (_, rig) = app_with_frames(&[]);
+    let mut config = rig.config.clone();
+    config.db_path = db;
+    let app = kiosk::app::build(&config, Arc::new(SystemClock), None, Arc::new(|| {})).unwrap();
+    let mut h = open_operator_screen(app);
+    wait_for(&mut h, "时钟问题", 5);
+    h.get_by_label_contains("reads before its newest passage");
+}

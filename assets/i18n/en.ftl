@@ -62,3 +62,4 @@ op-server-missing = Lost: the server never received
 op-parked = Refused by the server (kept here)
 op-trust = Trust list problem
 op-chain = Passage log altered
+op-clock = Clock problem

@@ -62,3 +62,4 @@ op-server-missing = 丢失：服务器未收到的记录
 op-parked = 服务器拒收（本机保留）
 op-trust = 信任列表问题
 op-chain = 通行记录被改动
+op-clock = 时钟问题

@@ -173,6 +173,15 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
                     ui.label(RichText::new(problem).size(16.0).color(egui::Color32::RED));
                     ui.end_row();
                 }
+                if let Some(problem) = state.sync.as_ref().and_then(|s| s.clock_problem.as_ref()) {
+                    ui.label(
+                        RichText::new(m.get(lang, "op-clock"))
+                            .size(20.0)
+                            .color(egui::Color32::RED),
+                    );
+                    ui.label(RichText::new(problem).size(16.0).color(egui::Color32::RED));
+                    ui.end_row();
+                }
                 for problem in state.sync.iter().flat_map(|s| &s.trust_problems) {
                     ui.label(
                         RichText::new(m.get(lang, "op-trust"))

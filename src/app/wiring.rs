@@ -31,6 +31,7 @@ pub fn build(
 ) -> Result<KioskApp, LaunchError> {
     let (store, moved_aside) = Store::open_for_kiosk(&config.db_path, StoreSettings::from_config(config), clock.now())?;
     let pin = store.pin_lockout()?;
+    let newest = store.newest_passage_at()?;
     let n = notify.clone();
     // The threads a visitor depends on beat; under systemd a hung one gets the kiosk restarted.
     let heartbeats = crate::watchdog::Heartbeats::default();
@@ -48,15 +49,20 @@ pub fn build(
     let base_rules = config.rules();
     let cache = crate::sync::policy_cache_path(&config.db_path);
     let (start_rules, trust_problems) = crate::sync::rules_with_cached_list(config, clock.now());
-    for p in &trust_problems {
+    let clock_problem = start_rules
+        .clock_problem(clock.now())
+        .or_else(|| crate::clock::behind_log(clock.now(), newest));
+    for p in trust_problems.iter().chain(&clock_problem) {
         eprintln!("kiosk: {p}");
     }
-    if !trust_problems.is_empty() {
+    let start_status = SyncStatus {
+        trust_problems,
+        clock_problem,
+        ..Default::default()
+    };
+    if start_status != SyncStatus::default() {
         // The receiver is ours and still alive; a failed send cannot happen here.
-        let _sent = events_tx.send(UiEvent::Sync(SyncStatus {
-            trust_problems,
-            ..Default::default()
-        }));
+        let _sent = events_tx.send(UiEvent::Sync(start_status.clone()));
     }
     let rules: crate::check::SharedRules = Arc::new(std::sync::RwLock::new(start_rules));
     let scan_ctx = ScanContext {
@@ -113,6 +119,7 @@ pub fn build(
             store_handle.clone(),
             clock.clone(),
             (base_rules, rules, cache),
+            start_status,
             move |status| {
                 // Ends with the UI: nothing left to tell.
                 let _sent = tx.send(UiEvent::Sync(status));

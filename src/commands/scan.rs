@@ -101,6 +101,11 @@ pub fn scan(config: Option<&Path>, args: &ScanArgs) -> Result<(), CommandError> 
     for p in problems {
         eprintln!("warning: {p}");
     }
+    if at.is_none()
+        && let Some(p) = rules.clock_problem(Utc::now())
+    {
+        eprintln!("warning: {p}");
+    }
     let mut store = match args.record {
         true => Some(Store::open(&config.db_path, StoreSettings::from_config(&config))?),
         false => None,

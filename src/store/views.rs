@@ -199,6 +199,14 @@ impl Store {
         .collect()
     }
 
+    /// The time of the newest passage in the log, if any.
+    pub fn newest_passage_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let ms: Option<i64> = self
+            .conn
+            .query_row("SELECT MAX(at_ms) FROM passages", [], |r| r.get(0))?;
+        Ok(ms.and_then(DateTime::from_timestamp_millis))
+    }
+
     /// Passages waiting to be sent (parked ones are not waiting: the server refused them).
     pub fn pending_sync(&self) -> Result<u32, StoreError> {
         Ok(self.conn.query_row(

@@ -119,6 +119,9 @@ pub struct SyncStatus {
     /// This log disagrees with the chain head the server holds for it (newest passages cut
     /// out, or edited and re-chained).
     pub chain_problem: Option<String>,
+    /// The kiosk's clock reads before a time it knows has passed (the signed trust list's, or
+    /// its own newest passage's): what to set.
+    pub clock_problem: Option<String>,
 }
 
 pub struct SyncClient {
@@ -292,11 +295,13 @@ pub fn spawn(
     mut store: StoreHandle,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
     rules: (Rules, SharedRules, std::path::PathBuf),
+    initial: SyncStatus,
     report: impl Fn(SyncStatus) + Send + 'static,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     let (base, shared, cache) = rules;
     std::thread::Builder::new().name("sync".into()).spawn(move || {
-        let mut status = SyncStatus::default();
+        // What start-up found (trust-list and clock problems) stays until a round replaces it.
+        let mut status = initial;
         let mut failures = 0u32;
         let client = SyncClient::new(&config).map(|c| c.with_clock(clock.clone()));
         // The server's gap report costs it a scan of this kiosk's passages: ask once at start
@@ -307,8 +312,12 @@ pub fn spawn(
                 Ok(c) => c.sync_once(&mut store).and_then(|sent| {
                     if let Some(key) = &config.server_key {
                         let policy = c.refresh_policy(key, &cache, clock.now())?;
-                        let (merged, mut problems) = Rules::merged(&base, &policy);
-                        problems.extend(merged.clock_problem(clock.now()));
+                        let (merged, problems) = Rules::merged(&base, &policy);
+                        // The list's time is checked anew each round; a start-up finding
+                        // about the log's newest passage stays (it names no trust list).
+                        status.clock_problem = merged
+                            .clock_problem(clock.now())
+                            .or(status.clock_problem.take().filter(|p| !p.contains("trust list")));
                         status.trust_problems = problems;
                         if let Ok(mut r) = shared.write() {
                             *r = merged;

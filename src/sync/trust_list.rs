@@ -150,11 +150,7 @@ pub fn rules_with_cached_list(config: &Config, now: DateTime<Utc>) -> (Rules, Ve
         .and_then(|s| s.server_key.as_deref())
         .map(|k| load_cached_policy(k, &cache, now))
     {
-        Some(Ok(Some(p))) => {
-            let (rules, mut problems) = Rules::merged(&base, &p);
-            problems.extend(rules.clock_problem(now));
-            (rules, problems)
-        }
+        Some(Ok(Some(p))) => Rules::merged(&base, &p),
         Some(Err(e)) => (base, vec![format!("{e}; deciding with kiosk.toml's trust alone")]),
         _ => (base, Vec::new()),
     }
