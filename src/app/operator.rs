@@ -164,32 +164,19 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
                     );
                     ui.end_row();
                 }
-                if let Some(problem) = state.sync.as_ref().and_then(|s| s.chain_problem.as_ref()) {
-                    ui.label(
-                        RichText::new(m.get(lang, "op-chain"))
-                            .size(20.0)
-                            .color(egui::Color32::RED),
-                    );
-                    ui.label(RichText::new(problem).size(16.0).color(egui::Color32::RED));
-                    ui.end_row();
-                }
-                if let Some(problem) = state.sync.as_ref().and_then(|s| s.clock_problem.as_ref()) {
-                    ui.label(
-                        RichText::new(m.get(lang, "op-clock"))
-                            .size(20.0)
-                            .color(egui::Color32::RED),
-                    );
-                    ui.label(RichText::new(problem).size(16.0).color(egui::Color32::RED));
-                    ui.end_row();
-                }
-                for problem in state.sync.iter().flat_map(|s| &s.trust_problems) {
-                    ui.label(
-                        RichText::new(m.get(lang, "op-trust"))
-                            .size(20.0)
-                            .color(egui::Color32::RED),
-                    );
-                    ui.label(RichText::new(problem).size(16.0).color(egui::Color32::RED));
-                    ui.end_row();
+                // Problems a person must act on, each a red row: label, then what is wrong.
+                if let Some(s) = state.sync.as_ref() {
+                    let problems = s
+                        .chain_problem
+                        .iter()
+                        .map(|p| ("op-chain", p))
+                        .chain(s.clock_problem.iter().map(|p| ("op-clock", p)))
+                        .chain(s.trust_problems.iter().map(|p| ("op-trust", p)));
+                    for (label, problem) in problems {
+                        ui.label(RichText::new(m.get(lang, label)).size(20.0).color(egui::Color32::RED));
+                        ui.label(RichText::new(problem).size(16.0).color(egui::Color32::RED));
+                        ui.end_row();
+                    }
                 }
             });
         for (reason, n) in &summary.denied_by_reason {
