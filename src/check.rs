@@ -48,7 +48,7 @@ impl Rules {
     /// Rules for a kiosk that reads VP1 passes from the issuers in `trust`.
     pub fn vp1(trust: vp1::TrustStore, policy: Policy) -> Rules {
         Rules {
-            formats: Formats::new(vec![Arc::new(Vp1Format { trust })]),
+            formats: Formats::new(vec![Arc::new(Vp1Format::new(trust))]),
             policy,
             not_before: None,
         }
@@ -74,6 +74,22 @@ impl Rules {
                 now.format("%Y-%m-%d %H:%M:%SZ")
             )
         })
+    }
+
+    /// [`Rules::vp1`] with some issuers trusted only for some kinds of pass.
+    pub fn vp1_scoped(
+        trust: vp1::TrustStore,
+        kinds: std::collections::BTreeMap<String, Vec<vp1::PassKind>>,
+        policy: Policy,
+    ) -> Rules {
+        Rules {
+            formats: Formats::new(vec![Arc::new(Vp1Format {
+                trust,
+                kinds: Arc::new(kinds),
+            })]),
+            policy,
+            not_before: None,
+        }
     }
 
     pub fn trusts(&self, format: Format, issuer: &str) -> bool {

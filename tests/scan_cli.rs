@@ -264,3 +264,45 @@ fn decode_prints_every_text_and_reports_unreadable_files() {
     assert!(lines[0]["ms"].as_f64().unwrap() >= 0.0);
     assert!(lines[1]["error"].as_str().unwrap().len() > 3);
 }
+
+#[test]
+fn an_issuer_trusted_only_for_badges_cannot_mint_health_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    keygen(d, "site-badges");
+    let key = d.join("site-badges.key");
+    issue(d, &key, "health", &["--kind", "health", "--health", "green"]);
+    issue(
+        d,
+        &key,
+        "badge",
+        &["--kind", "badge", "--role", "staff", "--valid-for", "30d"],
+    );
+    let config = d.join("kiosk.toml");
+    std::fs::write(
+        &config,
+        "[trust.vp1]\nissuers = [\"site-badges.pub\"]\nkinds = { \"site-badges\" = [\"badge\"] }\n",
+    )
+    .unwrap();
+    let out = run_ok(
+        kiosk()
+            .arg("--config")
+            .arg(&config)
+            .arg("scan")
+            .arg(d.join("health.png"))
+            .arg(d.join("badge.png")),
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines[0]["reason"], "issuer_not_for_kind", "{out}");
+    assert_eq!(lines[1]["reason"], "ok", "{out}");
+
+    std::fs::write(&config, "[trust.vp1]\nkinds = { \"site-badges\" = [\"coupon\"] }\n").unwrap();
+    let bad = kiosk()
+        .arg("--config")
+        .arg(&config)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("kinds.site-badges"));
+}

@@ -11,6 +11,7 @@ reason-yellow_code = Yellow health code. Please step aside and contact staff.
 reason-green_code = Green codes are not admitted here today. Please contact staff.
 reason-travel_risk = Recent travel to a risk area. Please contact staff.
 reason-expired = This pass has expired. Please refresh it on your phone.
+reason-issuer_not_for_kind = This code's issuer may not issue this kind of pass. Please contact staff.
 reason-stale = This code is too old. Please refresh it on your phone and show it again.
 reason-too_long_lived = This badge is valid for longer than this venue allows. Please contact staff.
 reason-not_yet_valid = This pass is not valid yet. Please check the time on your phone.

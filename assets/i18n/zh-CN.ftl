@@ -11,6 +11,7 @@ reason-yellow_code = 黄码，请到一旁联系工作人员。
 reason-green_code = 今日本场所不接受绿码入场，请联系工作人员。
 reason-travel_risk = 近期到过风险地区，请联系工作人员。
 reason-expired = 通行码已过期，请在手机上刷新。
+reason-issuer_not_for_kind = 此二维码的签发方无权签发此类通行码，请联系工作人员。
 reason-stale = 二维码太旧，请在手机上刷新后再出示。
 reason-too_long_lived = 此工牌有效期超过本场所允许的期限，请联系工作人员。
 reason-not_yet_valid = 通行码尚未生效，请检查手机时间。

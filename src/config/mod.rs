@@ -91,6 +91,8 @@ pub struct Config {
     pub policy: Policy,
     pub trust_files: Vec<PathBuf>,
     pub trust: TrustStore,
+    /// `[trust.vp1] kinds`: issuers trusted only for some kinds of pass.
+    pub trust_kinds: sections::IssuerKinds,
     pub db_path: PathBuf,
     /// `[gate] when_not_recorded`: refuse (default) or admit a pass whose passage cannot be
     /// recorded.
@@ -150,7 +152,7 @@ impl Config {
 
     /// The pass formats this configuration reads (a trust section each) and its policy.
     pub fn rules(&self) -> crate::check::Rules {
-        crate::check::Rules::vp1(self.trust.clone(), self.policy.clone())
+        crate::check::Rules::vp1_scoped(self.trust.clone(), self.trust_kinds.clone(), self.policy.clone())
     }
 
     /// Built-in defaults, for `--demo` and tests; paths relative to the working directory.
@@ -170,7 +172,7 @@ impl Config {
         let cx = Ctx::new(path);
         let (kiosk_id, venue_id) = (raw.kiosk.build(&cx)?, raw.venue.id(&cx)?);
         let (timezone, capacity) = (raw.venue.timezone(&cx)?, raw.venue.capacity(&cx)?);
-        let (trust, trust_files) = raw.trust.build(&cx)?;
+        let (trust, trust_files, trust_kinds) = raw.trust.build(&cx)?;
         let (visit_max, retention_days) = (raw.visit.build(&cx)?, raw.privacy.build(&cx)?);
         Ok(Config {
             source: path.map(Path::to_path_buf),
@@ -185,6 +187,7 @@ impl Config {
             policy: raw.policy.build(&cx)?,
             trust_files,
             trust,
+            trust_kinds,
             db_path: cx.resolve(raw.storage.path.unwrap_or_else(|| PathBuf::from("kiosk.db"))),
             repeat_window: Duration::from_secs(raw.scan.repeat_seconds.unwrap_or(10)),
             visit_max,

@@ -116,6 +116,9 @@ pub(super) struct RawPolicy {
     badge_roles: Option<Vec<String>>,
     badge_max_days: Option<u32>,
 }
+/// Issuer id → the only pass kinds it is trusted for (issuers not named: any kind).
+pub type IssuerKinds = std::collections::BTreeMap<String, Vec<vp1::PassKind>>;
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTrust {
@@ -130,6 +133,9 @@ pub(super) struct RawTrust {
 pub(super) struct RawFormatTrust {
     #[serde(default)]
     issuers: Vec<PathBuf>,
+    /// Issuer id → the only pass kinds it is trusted for.
+    #[serde(default)]
+    kinds: std::collections::BTreeMap<String, Vec<String>>,
 }
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -259,10 +265,31 @@ impl RawPolicy {
 impl RawTrust {
     /// VP1's trusted issuers (from `[trust.vp1]` and the older `[trust] issuers`) and the
     /// files they came from.
-    pub(super) fn build(self, cx: &Ctx) -> Result<(TrustStore, Vec<PathBuf>), ConfigError> {
+    /// The trusted keys, their files, and the kinds some issuers are limited to.
+    pub(super) fn build(self, cx: &Ctx) -> Result<(TrustStore, Vec<PathBuf>, IssuerKinds), ConfigError> {
         let mut trust = TrustStore::new();
         let mut files = Vec::new();
-        let vp1_files = self.vp1.map(|t| t.issuers).unwrap_or_default();
+        let (vp1_files, raw_kinds) = self.vp1.map(|t| (t.issuers, t.kinds)).unwrap_or_default();
+        let mut kinds = IssuerKinds::new();
+        for (issuer, names) in raw_kinds {
+            let parsed = names
+                .iter()
+                .map(|n| n.parse::<vp1::PassKind>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| {
+                    cx.invalid(
+                        "trust.vp1",
+                        format!("kinds.{issuer}: {e} (give some of \"health\", \"travel\", \"badge\")"),
+                    )
+                })?;
+            if parsed.is_empty() {
+                return Err(cx.invalid(
+                    "trust.vp1",
+                    format!("kinds.{issuer} is empty: remove the issuer's key instead"),
+                ));
+            }
+            kinds.insert(issuer, parsed);
+        }
         for file in self.issuers.into_iter().chain(vp1_files) {
             let file = cx.resolve(file);
             let refused = |message: String| ConfigError::TrustKey {
@@ -279,7 +306,7 @@ impl RawTrust {
             }
             files.push(file);
         }
-        Ok((trust, files))
+        Ok((trust, files, kinds))
     }
 }
 

@@ -86,6 +86,14 @@ pub enum PassError {
     UnknownIssuer(String),
     #[error("the pass signature does not verify: the pass was altered or forged")]
     BadSignature,
+    #[error(
+        "issuer \"{issuer}\" is trusted here only for {allowed}, not for a {kind} pass ([trust.<format>] kinds in kiosk.toml)"
+    )]
+    IssuerNotForKind {
+        issuer: String,
+        kind: String,
+        allowed: String,
+    },
 }
 
 impl PassError {
@@ -94,6 +102,7 @@ impl PassError {
             PassError::NotAPass(_) | PassError::Malformed(_) => Reason::Malformed,
             PassError::UnknownIssuer(_) => Reason::UnknownIssuer,
             PassError::BadSignature => Reason::BadSignature,
+            PassError::IssuerNotForKind { .. } => Reason::IssuerNotForKind,
         }
     }
 }

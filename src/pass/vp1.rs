@@ -7,10 +7,23 @@ use ::vp1::{Claims, PassKind, TrustStore};
 
 use super::{Credential, Evidence, Format, PassError, PassFormat};
 
-/// VP1 with its trusted issuers (`[trust.vp1]`).
+/// VP1 with its trusted issuers (`[trust.vp1]`) and, for some of them, the only kinds of
+/// pass they are trusted for (`[trust.vp1] kinds`): a worksite's badge key is not a health
+/// authority.
 #[derive(Debug, Clone)]
 pub struct Vp1Format {
     pub trust: TrustStore,
+    pub kinds: Arc<std::collections::BTreeMap<String, Vec<PassKind>>>,
+}
+
+impl Vp1Format {
+    /// Every trusted issuer for every kind.
+    pub fn new(trust: TrustStore) -> Vp1Format {
+        Vp1Format {
+            trust,
+            kinds: Arc::default(),
+        }
+    }
 }
 
 impl From<Claims> for Credential {
@@ -62,7 +75,17 @@ impl PassFormat for Vp1Format {
     }
 
     fn verify(&self, text: &str) -> Result<Credential, PassError> {
-        let credential: Credential = ::vp1::verify(text, &self.trust)?.into();
+        let claims = ::vp1::verify(text, &self.trust)?;
+        if let Some(allowed) = self.kinds.get(&claims.issuer)
+            && !allowed.contains(&claims.kind)
+        {
+            return Err(PassError::IssuerNotForKind {
+                issuer: claims.issuer.clone(),
+                kind: claims.kind.as_str().to_string(),
+                allowed: allowed.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
+            });
+        }
+        let credential: Credential = claims.into();
         super::check_subject(&credential.subject)?;
         Ok(credential)
     }
@@ -85,7 +108,14 @@ impl PassFormat for Vp1Format {
                 Err(e) => refused.push(format!("trust list (vp1): an issuer key was refused: {e}")),
             }
         }
-        (Arc::new(Vp1Format { trust }), refused)
+        // Scopes set in kiosk.toml hold for the server's keys too.
+        (
+            Arc::new(Vp1Format {
+                trust,
+                kinds: self.kinds.clone(),
+            }),
+            refused,
+        )
     }
 }
 
@@ -101,7 +131,7 @@ mod tests {
         let key = ::vp1::IssuerKey::from_seed("iss", [3; 32]);
         let mut trust = TrustStore::new();
         trust.add("iss", key.public_key());
-        let formats = Formats::new(vec![Arc::new(Vp1Format { trust })]);
+        let formats = Formats::new(vec![Arc::new(Vp1Format::new(trust))]);
         let at = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap();
         let pass = |subject: &str| {
             let claims = Claims::health("iss", subject, "A*", HealthColour::Green, at, at);

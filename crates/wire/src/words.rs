@@ -109,6 +109,9 @@ words! {
         NotYetValid = "not_yet_valid",
         BadSignature = "bad_signature",
         UnknownIssuer = "unknown_issuer",
+        /// A trusted issuer signed a kind of pass it is not trusted for here (a worksite's
+        /// badge key minting health codes).
+        IssuerNotForKind = "issuer_not_for_kind",
         Malformed = "malformed",
         KindNotAccepted = "kind_not_accepted",
         BadgeNotAccepted = "badge_not_accepted",
