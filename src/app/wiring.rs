@@ -49,9 +49,8 @@ pub fn build(
     let base_rules = config.rules();
     let cache = crate::sync::policy_cache_path(&config.db_path);
     let (start_rules, trust_problems) = crate::sync::rules_with_cached_list(config, clock.now());
-    let clock_problem = start_rules
-        .clock_problem(clock.now())
-        .or_else(|| crate::clock::behind_log(clock.now(), newest));
+    let log_clock = crate::clock::behind_log(clock.now(), newest);
+    let clock_problem = start_rules.clock_problem(clock.now()).or_else(|| log_clock.clone());
     for p in trust_problems.iter().chain(&clock_problem) {
         eprintln!("kiosk: {p}");
     }
@@ -119,7 +118,10 @@ pub fn build(
             store_handle.clone(),
             clock.clone(),
             (base_rules, rules, cache),
-            start_status,
+            SyncStatus {
+                clock_problem: log_clock,
+                ..start_status
+            },
             move |status| {
                 // Ends with the UI: nothing left to tell.
                 let _sent = tx.send(UiEvent::Sync(status));

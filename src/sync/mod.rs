@@ -300,7 +300,9 @@ pub fn spawn(
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     let (base, shared, cache) = rules;
     std::thread::Builder::new().name("sync".into()).spawn(move || {
-        // What start-up found (trust-list and clock problems) stays until a round replaces it.
+        // What start-up found stays until a round replaces it; its clock finding is about the
+        // log (the caller passes only that one), so it holds while the list's is rechecked.
+        let log_clock = initial.clock_problem.clone();
         let mut status = initial;
         let mut failures = 0u32;
         let client = SyncClient::new(&config).map(|c| c.with_clock(clock.clone()));
@@ -313,11 +315,7 @@ pub fn spawn(
                     if let Some(key) = &config.server_key {
                         let policy = c.refresh_policy(key, &cache, clock.now())?;
                         let (merged, problems) = Rules::merged(&base, &policy);
-                        // The list's time is checked anew each round; a start-up finding
-                        // about the log's newest passage stays (it names no trust list).
-                        status.clock_problem = merged
-                            .clock_problem(clock.now())
-                            .or(status.clock_problem.take().filter(|p| !p.contains("trust list")));
+                        status.clock_problem = merged.clock_problem(clock.now()).or_else(|| log_clock.clone());
                         status.trust_problems = problems;
                         if let Ok(mut r) = shared.write() {
                             *r = merged;

@@ -8,7 +8,7 @@ use table::{print, when};
 use trace_server::args::{AuditCmd, CaseCmd, Format, KioskCmd, PageArgs, TraceCmd, TracerCmd, WindowArgs};
 use trace_server::auth;
 use trace_server::db::Db;
-use trace_server::trace::{Page, Tracing, Window};
+use trace_server::trace::{CLI, Page, Tracing, Window};
 
 fn paged(p: &PageArgs) -> Page {
     Page {
@@ -38,7 +38,7 @@ pub async fn case(db: Db, cmd: CaseCmd) -> anyhow::Result<()> {
             println!("{}", case.id);
         }
         CaseCmd::Close { id } => {
-            if !db.close_case(id, "cli").await? {
+            if !db.close_case(id, CLI).await? {
                 anyhow::bail!("there is no open case {id}: `trace-server case list --all` shows them");
             }
             eprintln!("case {id} closed: no more tracing under it");
@@ -162,7 +162,7 @@ fn unknown(what: &str, name: &str) -> anyhow::Error {
 pub async fn tracer(db: &Db, cmd: TracerCmd) -> anyhow::Result<()> {
     let expiry = |days: u32| Utc::now() + chrono::Duration::days(days.into());
     match cmd {
-        TracerCmd::Add { name, .. } if name == trace_server::trace::CLI => {
+        TracerCmd::Add { name, .. } if name == CLI => {
             anyhow::bail!("{name:?} is the name the server's own command line is audited under: choose another")
         }
         TracerCmd::Add { name, days } => {
@@ -261,7 +261,7 @@ pub async fn trace(db: Db, cmd: TraceCmd) -> anyhow::Result<()> {
             visit_hours,
         } => {
             let rows = Tracing::new(db, visit_hours * 3600.0)
-                .contacts("cli", case, span(&window), paged(&page))
+                .contacts(CLI, case, span(&window), paged(&page))
                 .await?;
             print(
                 &rows,
@@ -287,7 +287,7 @@ pub async fn trace(db: Db, cmd: TraceCmd) -> anyhow::Result<()> {
             visit_hours,
         } => {
             let rows = Tracing::new(db, visit_hours * 3600.0)
-                .venue("cli", case, &venue, span(&window), paged(&page))
+                .venue(CLI, case, &venue, span(&window), paged(&page))
                 .await?;
             print(
                 &rows,
@@ -306,7 +306,7 @@ pub async fn trace(db: Db, cmd: TraceCmd) -> anyhow::Result<()> {
         }
         TraceCmd::Hotspots { window } => {
             let rows = Tracing::new(db, DEFAULT_VISIT_SECS)
-                .hotspots("cli", span(&window), None)
+                .hotspots(CLI, span(&window), None)
                 .await?;
             print(
                 &rows,
@@ -318,7 +318,7 @@ pub async fn trace(db: Db, cmd: TraceCmd) -> anyhow::Result<()> {
         }
         TraceCmd::Peaks { window, venue } => {
             let rows = Tracing::new(db, DEFAULT_VISIT_SECS)
-                .peaks("cli", span(&window), venue.as_deref(), None)
+                .peaks(CLI, span(&window), venue.as_deref(), None)
                 .await?;
             print(
                 &rows,
