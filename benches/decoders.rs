@@ -54,30 +54,34 @@ fn load_dir(dir: &Path, out: &mut Vec<Case>) {
 }
 
 fn generated_frames(n: usize, save: Option<&Path>) -> Vec<Case> {
-    let key = vp1::IssuerKey::from_seed("bench-issuer", [9; 32]);
+    let key = passes::vp1::IssuerKey::from_seed("bench-issuer", [9; 32]);
     let mut rng = Rng::new(20261122);
     let difficulty = Difficulty::default();
     (0..n)
         .filter_map(|i| {
-            let kind = [vp1::PassKind::Health, vp1::PassKind::Travel, vp1::PassKind::Badge][i % 3];
-            let claims = vp1::Claims {
+            let kind = [
+                passes::vp1::PassKind::Health,
+                passes::vp1::PassKind::Travel,
+                passes::vp1::PassKind::Badge,
+            ][i % 3];
+            let claims = passes::vp1::Claims {
                 issuer: key.issuer.clone(),
                 subject: format!("subj-{:08x}", rng.next_u64() as u32),
-                display_name: vp1::mask_name("王小明"),
+                display_name: passes::vp1::mask_name("王小明"),
                 kind,
-                health: Some(vp1::HealthColour::Green),
+                health: Some(passes::vp1::HealthColour::Green),
                 travel: (0..(i % 4))
-                    .map(|d| vp1::TravelEntry {
+                    .map(|d| passes::vp1::TravelEntry {
                         region: format!("R{d}"),
                         date: chrono::NaiveDate::from_ymd_opt(2026, 11, 1 + d as u32).unwrap_or_default(),
                     })
                     .collect(),
                 risk: false,
-                badge_role: (kind == vp1::PassKind::Badge).then(|| "staff".to_string()),
+                badge_role: (kind == passes::vp1::PassKind::Badge).then(|| "staff".to_string()),
                 issued_at: Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).single().unwrap_or_default(),
                 expires_at: Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).single().unwrap_or_default(),
             };
-            let text = vp1::issue(&key, &claims).ok()?;
+            let text = passes::vp1::issue(&key, &claims).ok()?;
             let frame = camera_frame(&text, &mut rng, &difficulty).ok()?;
             if let Some(dir) = save {
                 let _ = frame.save(dir.join(format!("frame-{i:03}.png")));

@@ -79,8 +79,8 @@ fn main() {
         visit_max: Duration::from_secs(8 * 3600),
     };
     let (mut store, _thread) = StoreHandle::spawn(Store::open(&db, settings).expect("store"), || {}).expect("thread");
-    let key = vp1::IssuerKey::generate("soak-health").expect("key");
-    let mut trust = vp1::TrustStore::new();
+    let key = passes::vp1::IssuerKey::generate("soak-health").expect("key");
+    let mut trust = passes::vp1::TrustStore::new();
     trust.add_public_file(&key.to_public_file()).expect("trust");
     let rules = Arc::new(std::sync::RwLock::new(Rules::vp1(trust, Policy::default())));
 
@@ -108,13 +108,13 @@ fn main() {
 
     // One camera-like frame of a pass, decoded every hundredth scan (the decoder's memory
     // belongs in the soak too).
-    let frame_text = vp1::issue(
+    let frame_text = passes::vp1::issue(
         &key,
-        &vp1::Claims::health(
+        &passes::vp1::Claims::health(
             "soak-health",
             "frame",
             "A*",
-            vp1::HealthColour::Green,
+            passes::vp1::HealthColour::Green,
             start_at,
             start_at,
         ),
@@ -138,15 +138,15 @@ fn main() {
         if i % 100 == 0 && pipeline.decode(&frame).texts.contains(&frame_text) {
             decoded += 1;
         }
-        let claims = vp1::Claims::health(
+        let claims = passes::vp1::Claims::health(
             "soak-health",
             format!("p-{}", (i.wrapping_mul(2_654_435_761)) % visitors),
             "A*",
-            vp1::HealthColour::Green,
+            passes::vp1::HealthColour::Green,
             now - chrono::Duration::minutes(30),
             now + chrono::Duration::hours(12),
         );
-        let text = vp1::issue(&key, &claims).expect("pass");
+        let text = passes::vp1::issue(&key, &claims).expect("pass");
         let outcome = scan_one(&ctx, &text, Origin::Camera);
         if outcome.shown().kind == wire::VerdictKind::Admit {
             admitted += 1;

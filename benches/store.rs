@@ -27,11 +27,11 @@ fn settings() -> StoreSettings {
 
 fn input(i: u64, at: chrono::DateTime<Utc>) -> ScanInput {
     let colour = if i.is_multiple_of(17) {
-        vp1::HealthColour::Yellow
+        passes::vp1::HealthColour::Yellow
     } else {
-        vp1::HealthColour::Green
+        passes::vp1::HealthColour::Green
     };
-    let claims = vp1::Claims::health(
+    let claims = passes::vp1::Claims::health(
         "iss",
         format!("s{:06}", i % 50_000),
         "A*",

@@ -48,11 +48,11 @@ fn main() {
     let start = Instant::now();
     for i in 0..rows {
         let at = t0 + chrono::Duration::milliseconds(i as i64 * 200);
-        let claims = vp1::Claims::health(
+        let claims = passes::vp1::Claims::health(
             "iss",
             format!("s{}", i % 100_000),
             "A*",
-            vp1::HealthColour::Green,
+            passes::vp1::HealthColour::Green,
             at,
             at + chrono::Duration::hours(2),
         );

@@ -18,7 +18,7 @@ pub fn check_text(text: &str, formats: &Formats, policy: &Policy, now: DateTime<
 
 /// Text prefixes of the pass formats this kiosk reads, for the camera thread (which picks a
 /// text before any format is consulted).
-pub const PASS_PREFIXES: &[&str] = &[vp1::PREFIX];
+pub const PASS_PREFIXES: &[&str] = &[passes::vp1::PREFIX, passes::hc1::PREFIX];
 
 /// Picks the most useful text when a frame holds several codes: a pass if there is one.
 pub fn pick_text(texts: &[String]) -> Option<&str> {
@@ -46,7 +46,7 @@ pub type SharedRules = std::sync::Arc<std::sync::RwLock<Rules>>;
 
 impl Rules {
     /// Rules for a kiosk that reads VP1 passes from the issuers in `trust`.
-    pub fn vp1(trust: vp1::TrustStore, policy: Policy) -> Rules {
+    pub fn vp1(trust: passes::vp1::TrustStore, policy: Policy) -> Rules {
         Rules {
             formats: Formats::new(vec![Arc::new(Vp1Format::new(trust))]),
             policy,
@@ -78,8 +78,8 @@ impl Rules {
 
     /// [`Rules::vp1`] with some issuers trusted only for some kinds of pass.
     pub fn vp1_scoped(
-        trust: vp1::TrustStore,
-        kinds: std::collections::BTreeMap<String, Vec<vp1::PassKind>>,
+        trust: passes::vp1::TrustStore,
+        kinds: std::collections::BTreeMap<String, Vec<passes::vp1::PassKind>>,
         policy: Policy,
     ) -> Rules {
         Rules {
@@ -129,22 +129,22 @@ mod tests {
 
     #[test]
     fn a_clock_behind_the_signed_list_judges_at_the_list_time() {
-        let key = vp1::IssuerKey::generate("gd-health").unwrap();
-        let mut trust = vp1::TrustStore::new();
+        let key = passes::vp1::IssuerKey::generate("gd-health").unwrap();
+        let mut trust = passes::vp1::TrustStore::new();
         trust.add_public_file(&key.to_public_file()).unwrap();
         let base = Rules::vp1(trust, Policy::default());
         let signed_at = Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).unwrap();
         // A pass that expired a day before the server signed its list.
         let issued = signed_at - Duration::days(2);
-        let claims = vp1::Claims::health(
+        let claims = passes::vp1::Claims::health(
             "gd-health",
             "p-1",
             "A*",
-            vp1::HealthColour::Green,
+            passes::vp1::HealthColour::Green,
             issued,
             issued + Duration::hours(24),
         );
-        let text = vp1::issue(&key, &claims).unwrap();
+        let text = passes::vp1::issue(&key, &claims).unwrap();
         // The kiosk's clock lost power and reads a day and a half before the list was signed.
         let behind = signed_at - Duration::hours(36);
         assert_eq!(

@@ -5,9 +5,9 @@
 //! that they are fresh whatever the date.
 
 use chrono::{DateTime, Duration, Utc};
-use vp1::{Claims, HealthColour, IssuerKey, PassKind, TravelEntry};
+use passes::vp1::{Claims, HealthColour, IssuerKey, PassKind, TravelEntry};
 
-pub use vp1::DEMO_ISSUER;
+pub use passes::vp1::DEMO_ISSUER;
 
 pub fn demo_key() -> IssuerKey {
     IssuerKey::demo()
@@ -24,7 +24,7 @@ fn claims(subject: &str, name: &str, kind: PassKind, health: Option<HealthColour
     Claims {
         issuer: DEMO_ISSUER.into(),
         subject: subject.into(),
-        display_name: vp1::mask_name(name),
+        display_name: passes::vp1::mask_name(name),
         kind,
         health,
         travel: Vec::new(),
@@ -89,11 +89,11 @@ pub fn playlist(now: DateTime<Utc>) -> Vec<DemoPass> {
 
     let mut out: Vec<DemoPass> = items
         .into_iter()
-        .filter_map(|(label, c)| vp1::issue(&key, &c).ok().map(|text| DemoPass { label, text }))
+        .filter_map(|(label, c)| passes::vp1::issue(&key, &c).ok().map(|text| DemoPass { label, text }))
         .collect();
     // Forged: a green pass signed by a key that merely claims to be the demo issuer.
     let forger = IssuerKey::from_seed(DEMO_ISSUER, [0x66; 32]);
-    if let Ok(text) = vp1::issue(
+    if let Ok(text) = passes::vp1::issue(
         &forger,
         &claims("demo-0005", "假冒", PassKind::Health, Some(HealthColour::Green), fresh),
     ) {

@@ -55,39 +55,38 @@ pub fn sounds() -> (Vec<u8>, Vec<u8>) {
     )
 }
 
-static FILES: OnceLock<Option<(std::path::PathBuf, std::path::PathBuf)>> = OnceLock::new();
+static SOUNDS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
 static WARNED: AtomicBool = AtomicBool::new(false);
 
-fn files() -> Option<&'static (std::path::PathBuf, std::path::PathBuf)> {
-    FILES
-        .get_or_init(|| {
-            let dir = std::env::temp_dir().join(format!("kiosk-sounds-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).ok()?;
-            let (ok, no) = sounds();
-            let (a, r) = (dir.join("admit.wav"), dir.join("refuse.wav"));
-            std::fs::write(&a, ok).ok()?;
-            std::fs::write(&r, no).ok()?;
-            Some((a, r))
-        })
-        .as_ref()
-}
-
-/// Plays the verdict's sound without waiting for it.
+/// Plays the verdict's sound without waiting for it. The WAV goes to `aplay` on its standard
+/// input: no files written anywhere (a kiosk that runs for months must not leave a folder in
+/// /tmp per start, nor depend on a writable /tmp).
 pub fn play(shown: Shown) {
     let admit = shown.kind == VerdictKind::Admit;
     let _ = std::thread::Builder::new().name("sound".into()).spawn(move || {
-        let Some((a, r)) = files() else { return };
-        let file = if admit { a } else { r };
-        let status = std::process::Command::new("aplay")
-            .arg("-q")
-            .arg(file)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
-        if !matches!(status, Ok(s) if s.success()) && !WARNED.swap(true, Ordering::Relaxed) {
+        let (a, r) = SOUNDS.get_or_init(sounds);
+        let wav = if admit { a } else { r };
+        if !aplay(wav) && !WARNED.swap(true, Ordering::Relaxed) {
             eprintln!("kiosk: cannot play verdict sounds (is alsa-utils installed and a sound device present?)");
         }
     });
+}
+
+/// Feeds one WAV to `aplay -q -`; true when it played.
+fn aplay(wav: &[u8]) -> bool {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let Ok(mut child) = Command::new("aplay")
+        .args(["-q", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return false;
+    };
+    let wrote = child.stdin.take().is_some_and(|mut stdin| stdin.write_all(wav).is_ok());
+    matches!(child.wait(), Ok(s) if s.success()) && wrote
 }
 
 #[cfg(test)]

@@ -20,11 +20,11 @@ fn settings() -> StoreSettings {
 
 /// `subject`'s green code, issued an hour before the kiosk's clock reads `at`.
 fn scan(subject: &str, at: DateTime<Utc>) -> ScanInput {
-    let claims = vp1::Claims::health(
+    let claims = passes::vp1::Claims::health(
         "iss",
         subject.to_string(),
         "A*",
-        vp1::HealthColour::Green,
+        passes::vp1::HealthColour::Green,
         at - Duration::hours(1),
         at + Duration::hours(12),
     );

@@ -13,21 +13,21 @@ use chrono::{TimeZone, Utc};
 fn sigkill_mid_burst_loses_no_printed_passage() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let key = vp1::IssuerKey::from_seed("crash-test", [4; 32]);
+    let key = passes::vp1::IssuerKey::from_seed("crash-test", [4; 32]);
     std::fs::write(dir.join("issuer.pub"), key.to_public_file()).unwrap();
     let at = Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap();
     let mut images = Vec::new();
     for i in 0..12 {
-        let claims = vp1::Claims::health(
+        let claims = passes::vp1::Claims::health(
             "crash-test",
             format!("s{i:03}"),
             "A**",
-            vp1::HealthColour::Green,
+            passes::vp1::HealthColour::Green,
             at - chrono::Duration::minutes(5),
             at + chrono::Duration::hours(12),
         );
         let path = dir.join(format!("p{i}.png"));
-        kiosk::render::write_qr_png(&vp1::issue(&key, &claims).unwrap(), &path).unwrap();
+        kiosk::render::write_qr_png(&passes::vp1::issue(&key, &claims).unwrap(), &path).unwrap();
         images.push(path);
     }
     std::fs::write(

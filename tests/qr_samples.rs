@@ -65,7 +65,7 @@ fn live_pipeline_beats_rxing_alone_on_camera_frames() {
     use kiosk::decode::{Prep, RxingDecoder, Stage};
     use kiosk::framegen::{Difficulty, Rng, camera_frame};
 
-    let key = vp1::IssuerKey::from_seed("live-test", [3; 32]);
+    let key = passes::vp1::IssuerKey::from_seed("live-test", [3; 32]);
     let at = Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).unwrap();
     let mut rng = Rng::new(77);
     let difficulty = Difficulty::default();
@@ -83,15 +83,15 @@ fn live_pipeline_beats_rxing_alone_on_camera_frames() {
     let (mut by_live, mut by_full, mut by_half) = (0, 0, 0);
     let frames = 24;
     for i in 0..frames {
-        let claims = vp1::Claims::health(
+        let claims = passes::vp1::Claims::health(
             "live-test",
             format!("subject-{i:04}"),
             "王*明",
-            vp1::HealthColour::Green,
+            passes::vp1::HealthColour::Green,
             at,
             at + chrono::Duration::hours(24),
         );
-        let text = vp1::issue(&key, &claims).unwrap();
+        let text = passes::vp1::issue(&key, &claims).unwrap();
         let frame = camera_frame(&text, &mut rng, &difficulty).unwrap();
         let reads = |p: &Pipeline| p.decode(&frame).texts.contains(&text) as usize;
         by_live += reads(&live);

@@ -8,7 +8,7 @@ use kiosk::gate::GateMode;
 use kiosk::policy::Policy;
 use kiosk::policy::{Verdict, VerdictKind};
 use kiosk::store::{ScanInput, Store, StoreSettings};
-use vp1::{Claims, HealthColour, PassKind};
+use passes::vp1::{Claims, HealthColour, PassKind};
 use wire::{Direction, Reason};
 
 fn t(h: u32, m: u32) -> DateTime<Utc> {
@@ -251,7 +251,7 @@ fn unverified_codes_are_logged_without_a_subject_and_repeat_suppressed() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(&dir, settings(GateMode::Auto, None));
     let forged = ScanInput {
-        verdict: Verdict::from_pass_error(&vp1::PassError::BadSignature),
+        verdict: Verdict::from_pass_error(&passes::vp1::PassError::BadSignature),
         text: "VP1:FORGED".into(),
         at: t(1, 0),
     };

@@ -113,7 +113,7 @@ fn the_signed_trust_list_is_verified_cached_and_tampering_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start();
     let token = server.add_kiosk("k1", "v1");
-    let regional = vp1::IssuerKey::from_seed("hk-health", [8; 32]);
+    let regional = passes::vp1::IssuerKey::from_seed("hk-health", [8; 32]);
     server.trust_issuer(&regional.to_public_file());
     server.add_risk_region("R-North");
     let cache = kiosk::sync::policy_cache_path(&dir.path().join("kiosk.db"));
@@ -142,7 +142,7 @@ fn the_signed_trust_list_is_verified_cached_and_tampering_is_refused() {
         .unwrap()
         .unwrap();
     assert_eq!(cached, policy);
-    let base = kiosk::check::Rules::vp1(vp1::TrustStore::new(), Policy::default());
+    let base = kiosk::check::Rules::vp1(passes::vp1::TrustStore::new(), Policy::default());
     let (merged, refused) = kiosk::check::Rules::merged(&base, &cached);
     assert!(refused.is_empty(), "{refused:?}");
     assert!(

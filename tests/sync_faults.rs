@@ -58,7 +58,7 @@ fn every_passage_arrives_exactly_once_through_500s_slowness_and_kills() {
     };
     let (tx, statuses) = mpsc::channel::<SyncStatus>();
     let clock = Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap()));
-    let base = Rules::vp1(vp1::TrustStore::new(), Policy::default());
+    let base = Rules::vp1(passes::vp1::TrustStore::new(), Policy::default());
     let shared = Arc::new(std::sync::RwLock::new(base.clone()));
     kiosk::sync::spawn(
         "k1".into(),

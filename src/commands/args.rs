@@ -61,6 +61,28 @@ pub enum Command {
     /// The passage log: day view, summary, export, chain verification.
     #[command(subcommand)]
     Log(LogCommand),
+    /// EU Digital COVID Certificates (HC1).
+    #[command(subcommand)]
+    Dcc(DccCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DccCommand {
+    /// Run the EU DCC conformance vectors (dgc-testdata: <COUNTRY>/2DCode/raw/*.json at any
+    /// depth under DIR): one line per failed check, then {"cases","checks","passed","failed"}.
+    Conformance {
+        /// The folder holding the vectors.
+        dir: PathBuf,
+        /// `text` for people, `json` (one object per failed check) for scripts.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ConformanceFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ConformanceFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -161,10 +183,10 @@ pub struct IssueArgs {
     pub name: String,
     /// What the pass is: a health code, a travel card or a venue badge.
     #[arg(long)]
-    pub kind: vp1::PassKind,
+    pub kind: passes::vp1::PassKind,
     /// Health code colour (health codes only).
     #[arg(long)]
-    pub health: Option<vp1::HealthColour>,
+    pub health: Option<passes::vp1::HealthColour>,
     /// Regions visited: REGION:YYYY-MM-DD,...
     #[arg(long)]
     pub travel: Option<String>,

@@ -1,7 +1,8 @@
-//! The headless subcommands (`pass`, `decode`, `scan`, `check-config`, `log`): argument types
+//! The headless subcommands (`pass`, `decode`, `scan`, `check-config`, `log`, `dcc`): argument types
 //! and their implementations. `main.rs` only parses and dispatches.
 
 pub mod args;
+pub mod dcc;
 pub mod log;
 pub mod pair;
 pub mod pass;
@@ -35,13 +36,18 @@ pub enum CommandError {
     #[error("{path} already exists; refusing to overwrite a key (move it away first)")]
     Exists { path: PathBuf },
     #[error("key file {path}: {source}")]
-    Key { path: PathBuf, source: vp1::KeyError },
+    Key {
+        path: PathBuf,
+        source: passes::vp1::KeyError,
+    },
     #[error(transparent)]
     Render(#[from] crate::render::RenderError),
     #[error("cannot issue the pass: {0}")]
-    Issue(vp1::PassError),
+    Issue(passes::vp1::PassError),
     #[error("{failed} of {total} images could not be read (see the error lines above)")]
     SomeImagesFailed { failed: usize, total: usize },
+    #[error("{failed} of {checks} conformance checks failed (see the FAIL lines above)")]
+    SomeChecksFailed { failed: usize, checks: usize },
     #[error("{pending} passages are still pending; run `kiosk sync --once` again when the server is reachable")]
     Pending { pending: u32 },
 }
@@ -51,7 +57,9 @@ impl CommandError {
     /// (images it could not read, passages still queued), 2 for an error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CommandError::SomeImagesFailed { .. } | CommandError::Pending { .. } => 1,
+            CommandError::SomeImagesFailed { .. }
+            | CommandError::SomeChecksFailed { .. }
+            | CommandError::Pending { .. } => 1,
             _ => 2,
         }
     }

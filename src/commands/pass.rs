@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use vp1::{Claims, IssuerKey, PassKind, TravelEntry};
+use passes::vp1::{Claims, IssuerKey, PassKind, TravelEntry};
 
 use super::CommandError;
 use super::args::IssueArgs;
@@ -104,7 +104,7 @@ pub fn claims_from_args(args: &IssueArgs, issuer: &str, now: DateTime<Utc>) -> R
     Ok(Claims {
         issuer: issuer.to_string(),
         subject: args.subject.clone(),
-        display_name: vp1::mask_name(&args.name),
+        display_name: passes::vp1::mask_name(&args.name),
         kind: args.kind,
         health: args.health,
         travel: args
@@ -133,7 +133,7 @@ pub fn issue(args: &IssueArgs) -> Result<(), CommandError> {
         source,
     })?;
     let claims = claims_from_args(args, &key.issuer, Utc::now())?;
-    let qr = vp1::issue(&key, &claims).map_err(CommandError::Issue)?;
+    let qr = passes::vp1::issue(&key, &claims).map_err(CommandError::Issue)?;
     if let Some(png) = &args.png {
         crate::render::write_qr_png(&qr, png)?;
     }

@@ -12,7 +12,7 @@ use std::time::Duration;
 pub mod edit;
 mod sections;
 
-use vp1::TrustStore;
+use passes::vp1::TrustStore;
 
 use self::sections::{Ctx, Raw};
 use crate::gate::GateMode;
@@ -93,6 +93,8 @@ pub struct Config {
     pub trust: TrustStore,
     /// `[trust.vp1] kinds`: issuers trusted only for some kinds of pass.
     pub trust_kinds: sections::IssuerKinds,
+    /// `[trust.hc1]`: EU DCC signer certificates and the subject key.
+    pub hc1: sections::Hc1Trust,
     pub db_path: PathBuf,
     /// `[gate] when_not_recorded`: refuse (default) or admit a pass whose passage cannot be
     /// recorded.
@@ -152,7 +154,24 @@ impl Config {
 
     /// The pass formats this configuration reads (a trust section each) and its policy.
     pub fn rules(&self) -> crate::check::Rules {
-        crate::check::Rules::vp1_scoped(self.trust.clone(), self.trust_kinds.clone(), self.policy.clone())
+        let mut rules =
+            crate::check::Rules::vp1_scoped(self.trust.clone(), self.trust_kinds.clone(), self.policy.clone());
+        rules.formats = rules.formats.with(std::sync::Arc::new(self.hc1_format()));
+        rules
+    }
+
+    /// HC1 with the configured signer certificates. Without `[trust.hc1] subject_key` the
+    /// holders' ids are keyed for this process only (not comparable after a restart or with
+    /// other kiosks), which `check-config` points out.
+    pub fn hc1_format(&self) -> crate::pass::Hc1Format {
+        crate::pass::Hc1Format {
+            trust: self.hc1.dscs.clone(),
+            subject_key: self
+                .hc1
+                .subject_key
+                .clone()
+                .unwrap_or_else(crate::pass::SubjectKey::ephemeral),
+        }
     }
 
     /// Built-in defaults, for `--demo` and tests; paths relative to the working directory.
@@ -172,6 +191,7 @@ impl Config {
         let cx = Ctx::new(path);
         let (kiosk_id, venue_id) = (raw.kiosk.build(&cx)?, raw.venue.id(&cx)?);
         let (timezone, capacity) = (raw.venue.timezone(&cx)?, raw.venue.capacity(&cx)?);
+        let hc1 = raw.trust.hc1(&cx)?;
         let (trust, trust_files, trust_kinds) = raw.trust.build(&cx)?;
         let (visit_max, retention_days) = (raw.visit.build(&cx)?, raw.privacy.build(&cx)?);
         Ok(Config {
@@ -188,6 +208,7 @@ impl Config {
             trust_files,
             trust,
             trust_kinds,
+            hc1,
             db_path: cx.resolve(raw.storage.path.unwrap_or_else(|| PathBuf::from("kiosk.db"))),
             repeat_window: Duration::from_secs(raw.scan.repeat_seconds.unwrap_or(10)),
             visit_max,

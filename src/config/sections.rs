@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use passes::vp1::{HealthColour, PassKind, TrustStore};
 use serde::Deserialize;
-use vp1::{HealthColour, PassKind, TrustStore};
 
 use super::{CameraConfig, ConfigError, MAX_SYNC_BATCH, Secret, SyncConfig, parse_duration};
 use crate::gate::GateMode;
@@ -45,7 +45,7 @@ impl Ctx {
 }
 
 fn valid_id(cx: &Ctx, section: &'static str, id: String) -> Result<String, ConfigError> {
-    if vp1::valid_issuer_id(&id) {
+    if passes::vp1::valid_issuer_id(&id) {
         Ok(id)
     } else {
         Err(cx.invalid(
@@ -115,9 +115,20 @@ pub(super) struct RawPolicy {
     accept_kinds: Option<Vec<String>>,
     badge_roles: Option<Vec<String>>,
     badge_max_days: Option<u32>,
+    dcc: Option<RawDccPolicy>,
+}
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDccPolicy {
+    accept: Option<Vec<String>>,
+    vaccines: Option<Vec<String>>,
+    vaccination_min_days: Option<u32>,
+    vaccination_max_days: Option<u32>,
+    naat_max_hours: Option<u32>,
+    rapid_max_hours: Option<u32>,
 }
 /// Issuer id → the only pass kinds it is trusted for (issuers not named: any kind).
-pub type IssuerKinds = std::collections::BTreeMap<String, Vec<vp1::PassKind>>;
+pub type IssuerKinds = std::collections::BTreeMap<String, Vec<passes::vp1::PassKind>>;
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -127,6 +138,75 @@ pub(super) struct RawTrust {
     issuers: Vec<PathBuf>,
     /// One section per pass format.
     vp1: Option<RawFormatTrust>,
+    hc1: Option<RawHc1Trust>,
+}
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHc1Trust {
+    /// Signer certificate files: DER, PEM, or a JSON list of base64 certificates.
+    #[serde(default)]
+    dsc: Vec<PathBuf>,
+    /// 64 hex characters: the key DCC holders' pseudonymous ids are derived with.
+    subject_key: Option<String>,
+}
+
+/// `[trust.hc1]` built: the signer certificates, their files, the subject key.
+#[derive(Clone)]
+pub struct Hc1Trust {
+    pub dscs: passes::hc1::DscStore,
+    pub files: Vec<PathBuf>,
+    pub subject_key: Option<crate::pass::SubjectKey>,
+}
+
+impl std::fmt::Debug for Hc1Trust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hc1Trust")
+            .field("dscs", &self.dscs.len())
+            .field("files", &self.files)
+            .field("subject_key", &self.subject_key)
+            .finish()
+    }
+}
+
+impl RawTrust {
+    pub(super) fn hc1(&self, cx: &Ctx) -> Result<Hc1Trust, ConfigError> {
+        let Some(raw) = &self.hc1 else {
+            return Ok(Hc1Trust {
+                dscs: passes::hc1::DscStore::new(),
+                files: Vec::new(),
+                subject_key: None,
+            });
+        };
+        let mut dscs = passes::hc1::DscStore::new();
+        let mut files = Vec::new();
+        for file in &raw.dsc {
+            let file = cx.resolve(file.clone());
+            let refused = |message: String| ConfigError::TrustKey {
+                path: cx.shown.clone(),
+                file: file.clone(),
+                message,
+            };
+            let bytes = std::fs::read(&file).map_err(|e| refused(e.to_string()))?;
+            for dsc in passes::hc1::parse_certificates(&bytes).map_err(|e| refused(e.to_string()))? {
+                dscs.add(dsc);
+            }
+            files.push(file);
+        }
+        let subject_key = match &raw.subject_key {
+            None => None,
+            Some(text) => Some(crate::pass::SubjectKey::from_hex(text).ok_or_else(|| {
+                cx.invalid(
+                    "trust.hc1",
+                    "subject_key: give 64 hex characters (`head -c32 /dev/urandom | xxd -p -c64`), the same on every kiosk of the deployment".into(),
+                )
+            })?),
+        };
+        Ok(Hc1Trust {
+            dscs,
+            files,
+            subject_key,
+        })
+    }
 }
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -222,6 +302,47 @@ impl RawVenue {
     }
 }
 
+impl RawDccPolicy {
+    fn build(self, cx: &Ctx) -> Result<crate::policy::DccPolicy, ConfigError> {
+        let mut p = crate::policy::DccPolicy::default();
+        if let Some(accept) = self.accept {
+            if let Some(bad) = accept.iter().find(|t| t.parse::<passes::hc1::CertType>().is_err()) {
+                return Err(cx.invalid(
+                    "policy.dcc",
+                    format!("accept: {bad:?} is not a certificate type (give some of \"vaccination\", \"test\", \"recovery\")"),
+                ));
+            }
+            p.accept = accept;
+        }
+        if let Some(v) = self.vaccines {
+            p.vaccines = v;
+        }
+        let hours = |v: Option<u32>, name: &str, default: u32| match v {
+            Some(h) if !(1..=24 * 14).contains(&h) => {
+                Err(cx.invalid("policy.dcc", format!("{name} = {h}: give 1 to 336 hours")))
+            }
+            Some(h) => Ok(h),
+            None => Ok(default),
+        };
+        p.naat_max_hours = hours(self.naat_max_hours, "naat_max_hours", p.naat_max_hours)?;
+        p.rapid_max_hours = hours(self.rapid_max_hours, "rapid_max_hours", p.rapid_max_hours)?;
+        if let Some(d) = self.vaccination_min_days {
+            p.vaccination_min_days = d;
+        }
+        if let Some(d) = self.vaccination_max_days {
+            p.vaccination_max_days = d;
+        }
+        if p.vaccination_max_days > 0 && p.vaccination_max_days < p.vaccination_min_days {
+            return Err(cx.invalid(
+                "policy.dcc",
+                "vaccination_max_days is below vaccination_min_days: no vaccination would ever count (0 = no limit)"
+                    .into(),
+            ));
+        }
+        Ok(p)
+    }
+}
+
 impl RawPolicy {
     pub(super) fn build(self, cx: &Ctx) -> Result<Policy, ConfigError> {
         let mut policy = Policy::default();
@@ -258,6 +379,9 @@ impl RawPolicy {
         if let Some(roles) = self.badge_roles {
             policy.badge_roles = roles;
         }
+        if let Some(dcc) = self.dcc {
+            policy.dcc = dcc.build(cx)?;
+        }
         Ok(policy)
     }
 }
@@ -274,7 +398,7 @@ impl RawTrust {
         for (issuer, names) in raw_kinds {
             let parsed = names
                 .iter()
-                .map(|n| n.parse::<vp1::PassKind>())
+                .map(|n| n.parse::<passes::vp1::PassKind>())
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| {
                     cx.invalid(
@@ -299,7 +423,7 @@ impl RawTrust {
             };
             let text = std::fs::read_to_string(&file).map_err(|e| refused(e.to_string()))?;
             let issuer = trust.add_public_file(&text).map_err(|e| refused(e.to_string()))?;
-            if trust.get(&issuer).is_some_and(vp1::is_demo_key) {
+            if trust.get(&issuer).is_some_and(passes::vp1::is_demo_key) {
                 return Err(refused(
                     "this is the demo issuer's key, whose secret is public: anyone could mint passes this kiosk admits. Remove it (`kiosk --demo` trusts it by itself)".into(),
                 ));

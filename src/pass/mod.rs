@@ -1,16 +1,18 @@
-//! The pass-format seam: every format the kiosk reads (VP1 today; the EU DCC's `HC1:` next)
+//! The pass-format seam: every format the kiosk reads (VP1, and the EU DCC's `HC1:`)
 //! turns a QR text into one kiosk-owned [`Credential`]. Policy, store, screens and the CLI see
 //! only that, never a format's own claim set.
 
+mod hc1;
 mod vp1;
 
 use std::sync::Arc;
 
-pub use ::vp1::{HealthColour, PassKind, TravelEntry};
+pub use ::passes::vp1::{HealthColour, PassKind, TravelEntry};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use wire::Reason;
 
+pub use self::hc1::{DccStatement, Hc1Format, SubjectKey};
 pub use self::vp1::Vp1Format;
 
 /// The formats this kiosk can read (the log's `format` column, the trust list's sections).
@@ -18,12 +20,14 @@ pub use self::vp1::Vp1Format;
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Vp1,
+    Hc1,
 }
 
 impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Vp1 => "vp1",
+            Format::Hc1 => "hc1",
         }
     }
 }
@@ -38,6 +42,12 @@ pub enum Evidence {
     Travel { entries: Vec<TravelEntry>, risk: bool },
     /// A venue badge and the role it grants.
     Badge { role: Option<String> },
+    /// An EU Digital COVID Certificate: vaccination, test or recovery.
+    Dcc {
+        /// `tg`: 840539006 is COVID-19.
+        disease: String,
+        statement: DccStatement,
+    },
 }
 
 /// A verified pass as the kiosk understands it.
@@ -61,6 +71,8 @@ impl Credential {
             Evidence::Health { .. } => PassKind::Health,
             Evidence::Travel { .. } => PassKind::Travel,
             Evidence::Badge { .. } => PassKind::Badge,
+            // A health credential: `accept_kinds = ["health"]` covers it.
+            Evidence::Dcc { .. } => PassKind::Health,
         }
     }
 
@@ -94,6 +106,10 @@ pub enum PassError {
         kind: String,
         allowed: String,
     },
+    #[error("the signer certificate may sign only {allowed} certificates, not a {kind} certificate")]
+    SignerNotForType { kind: String, allowed: String },
+    #[error("the signer certificate was not valid when it signed ({0})")]
+    SignerNotValid(String),
 }
 
 impl PassError {
@@ -103,6 +119,8 @@ impl PassError {
             PassError::UnknownIssuer(_) => Reason::UnknownIssuer,
             PassError::BadSignature => Reason::BadSignature,
             PassError::IssuerNotForKind { .. } => Reason::IssuerNotForKind,
+            PassError::SignerNotForType { .. } => Reason::DccSignerNotForType,
+            PassError::SignerNotValid(_) => Reason::DccSignerNotValid,
         }
     }
 }
@@ -152,6 +170,18 @@ pub struct Formats {
 
 impl Formats {
     pub fn new(formats: Vec<Arc<dyn PassFormat>>) -> Formats {
+        Formats { formats }
+    }
+
+    /// These formats and `format` (replacing one of the same format).
+    pub fn with(&self, format: Arc<dyn PassFormat>) -> Formats {
+        let mut formats: Vec<_> = self
+            .formats
+            .iter()
+            .filter(|f| f.format() != format.format())
+            .cloned()
+            .collect();
+        formats.push(format);
         Formats { formats }
     }
 

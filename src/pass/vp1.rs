@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ::vp1::{Claims, PassKind, TrustStore};
+use ::passes::vp1::{Claims, PassKind, TrustStore};
 
 use super::{Credential, Evidence, Format, PassError, PassFormat};
 
@@ -48,19 +48,19 @@ impl From<Claims> for Credential {
     }
 }
 
-impl From<::vp1::PassError> for PassError {
-    fn from(e: ::vp1::PassError) -> PassError {
+impl From<::passes::vp1::PassError> for PassError {
+    fn from(e: ::passes::vp1::PassError) -> PassError {
         match e {
-            ::vp1::PassError::NotAPass => PassError::NotAPass(::vp1::PREFIX.into()),
-            ::vp1::PassError::Malformed(m) => PassError::Malformed(m),
-            ::vp1::PassError::UnknownIssuer(i) => PassError::UnknownIssuer(i),
-            ::vp1::PassError::BadSignature => PassError::BadSignature,
+            ::passes::vp1::PassError::NotAPass => PassError::NotAPass(::passes::vp1::PREFIX.into()),
+            ::passes::vp1::PassError::Malformed(m) => PassError::Malformed(m),
+            ::passes::vp1::PassError::UnknownIssuer(i) => PassError::UnknownIssuer(i),
+            ::passes::vp1::PassError::BadSignature => PassError::BadSignature,
         }
     }
 }
 
-impl From<&::vp1::PassError> for PassError {
-    fn from(e: &::vp1::PassError) -> PassError {
+impl From<&::passes::vp1::PassError> for PassError {
+    fn from(e: &::passes::vp1::PassError) -> PassError {
         e.clone().into()
     }
 }
@@ -71,11 +71,11 @@ impl PassFormat for Vp1Format {
     }
 
     fn prefix(&self) -> &'static str {
-        ::vp1::PREFIX
+        ::passes::vp1::PREFIX
     }
 
     fn verify(&self, text: &str) -> Result<Credential, PassError> {
-        let claims = ::vp1::verify(text, &self.trust)?;
+        let claims = ::passes::vp1::verify(text, &self.trust)?;
         if let Some(allowed) = self.kinds.get(&claims.issuer)
             && !allowed.contains(&claims.kind)
         {
@@ -128,14 +128,14 @@ mod tests {
 
     #[test]
     fn a_signed_pass_with_a_hostile_subject_is_refused_as_malformed() {
-        let key = ::vp1::IssuerKey::from_seed("iss", [3; 32]);
+        let key = ::passes::vp1::IssuerKey::from_seed("iss", [3; 32]);
         let mut trust = TrustStore::new();
         trust.add("iss", key.public_key());
         let formats = Formats::new(vec![Arc::new(Vp1Format::new(trust))]);
         let at = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap();
         let pass = |subject: &str| {
             let claims = Claims::health("iss", subject, "A*", HealthColour::Green, at, at);
-            ::vp1::issue(&key, &claims).unwrap()
+            ::passes::vp1::issue(&key, &claims).unwrap()
         };
         assert_eq!(formats.verify(&pass("p-001")).unwrap().subject, "p-001");
         for hostile in ["p\u{0}1", "p\u{202E}1", "line\nbreak", ""] {

@@ -213,7 +213,7 @@ mod tests {
 
     fn scan(subject: &str) -> ScanInput {
         let at = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap();
-        let claims = vp1::Claims::health("iss", subject, "A*", vp1::HealthColour::Green, at, at);
+        let claims = passes::vp1::Claims::health("iss", subject, "A*", passes::vp1::HealthColour::Green, at, at);
         ScanInput {
             verdict: crate::policy::Policy::default().decide(claims, at - chrono::Duration::minutes(1)),
             text: String::new(),

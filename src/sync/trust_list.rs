@@ -21,7 +21,7 @@ pub fn check_policy(
     now: DateTime<Utc>,
     kept: Option<&ServerPolicy>,
 ) -> Result<ServerPolicy, SyncError> {
-    vp1::verify_document(server_key, signed.document.as_bytes(), &signed.signature)
+    passes::vp1::verify_document(server_key, signed.document.as_bytes(), &signed.signature)
         .map_err(|e| SyncError::BadPolicy(e.to_string()))?;
     let policy: ServerPolicy = serde_json::from_str(&signed.document)
         .map_err(|e| SyncError::BadPolicy(format!("unreadable document: {e}")))?;

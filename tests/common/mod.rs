@@ -63,11 +63,11 @@ pub fn store_settings() -> kiosk::store::StoreSettings {
 pub fn green_scan(i: u32) -> kiosk::store::ScanInput {
     use chrono::TimeZone;
     let at = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap() + chrono::Duration::seconds(i as i64);
-    let claims = vp1::Claims::health(
+    let claims = passes::vp1::Claims::health(
         "iss",
         format!("s{i}"),
         "A*",
-        vp1::HealthColour::Green,
+        passes::vp1::HealthColour::Green,
         at,
         at + chrono::Duration::hours(2),
     );

@@ -23,7 +23,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     visit_secs: f64,
     limits: api::Limits,
-    signing_key: vp1::IssuerKey,
+    signing_key: passes::vp1::IssuerKey,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), std::io::Error> {
     let state = AppState::new(db, visit_secs, limits, signing_key);

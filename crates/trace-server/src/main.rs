@@ -34,7 +34,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         action: Some(KeyCmd::Generate { out }),
     } = &cli.command
     {
-        let key = vp1::IssuerKey::generate("trace-server")?;
+        let key = passes::vp1::IssuerKey::generate("trace-server")?;
         trace_server::trust::write_new_secret(out, &key.to_secret_file())?;
         eprintln!(
             "signing key written to {} (0600); serve with --signing-key {} and pin this public key in kiosks:",
@@ -48,8 +48,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let (Cmd::Key { action: None }, Some(file)) = (&cli.command, &cli.signing_key) {
         let text =
             std::fs::read_to_string(file).with_context(|| format!("cannot read the signing key {}", file.display()))?;
-        let key =
-            vp1::IssuerKey::parse_secret_file(&text).with_context(|| format!("signing key {}", file.display()))?;
+        let key = passes::vp1::IssuerKey::parse_secret_file(&text)
+            .with_context(|| format!("signing key {}", file.display()))?;
         println!("{}", trace_server::trust::public_hex(&key));
         return Ok(());
     }
@@ -145,7 +145,7 @@ async fn serve(
     visit_hours: f64,
     retention_days: u32,
     limits: trace_server::api::Limits,
-    key: vp1::IssuerKey,
+    key: passes::vp1::IssuerKey,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
         format!("cannot listen on {listen}: is another server using it? Give another address with --listen")

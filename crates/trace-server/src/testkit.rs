@@ -136,7 +136,7 @@ impl TestServer {
         let db = Db::connect(&self.database_url).unwrap();
         let key = self.rt().block_on(crate::trust::server_key(&db)).unwrap();
         let document = serde_json::to_string(doc).unwrap();
-        let signature = vp1::sign_document(&key, document.as_bytes());
+        let signature = passes::vp1::sign_document(&key, document.as_bytes());
         wire::SignedDocument { document, signature }
     }
 

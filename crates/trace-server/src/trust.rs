@@ -15,7 +15,7 @@ pub const TRUST_LIST_DAYS: i64 = 30;
 /// The trust-list signing key: from `file` when given (kept out of the database: a leaked
 /// database or backup then cannot forge trust lists), else the one kept in the database
 /// (made on first use; fine for trying things, `trace-server key move-out` takes it out).
-pub async fn signing_key(db: &Db, file: Option<&std::path::Path>) -> Result<vp1::IssuerKey, ServerError> {
+pub async fn signing_key(db: &Db, file: Option<&std::path::Path>) -> Result<passes::vp1::IssuerKey, ServerError> {
     let Some(path) = file else {
         return server_key(db).await;
     };
@@ -25,10 +25,10 @@ pub async fn signing_key(db: &Db, file: Option<&std::path::Path>) -> Result<vp1:
             path.display()
         ))
     })?;
-    let key = vp1::IssuerKey::parse_secret_file(&text)
+    let key = passes::vp1::IssuerKey::parse_secret_file(&text)
         .map_err(|e| ServerError::Config(format!("signing key {}: {e}", path.display())))?;
     if let Some(stored) = db.server_key_secret().await?
-        && vp1::IssuerKey::parse_secret_file(&stored).is_ok_and(|k| public_hex(&k) != public_hex(&key))
+        && passes::vp1::IssuerKey::parse_secret_file(&stored).is_ok_and(|k| public_hex(&k) != public_hex(&key))
     {
         // Kiosks are pinned to the database's key: signing with another would cut them all off.
         return Err(ServerError::Config(format!(
@@ -45,7 +45,7 @@ pub async fn signing_key(db: &Db, file: Option<&std::path::Path>) -> Result<vp1:
 
 /// Writes the database's signing key to `out` (0600, never over an existing file) and deletes
 /// it from the database, so kiosks keep their pinned key and the database no longer holds it.
-pub async fn move_key_out(db: &Db, out: &std::path::Path) -> Result<vp1::IssuerKey, ServerError> {
+pub async fn move_key_out(db: &Db, out: &std::path::Path) -> Result<passes::vp1::IssuerKey, ServerError> {
     let text = db
         .server_key_secret()
         .await?
@@ -53,7 +53,7 @@ pub async fn move_key_out(db: &Db, out: &std::path::Path) -> Result<vp1::IssuerK
         .ok_or_else(|| {
             ServerError::Config("the database holds no signing key (it is made on first use, or was moved out)".into())
         })?;
-    let key = vp1::IssuerKey::parse_secret_file(&text).map_err(|e| ServerError::Config(e.to_string()))?;
+    let key = passes::vp1::IssuerKey::parse_secret_file(&text).map_err(|e| ServerError::Config(e.to_string()))?;
     write_new_secret(out, &text)?;
     db.mark_server_key_moved_out(MOVED_OUT).await?;
     Ok(key)
@@ -78,8 +78,9 @@ pub fn write_new_secret(path: &std::path::Path, text: &str) -> Result<(), Server
 const MOVED_OUT: &str = "moved-out";
 
 /// The signing key kept in the database, made on first use.
-pub async fn server_key(db: &Db) -> Result<vp1::IssuerKey, ServerError> {
-    let parse = |text: &str| vp1::IssuerKey::parse_secret_file(text).map_err(|e| ServerError::Config(e.to_string()));
+pub async fn server_key(db: &Db) -> Result<passes::vp1::IssuerKey, ServerError> {
+    let parse =
+        |text: &str| passes::vp1::IssuerKey::parse_secret_file(text).map_err(|e| ServerError::Config(e.to_string()));
     if let Some(text) = db.server_key_secret().await? {
         if text == MOVED_OUT {
             return Err(ServerError::Config(
@@ -90,12 +91,12 @@ pub async fn server_key(db: &Db) -> Result<vp1::IssuerKey, ServerError> {
         }
         return parse(&text);
     }
-    let key = vp1::IssuerKey::generate("trace-server").map_err(|e| ServerError::Config(e.to_string()))?;
+    let key = passes::vp1::IssuerKey::generate("trace-server").map_err(|e| ServerError::Config(e.to_string()))?;
     parse(&db.keep_first_server_key(&key.to_secret_file()).await?)
 }
 
 /// Hex public key for kiosk.toml `[sync] server_key`.
-pub fn public_hex(key: &vp1::IssuerKey) -> String {
+pub fn public_hex(key: &passes::vp1::IssuerKey) -> String {
     key.to_public_file()
         .trim()
         .rsplit(':')
@@ -106,11 +107,11 @@ pub fn public_hex(key: &vp1::IssuerKey) -> String {
 
 /// Trusts a VP1 issuer from its `.pub` file text; returns the issuer id.
 pub async fn add_issuer(db: &Db, public_file_text: &str) -> Result<String, ServerError> {
-    let mut probe = vp1::TrustStore::new();
+    let mut probe = passes::vp1::TrustStore::new();
     let issuer = probe
         .add_public_file(public_file_text)
         .map_err(|e| ServerError::BadRequest(e.to_string()))?;
-    if probe.get(&issuer).is_some_and(vp1::is_demo_key) {
+    if probe.get(&issuer).is_some_and(passes::vp1::is_demo_key) {
         return Err(ServerError::BadRequest(
             "this is the demo issuer's key, whose secret is public: a trust list must never carry it".into(),
         ));
@@ -124,7 +125,7 @@ pub async fn add_risk_region(db: &Db, region: &str) -> Result<(), ServerError> {
 }
 
 /// The current trust list, signed.
-pub async fn signed_policy(db: &Db, key: &vp1::IssuerKey) -> Result<SignedDocument, ServerError> {
+pub async fn signed_policy(db: &Db, key: &passes::vp1::IssuerKey) -> Result<SignedDocument, ServerError> {
     let (issuers, risk_regions) = db.trust_list().await?;
     let now = Utc::now();
     let doc = PolicyDocument {
@@ -137,6 +138,6 @@ pub async fn signed_policy(db: &Db, key: &vp1::IssuerKey) -> Result<SignedDocume
         risk_regions,
     };
     let document = serde_json::to_string(&doc).map_err(|e| ServerError::Config(e.to_string()))?;
-    let signature = vp1::sign_document(key, document.as_bytes());
+    let signature = passes::vp1::sign_document(key, document.as_bytes());
     Ok(SignedDocument { document, signature })
 }

@@ -237,7 +237,7 @@ fn the_demo_issuer_is_never_put_on_a_trust_list() {
     let dir = std::env::temp_dir().join(format!("demo-pub-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("demo-issuer.pub");
-    std::fs::write(&file, vp1::IssuerKey::demo().to_public_file()).unwrap();
+    std::fs::write(&file, passes::vp1::IssuerKey::demo().to_public_file()).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_trace-server"))
         .args(["--database-url", &s.database_url, "issuer-add"])
         .arg(&file)

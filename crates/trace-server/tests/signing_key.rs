@@ -51,7 +51,8 @@ fn a_key_made_offline_signs_the_list_and_the_database_never_holds_it() {
         .unwrap()
         .json()
         .unwrap();
-    vp1::verify_document(&public, signed.document.as_bytes(), &signed.signature).expect("signed with the file's key");
+    passes::vp1::verify_document(&public, signed.document.as_bytes(), &signed.signature)
+        .expect("signed with the file's key");
     assert_eq!(
         s.count("SELECT COUNT(*) FROM server_key"),
         0,

@@ -113,6 +113,29 @@ words! {
         /// badge key minting health codes).
         IssuerNotForKind = "issuer_not_for_kind",
         Malformed = "malformed",
+        /// EU DCC (HC1): the signer certificate's extended key usage does not allow this
+        /// type (a test lab's key signing a vaccination).
+        DccSignerNotForType = "dcc_signer_not_for_type",
+        /// EU DCC: the signer certificate was not valid when it signed.
+        DccSignerNotValid = "dcc_signer_not_valid",
+        /// EU DCC: not a COVID-19 certificate.
+        DccWrongDisease = "dcc_wrong_disease",
+        /// EU DCC: the certificate type is not among `[policy.dcc] accept`.
+        DccTypeNotAccepted = "dcc_type_not_accepted",
+        /// EU DCC: the vaccine is not among `[policy.dcc] vaccines`.
+        DccVaccineNotAccepted = "dcc_vaccine_not_accepted",
+        /// EU DCC: fewer doses than the series needs (dn < sd).
+        DccSeriesIncomplete = "dcc_series_incomplete",
+        /// EU DCC: the last dose is more recent than `[policy.dcc] vaccination_min_days`.
+        DccVaccinationTooRecent = "dcc_vaccination_too_recent",
+        /// EU DCC: the last dose is older than `[policy.dcc] vaccination_max_days`.
+        DccVaccinationTooOld = "dcc_vaccination_too_old",
+        /// EU DCC: the test sample is older than the policy's hours for its test type.
+        DccTestTooOld = "dcc_test_too_old",
+        /// EU DCC: the test found the virus.
+        DccTestPositive = "dcc_test_positive",
+        /// EU DCC: today is outside the recovery certificate's valid-from..valid-until.
+        DccRecoveryNotValid = "dcc_recovery_not_valid",
         KindNotAccepted = "kind_not_accepted",
         BadgeNotAccepted = "badge_not_accepted",
         CapacityFull = "capacity_full",

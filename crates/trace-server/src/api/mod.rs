@@ -60,11 +60,11 @@ pub struct AppState {
     /// One permit per request being served (`limits.max_in_flight`).
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// Signs the trust list (loaded once at start: see `trust::signing_key`).
-    pub signing_key: Arc<vp1::IssuerKey>,
+    pub signing_key: Arc<passes::vp1::IssuerKey>,
 }
 
 impl AppState {
-    pub fn new(db: Db, visit_secs: f64, limits: Limits, signing_key: vp1::IssuerKey) -> AppState {
+    pub fn new(db: Db, visit_secs: f64, limits: Limits, signing_key: passes::vp1::IssuerKey) -> AppState {
         AppState {
             signing_key: Arc::new(signing_key),
             tracing: Tracing::new(db.clone(), visit_secs),

@@ -1,11 +1,15 @@
 //! The venue's admission policy: from a verified (or refused) pass to a verdict with a reason.
 
+mod dcc;
+
 use std::time::Duration;
 
 use crate::pass::{Credential, Evidence, HealthColour, PassError, PassKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 pub use wire::{Reason, VerdictKind};
+
+pub use self::dcc::DccPolicy;
 
 /// What to do when a travel card carries a risk flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -30,6 +34,8 @@ pub struct Policy {
     pub clock_skew: Duration,
     /// Longest validity (expiry − issue) a badge may have.
     pub badge_max_validity: Duration,
+    /// EU DCC rules (`[policy.dcc]`).
+    pub dcc: DccPolicy,
 }
 
 impl Default for Policy {
@@ -43,6 +49,7 @@ impl Default for Policy {
             badge_roles: vec!["staff".into(), "member".into()],
             clock_skew: Duration::from_secs(300),
             badge_max_validity: Duration::from_secs(366 * 86400),
+            dcc: DccPolicy::default(),
         }
     }
 }
@@ -119,7 +126,9 @@ impl Policy {
         let max_age = chrono::Duration::from_std(self.max_pass_age).unwrap_or(chrono::Duration::MAX);
         // Badges are long-lived cards, so the freshness window (against screenshots of old
         // health codes) applies to health codes and travel cards only.
-        if c.kind() != PassKind::Badge && now - c.issued_at > max_age {
+        // A DCC is valid for months by design; its own rules say what is too old.
+        let is_dcc = matches!(c.evidence, Evidence::Dcc { .. });
+        if c.kind() != PassKind::Badge && !is_dcc && now - c.issued_at > max_age {
             return (Invalid, Reason::Stale, None);
         }
         // …and long-lived ones may not be signed for ever.
@@ -148,6 +157,10 @@ impl Policy {
                     (true, RiskAction::Warn) => (Admit, Reason::Ok, Some(Reason::TravelRisk)),
                 }
             }
+            Evidence::Dcc { disease, statement } => {
+                let (kind, reason) = self.dcc.judge(disease, statement, now, self.clock_skew);
+                (kind, reason, None)
+            }
             Evidence::Badge { role } => {
                 if role.as_ref().is_some_and(|r| self.badge_roles.iter().any(|a| a == r)) {
                     (Admit, Reason::Ok, None)
@@ -165,8 +178,8 @@ mod tests {
 
     use super::*;
 
-    fn badge(valid_days: i64, now: DateTime<Utc>) -> vp1::Claims {
-        let mut c = vp1::Claims::health("site", "w-1", "A*", vp1::HealthColour::Green, now, now);
+    fn badge(valid_days: i64, now: DateTime<Utc>) -> passes::vp1::Claims {
+        let mut c = passes::vp1::Claims::health("site", "w-1", "A*", passes::vp1::HealthColour::Green, now, now);
         c.kind = PassKind::Badge;
         c.health = None;
         c.badge_role = Some("staff".into());

@@ -1,27 +1,20 @@
 //! The QR text form: `VP1:` + base45(zlib(COSE_Sign1 over a CWT claim set)).
 
-use std::io::{Read, Write};
-
 use chrono::{DateTime, NaiveDate, Utc};
 use ciborium::Value;
 use coset::cwt::{ClaimsSet, ClaimsSetBuilder, Timestamp};
-use coset::{CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
+use coset::{CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, iana};
 use ed25519_dalek::{Signature, Signer};
-use flate2::Compression;
-use flate2::read::ZlibDecoder;
-use flate2::write::ZlibEncoder;
 
-use crate::claims::{Claims, HealthColour, PassKind, TravelEntry};
-use crate::error::PassError;
-use crate::keys::{IssuerKey, TrustStore};
+use super::claims::{Claims, HealthColour, PassKind, TravelEntry};
+use super::error::PassError;
+use super::keys::{IssuerKey, TrustStore};
 
 pub const PREFIX: &str = "VP1:";
 /// Version of the claim set inside the `vp` claim; bumped on any incompatible change.
 const CLAIMS_VERSION: i64 = 1;
 /// Name of the CWT claim holding the VP1 claim map.
 const VP_CLAIM: &str = "vp";
-/// A QR code holds at most ~4 KB, so anything inflating past this is hostile (a zip bomb).
-const MAX_INFLATED: u64 = 16 * 1024;
 
 /// Signs `claims` with `key` and returns the QR text. The issuer claim is taken from the key,
 /// so a key can only ever issue passes in its own name.
@@ -70,29 +63,16 @@ fn seal(key: &IssuerKey, cwt: ClaimsSet) -> Result<String, PassError> {
         .payload(payload)
         .create_signature(b"", |data| key.key.sign(data).to_bytes().to_vec())
         .build();
-    let cose = sign1.to_tagged_vec().map_err(|e| PassError::Malformed(e.to_string()))?;
-    let mut z = ZlibEncoder::new(Vec::new(), Compression::best());
-    z.write_all(&cose).map_err(|e| PassError::Malformed(e.to_string()))?;
-    let zipped = z.finish().map_err(|e| PassError::Malformed(e.to_string()))?;
-    Ok(format!("{PREFIX}{}", base45::encode(zipped)))
+    crate::envelope::seal(sign1, PREFIX).map_err(|e| PassError::Malformed(e.to_string()))
 }
 
 /// Parses a pass without checking its signature: the key id and the claims it asserts.
 /// Only for diagnostics and the fuzzer; admission decisions use [`verify`].
 pub fn decode_unverified(qr_text: &str) -> Result<(String, Claims, CoseSign1), PassError> {
-    let body = qr_text.trim().strip_prefix(PREFIX).ok_or(PassError::NotAPass)?;
-    let zipped = base45::decode(body).map_err(|_| malformed("not valid base45"))?;
-    let mut cose = Vec::new();
-    ZlibDecoder::new(zipped.as_slice())
-        .take(MAX_INFLATED + 1)
-        .read_to_end(&mut cose)
-        .map_err(|_| malformed("compressed data is corrupt"))?;
-    if cose.len() as u64 > MAX_INFLATED {
-        return Err(malformed("payload too large"));
-    }
-    let sign1 = CoseSign1::from_tagged_slice(&cose)
-        .or_else(|_| CoseSign1::from_slice(&cose))
-        .map_err(|_| malformed("not a COSE_Sign1 structure"))?;
+    let sign1 = crate::envelope::open(qr_text, PREFIX).map_err(|e| match e {
+        crate::envelope::EnvelopeError::Prefix(_) => PassError::NotAPass,
+        other => PassError::Malformed(other.to_string()),
+    })?;
     if sign1.protected.header.alg != Some(coset::RegisteredLabelWithPrivate::Assigned(iana::Algorithm::EdDSA)) {
         return Err(malformed("signature algorithm is not EdDSA"));
     }
@@ -226,6 +206,12 @@ fn claims_from_cwt(cwt: ClaimsSet) -> Result<Claims, PassError> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
+    use coset::TaggedCborSerializable;
+    use flate2::Compression;
+    use flate2::write::ZlibEncoder;
+
     use super::*;
     use chrono::TimeZone;
 
