@@ -213,6 +213,10 @@ pub struct ScanArgs {
     /// Trust this issuer public key for this run, beside those in kiosk.toml.
     #[arg(long)]
     pub trust: Vec<PathBuf>,
+    /// Trust this EU DCC signer certificate (DER or PEM, or a JSON list of them) for this run,
+    /// beside [trust.hc1] dsc in kiosk.toml.
+    #[arg(long)]
+    pub trust_dsc: Vec<PathBuf>,
     /// The time to judge passes at (RFC 3339, or a date for its midnight UTC); default now. For
     /// replaying or importing a day.
     #[arg(long)]

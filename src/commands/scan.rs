@@ -28,6 +28,9 @@ pub fn verdict_json(v: &Verdict) -> serde_json::Map<String, Value> {
     m.insert("health".into(), json!(c.and_then(|c| c.health()).map(|h| h.as_str())));
     m.insert("issuer".into(), json!(c.map(|c| &c.issuer)));
     m.insert("expires_at".into(), json!(c.map(|c| c.expires_at.to_rfc3339())));
+    if let Some(crate::pass::Evidence::Dcc { statement, .. }) = c.map(|c| &c.evidence) {
+        m.insert("dcc".into(), json!(statement));
+    }
     if let Some(d) = &v.detail {
         m.insert("detail".into(), json!(d));
     }
@@ -73,9 +76,20 @@ fn finish(failed: usize, total: usize) -> Result<(), CommandError> {
     }
 }
 
-/// Config plus the per-run `--trust` keys.
-pub fn config_with_trust(config: Option<&Path>, extra: &[PathBuf]) -> Result<Config, CommandError> {
+/// Config plus the per-run `--trust` keys and `--trust-dsc` certificates.
+pub fn config_with_trust(config: Option<&Path>, extra: &[PathBuf], dscs: &[PathBuf]) -> Result<Config, CommandError> {
     let mut config = Config::discover(config)?;
+    for file in dscs {
+        let bytes = std::fs::read(file).map_err(|source| CommandError::Read {
+            path: file.clone(),
+            source,
+        })?;
+        let certs = passes::hc1::parse_certificates(&bytes)
+            .map_err(|e| CommandError::Usage(format!("{}: {e}", file.display())))?;
+        for dsc in certs {
+            config.hc1.dscs.add(dsc);
+        }
+    }
     for file in extra {
         let text = std::fs::read_to_string(file).map_err(|source| CommandError::Read {
             path: file.clone(),
@@ -93,7 +107,13 @@ pub fn config_with_trust(config: Option<&Path>, extra: &[PathBuf]) -> Result<Con
 }
 
 pub fn scan(config: Option<&Path>, args: &ScanArgs) -> Result<(), CommandError> {
-    let config = config_with_trust(config, &args.trust)?;
+    let config = config_with_trust(config, &args.trust, &args.trust_dsc)?;
+    if args.record && config.hc1.subject_key.is_none() && !config.hc1.dscs.is_empty() {
+        // Recorded under a key of this run only, a DCC holder's visits could never be joined.
+        return Err(CommandError::Usage(
+            "recording EU DCC passages needs [trust.hc1] subject_key in kiosk.toml (the deployment's key)".into(),
+        ));
+    }
     let at: Option<DateTime<Utc>> = args.at.as_deref().map(super::pass::parse_time).transpose()?;
     let pipeline = Pipeline::thorough();
     // The same rules the kiosk's screen uses: kiosk.toml plus the cached signed trust list.
@@ -191,6 +211,15 @@ pub fn check_config(path: Option<&Path>, online: bool) -> Result<(), CommandErro
         }
         _ => 0,
     };
+    println!(
+        "  EU DCC signer certificates: {} ({} files){}",
+        config.hc1.dscs.len(),
+        config.hc1.files.len(),
+        match config.hc1.subject_key {
+            Some(_) => ", subject key set",
+            None => ", no subject key (DCCs from the server's list are keyed per run: set [trust.hc1] subject_key)",
+        }
+    );
     if config.trust.is_empty() && server_issuers == 0 {
         println!("  warning: no trusted issuers: every pass will be refused as unknown_issuer");
     }

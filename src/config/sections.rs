@@ -201,6 +201,12 @@ impl RawTrust {
                 )
             })?),
         };
+        if subject_key.is_none() && !files.is_empty() {
+            return Err(cx.invalid(
+                "trust.hc1",
+                "dsc is set but subject_key is not: DCC holders' ids would not link across kiosks or restarts. Set subject_key = \"<64 hex>\" (`head -c32 /dev/urandom | xxd -p -c64`), the same on every kiosk of the deployment".into(),
+            ));
+        }
         Ok(Hc1Trust {
             dscs,
             files,

@@ -83,6 +83,16 @@ pub enum Cmd {
         /// The issuer's id, as `issuer-add` printed it.
         issuer: String,
     },
+    /// Trust EU DCC signer certificates (DSCs): they go into the signed list kiosks fetch.
+    DscAdd {
+        /// A DER or PEM certificate, or a JSON list of base64 certificates.
+        file: std::path::PathBuf,
+    },
+    /// Stop trusting an EU DCC signer certificate.
+    DscRemove {
+        /// Its key id (base64), as `dsc-add` printed it.
+        kid: String,
+    },
     /// Take a region off the risk list kiosks fetch.
     RiskRegionRemove {
         /// The region's name.

@@ -120,6 +120,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             eprintln!("issuer {issuer:?} removed: kiosks refuse its passes once they fetch the new list");
         }
+        Cmd::DscAdd { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read the certificate {}", file.display()))?;
+            for line in trace_server::trust::add_dscs(&db, &bytes).await? {
+                println!("{line}");
+            }
+            eprintln!("kiosks trust these signers once they fetch the new list");
+        }
+        Cmd::DscRemove { kid } => {
+            if !db.untrust_dsc(&kid).await? {
+                anyhow::bail!("no trusted signer certificate has key id {kid:?} (dsc-add prints them)");
+            }
+            eprintln!("signer {kid:?} removed: kiosks refuse its certificates once they fetch the new list");
+        }
         Cmd::RiskRegionRemove { region } => {
             if !db.remove_risk_region(&region).await? {
                 anyhow::bail!("region {region:?} is not on the risk list");

@@ -120,6 +120,44 @@ pub async fn add_issuer(db: &Db, public_file_text: &str) -> Result<String, Serve
     Ok(issuer)
 }
 
+/// Trusts every EU DCC signer certificate in `bytes` (DER, PEM, or a JSON list of base64
+/// certificates); returns one line per certificate: key id, subject, validity.
+pub async fn add_dscs(db: &Db, bytes: &[u8]) -> Result<Vec<String>, ServerError> {
+    let dscs = passes::hc1::parse_certificates(bytes).map_err(|e| ServerError::BadRequest(e.to_string()))?;
+    let mut added = Vec::new();
+    for dsc in dscs {
+        if dsc.not_after <= Utc::now() {
+            return Err(ServerError::BadRequest(format!(
+                "the certificate {} ({}) expired at {}: kiosks could not use it",
+                dsc.kid_base64(),
+                dsc.subject,
+                dsc.not_after
+            )));
+        }
+        db.trust_dsc(
+            &dsc.kid_base64(),
+            dsc.country.as_deref(),
+            &dsc.to_base64(),
+            dsc.not_after,
+        )
+        .await?;
+        let types: Vec<&str> = dsc.types.iter().map(|t| t.as_str()).collect();
+        added.push(format!(
+            "{}\t{}\tvalid {} to {}\t{}",
+            dsc.kid_base64(),
+            dsc.subject,
+            dsc.not_before.format("%Y-%m-%d"),
+            dsc.not_after.format("%Y-%m-%d"),
+            if types.is_empty() {
+                "every type".to_string()
+            } else {
+                types.join(", ")
+            }
+        ));
+    }
+    Ok(added)
+}
+
 pub async fn add_risk_region(db: &Db, region: &str) -> Result<(), ServerError> {
     db.add_risk_region(region).await
 }
@@ -128,13 +166,18 @@ pub async fn add_risk_region(db: &Db, region: &str) -> Result<(), ServerError> {
 pub async fn signed_policy(db: &Db, key: &passes::vp1::IssuerKey) -> Result<SignedDocument, ServerError> {
     let (issuers, risk_regions) = db.trust_list().await?;
     let now = Utc::now();
+    let dscs = db.dsc_list(now).await?;
     let doc = PolicyDocument {
         version: POLICY_VERSION,
         issued_at: now,
         expires_at: Some(now + chrono::Duration::days(TRUST_LIST_DAYS)),
         issuers: Vec::new(),
-        // The server keeps VP1 issuers today; other formats get their own section.
-        formats: [("vp1".to_string(), FormatTrust { issuers })].into(),
+        // Each format its section: VP1 issuer key files, HC1 signer certificates (base64 DER).
+        formats: [
+            ("vp1".to_string(), FormatTrust { issuers }),
+            ("hc1".to_string(), FormatTrust { issuers: dscs }),
+        ]
+        .into(),
         risk_regions,
     };
     let document = serde_json::to_string(&doc).map_err(|e| ServerError::Config(e.to_string()))?;

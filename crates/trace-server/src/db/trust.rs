@@ -85,6 +85,53 @@ impl Db {
         Ok(n == 1)
     }
 
+    /// Trusts an EU DCC signer certificate (again: a re-add keeps one row per key id).
+    pub async fn trust_dsc(
+        &self,
+        kid: &str,
+        country: Option<&str>,
+        certificate: &str,
+        not_after: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), ServerError> {
+        self.pool
+            .get()
+            .await?
+            .execute(
+                "INSERT INTO trusted_dscs (kid, country, certificate, not_after) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (kid) DO UPDATE SET country = excluded.country, certificate = excluded.certificate,
+                   not_after = excluded.not_after",
+                &[&kid, &country, &certificate, &not_after],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Stops trusting a signer certificate; `false` when it was not trusted.
+    pub async fn untrust_dsc(&self, kid: &str) -> Result<bool, ServerError> {
+        let n = self
+            .pool
+            .get()
+            .await?
+            .execute("DELETE FROM trusted_dscs WHERE kid = $1", &[&kid])
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// The signer certificates (base64 DER) not yet expired at `now`, in a stable order: an
+    /// expired one signs nothing a kiosk should admit, so it leaves the list by itself.
+    pub async fn dsc_list(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<String>, ServerError> {
+        let rows = self
+            .pool
+            .get()
+            .await?
+            .query(
+                "SELECT certificate FROM trusted_dscs WHERE not_after > $1 ORDER BY kid",
+                &[&now],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     /// The trusted issuers' public key texts and the risk regions, in a stable order.
     pub async fn trust_list(&self) -> Result<(Vec<String>, Vec<String>), ServerError> {
         let client = self.pool.get().await?;
