@@ -92,7 +92,15 @@ fn an_hc1_issued_here_is_admitted_and_forgeries_get_distinct_reasons() {
     let expires = at("2027-01-01T00:00:00Z");
     let when = "2026-11-24T10:00:00Z";
 
-    let good = passes::hc1::issue(&signer, "DE", issued, expires, &vaccination("MUSTERMANN", 2)).unwrap();
+    // Signed to outlive its signer (whose certificate ends 2027-01-01).
+    let good = passes::hc1::issue(
+        &signer,
+        "DE",
+        issued,
+        at("2028-01-01T00:00:00Z"),
+        &vaccination("MUSTERMANN", 2),
+    )
+    .unwrap();
     // One signature byte flipped, the rest untouched.
     let mut sign1 = passes::hc1::open(&good).unwrap();
     sign1.signature[10] ^= 0x01;
@@ -149,7 +157,8 @@ fn an_hc1_issued_here_is_admitted_and_forgeries_get_distinct_reasons() {
     // Without the signer's certificate the same code is from an unknown signer.
     let unknown = scan(dir, &[&lab], when, &refs[..1]);
     assert_eq!(unknown[0]["reason"], "unknown_issuer");
-    // Judged after the signer certificate expired (2027-01-01), it is expired.
+    // Judged after the signer certificate expired (2027-01-01), it is expired, though its own
+    // expiry is a year later: nothing outlives its signer.
     let late = scan(dir, &[&de], "2027-02-01T00:00:00Z", &refs[..1]);
     assert_eq!(late[0]["reason"], "expired");
 }
@@ -291,6 +300,10 @@ fn signer_certificates_added_on_the_server_reach_the_kiosk_in_the_signed_list() 
     let added = server.with_db(|db| async move { trace_server::trust::add_dscs(&db, &bytes).await.unwrap() });
     assert_eq!(added.len(), 1);
     assert!(added[0].contains("vaccination"), "{added:?}");
+    // Adding the same file again is harmless (one row per key id).
+    let bytes = std::fs::read(&pem).unwrap();
+    server.with_db(|db| async move { trace_server::trust::add_dscs(&db, &bytes).await.unwrap() });
+    assert_eq!(server.count("SELECT COUNT(*) FROM trusted_dscs"), 1);
 
     let now = Utc::now();
     let text = passes::hc1::issue(
@@ -301,7 +314,9 @@ fn signer_certificates_added_on_the_server_reach_the_kiosk_in_the_signed_list() 
         &vaccination("MUSTERMANN", 2),
     )
     .unwrap();
-    let config = kiosk::config::Config::defaults().unwrap();
+    let mut config = kiosk::config::Config::defaults().unwrap();
+    let keyless = config.rules();
+    config.hc1.subject_key = kiosk::pass::SubjectKey::from_hex(&"ef".repeat(32));
     let base = config.rules();
     assert_eq!(
         base.judge(&text, now).reason,
@@ -317,6 +332,10 @@ fn signer_certificates_added_on_the_server_reach_the_kiosk_in_the_signed_list() 
     assert!(refused.is_empty(), "{refused:?}");
     let verdict = merged.judge(&text, now);
     assert_eq!(verdict.reason, wire::Reason::Ok, "{verdict:?}");
+    // A kiosk with no subject key verifies the signer but accepts no DCC: ids keyed per run
+    // would split one visitor into two.
+    let (keyless, _) = kiosk::check::Rules::merged(&keyless, &list);
+    assert_eq!(keyless.judge(&text, now).reason, wire::Reason::KindNotAccepted);
 
     // Removed on the server: the next list no longer carries it.
     let kid = added[0].split('\t').next().unwrap().to_string();

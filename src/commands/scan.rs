@@ -107,12 +107,16 @@ pub fn config_with_trust(config: Option<&Path>, extra: &[PathBuf], dscs: &[PathB
 }
 
 pub fn scan(config: Option<&Path>, args: &ScanArgs) -> Result<(), CommandError> {
-    let config = config_with_trust(config, &args.trust, &args.trust_dsc)?;
-    if args.record && config.hc1.subject_key.is_none() && !config.hc1.dscs.is_empty() {
-        // Recorded under a key of this run only, a DCC holder's visits could never be joined.
-        return Err(CommandError::Usage(
-            "recording EU DCC passages needs [trust.hc1] subject_key in kiosk.toml (the deployment's key)".into(),
-        ));
+    let mut config = config_with_trust(config, &args.trust, &args.trust_dsc)?;
+    if config.hc1.subject_key.is_none() && !args.trust_dsc.is_empty() {
+        if args.record {
+            // Recorded under a key of this run only, a DCC holder's visits could never be joined.
+            return Err(CommandError::Usage(
+                "recording EU DCC passages needs [trust.hc1] subject_key in kiosk.toml (the deployment's key)".into(),
+            ));
+        }
+        // A one-off check: ids keyed for this run only, never stored.
+        config.hc1.subject_key = Some(crate::pass::SubjectKey::ephemeral());
     }
     let at: Option<DateTime<Utc>> = args.at.as_deref().map(super::pass::parse_time).transpose()?;
     let pipeline = Pipeline::thorough();
@@ -217,7 +221,7 @@ pub fn check_config(path: Option<&Path>, online: bool) -> Result<(), CommandErro
         config.hc1.files.len(),
         match config.hc1.subject_key {
             Some(_) => ", subject key set",
-            None => ", no subject key (DCCs from the server's list are keyed per run: set [trust.hc1] subject_key)",
+            None => ", no subject key: EU DCCs are refused (set [trust.hc1] subject_key to accept them)",
         }
     );
     if config.trust.is_empty() && server_issuers == 0 {

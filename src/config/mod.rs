@@ -160,17 +160,12 @@ impl Config {
         rules
     }
 
-    /// HC1 with the configured signer certificates. Without `[trust.hc1] subject_key` the
-    /// holders' ids are keyed for this process only (not comparable after a restart or with
-    /// other kiosks), which `check-config` points out.
+    /// HC1 with the configured signer certificates; without `[trust.hc1] subject_key` it
+    /// verifies but accepts no DCC (`check-config` says so).
     pub fn hc1_format(&self) -> crate::pass::Hc1Format {
         crate::pass::Hc1Format {
             trust: self.hc1.dscs.clone(),
-            subject_key: self
-                .hc1
-                .subject_key
-                .clone()
-                .unwrap_or_else(crate::pass::SubjectKey::ephemeral),
+            subject_key: self.hc1.subject_key.clone(),
         }
     }
 
@@ -204,7 +199,11 @@ impl Config {
             gate_name: raw.gate.name.unwrap_or_else(|| "Main entrance".into()),
             gate_mode: raw.gate.mode.unwrap_or(GateMode::Auto),
             when_not_recorded: raw.gate.when_not_recorded.unwrap_or_default(),
-            policy: raw.policy.build(&cx)?,
+            policy: {
+                let mut policy = raw.policy.build(&cx)?;
+                policy.dcc.timezone = timezone;
+                policy
+            },
             trust_files,
             trust,
             trust_kinds,

@@ -11,7 +11,7 @@ mod prep;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-pub use backends::{RqrrDecoder, RxingDecoder};
+pub use backends::{AztecDecoder, RqrrDecoder, RxingDecoder};
 pub use image::GrayImage;
 pub use pipeline::{Pipeline, Prep, Stage};
 pub use prep::{Rect, busiest_window, sharpen, shrink_box as shrink};

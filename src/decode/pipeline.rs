@@ -3,7 +3,7 @@
 use image::GrayImage;
 
 use super::prep::{busiest_window, crop, sharpen, shrink_box};
-use super::{Decoder, DecoderPanic, RqrrDecoder, RxingDecoder, guarded};
+use super::{AztecDecoder, Decoder, DecoderPanic, RqrrDecoder, RxingDecoder, guarded};
 
 /// How a frame is prepared before a stage's backend sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -170,6 +170,8 @@ impl Pipeline {
                     ..Prep::default()
                 },
             ),
+            // Last: only an image with no QR code at all pays for it.
+            Stage::new(AztecDecoder, Prep::default()),
         ]);
         Pipeline { stages }
     }

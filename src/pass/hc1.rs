@@ -121,11 +121,12 @@ impl From<&Statement> for DccStatement {
 }
 
 /// HC1 with its trusted signer certificates (`[trust.hc1] dsc`, `--trust-dsc`, the server's
-/// list) and the subject key.
+/// list) and the subject key. Without a key no DCC is accepted: ids keyed per run would split
+/// one visitor's entry and exit into two people and could never be traced.
 #[derive(Debug, Clone)]
 pub struct Hc1Format {
     pub trust: DscStore,
-    pub subject_key: SubjectKey,
+    pub subject_key: Option<SubjectKey>,
 }
 
 impl From<Hc1Error> for PassError {
@@ -152,7 +153,12 @@ impl PassFormat for Hc1Format {
 
     fn verify(&self, text: &str) -> Result<Credential, PassError> {
         let pass = hc1::verify(text, &self.trust)?;
-        let subject = self.subject_key.subject(&pass.dcc);
+        let Some(key) = &self.subject_key else {
+            return Err(PassError::NotConfigured(
+                "EU DCCs are not accepted here: [trust.hc1] subject_key is not set in kiosk.toml".into(),
+            ));
+        };
+        let subject = key.subject(&pass.dcc);
         super::check_subject(&subject)?;
         Ok(Credential {
             format: Format::Hc1,

@@ -110,6 +110,8 @@ pub enum PassError {
     SignerNotForType { kind: String, allowed: String },
     #[error("the signer certificate was not valid when it signed ({0})")]
     SignerNotValid(String),
+    #[error("{0}")]
+    NotConfigured(String),
 }
 
 impl PassError {
@@ -121,6 +123,8 @@ impl PassError {
             PassError::IssuerNotForKind { .. } => Reason::IssuerNotForKind,
             PassError::SignerNotForType { .. } => Reason::DccSignerNotForType,
             PassError::SignerNotValid(_) => Reason::DccSignerNotValid,
+            // To the visitor: this kind of pass is not accepted at this kiosk.
+            PassError::NotConfigured(_) => Reason::KindNotAccepted,
         }
     }
 }

@@ -24,6 +24,9 @@ pub struct DccPolicy {
     pub naat_max_hours: u32,
     /// Hours a negative rapid antigen test counts.
     pub rapid_max_hours: u32,
+    /// The venue's time zone: "today" for a recovery's last day and a dose's day count is the
+    /// venue's day, not UTC's.
+    pub timezone: chrono_tz::Tz,
 }
 
 impl Default for DccPolicy {
@@ -35,6 +38,7 @@ impl Default for DccPolicy {
             vaccination_max_days: 270,
             naat_max_hours: 72,
             rapid_max_hours: 48,
+            timezone: chrono_tz::UTC,
         }
     }
 }
@@ -55,7 +59,7 @@ impl DccPolicy {
         if !self.accept.iter().any(|t| t == statement.type_name()) {
             return (Deny, Reason::DccTypeNotAccepted);
         }
-        let today = now.date_naive();
+        let today = now.with_timezone(&self.timezone).date_naive();
         match statement {
             DccStatement::Vaccination {
                 dose,
@@ -175,6 +179,30 @@ mod tests {
         assert_eq!(
             only_vacc.judge(covid, &vacc(2, 2, (2021, 5, 1)), now, skew).1,
             Reason::DccVaccineNotAccepted
+        );
+    }
+
+    #[test]
+    fn the_last_valid_day_is_the_venues_day() {
+        // 2021-09-01 16:30 UTC is already 2021-09-02 in Shanghai.
+        let late = Utc.with_ymd_and_hms(2021, 9, 1, 16, 30, 0).unwrap();
+        let until_sept_1 = DccStatement::Recovery {
+            valid_from: NaiveDate::from_ymd_opt(2021, 5, 1).unwrap(),
+            valid_until: NaiveDate::from_ymd_opt(2021, 9, 1).unwrap(),
+        };
+        let skew = Duration::from_secs(300);
+        let utc = DccPolicy::default();
+        assert_eq!(
+            utc.judge(passes::hc1::COVID_19, &until_sept_1, late, skew).1,
+            Reason::Ok
+        );
+        let shanghai = DccPolicy {
+            timezone: chrono_tz::Asia::Shanghai,
+            ..DccPolicy::default()
+        };
+        assert_eq!(
+            shanghai.judge(passes::hc1::COVID_19, &until_sept_1, late, skew).1,
+            Reason::DccRecoveryNotValid
         );
     }
 }

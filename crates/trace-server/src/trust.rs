@@ -120,30 +120,20 @@ pub async fn add_issuer(db: &Db, public_file_text: &str) -> Result<String, Serve
     Ok(issuer)
 }
 
-/// Trusts every EU DCC signer certificate in `bytes` (DER, PEM, or a JSON list of base64
-/// certificates); returns one line per certificate: key id, subject, validity.
+/// Trusts every EU DCC signer certificate in `bytes` (DER, PEM, or a JSON list such as a
+/// gateway export), all in one transaction. Expired ones are skipped (an export holds many):
+/// one line each, like the added ones (key id, subject, validity, types it may sign).
 pub async fn add_dscs(db: &Db, bytes: &[u8]) -> Result<Vec<String>, ServerError> {
     let dscs = passes::hc1::parse_certificates(bytes).map_err(|e| ServerError::BadRequest(e.to_string()))?;
-    let mut added = Vec::new();
+    let now = Utc::now();
+    let mut lines = Vec::new();
+    let mut rows = Vec::new();
     for dsc in dscs {
-        if dsc.not_after <= Utc::now() {
-            return Err(ServerError::BadRequest(format!(
-                "the certificate {} ({}) expired at {}: kiosks could not use it",
-                dsc.kid_base64(),
-                dsc.subject,
-                dsc.not_after
-            )));
-        }
-        db.trust_dsc(
-            &dsc.kid_base64(),
-            dsc.country.as_deref(),
-            &dsc.to_base64(),
-            dsc.not_after,
-        )
-        .await?;
         let types: Vec<&str> = dsc.types.iter().map(|t| t.as_str()).collect();
-        added.push(format!(
-            "{}\t{}\tvalid {} to {}\t{}",
+        let expired = dsc.not_after <= now;
+        lines.push(format!(
+            "{}{}\t{}\tvalid {} to {}\t{}",
+            if expired { "skipped (expired) " } else { "" },
             dsc.kid_base64(),
             dsc.subject,
             dsc.not_before.format("%Y-%m-%d"),
@@ -154,8 +144,12 @@ pub async fn add_dscs(db: &Db, bytes: &[u8]) -> Result<Vec<String>, ServerError>
                 types.join(", ")
             }
         ));
+        if !expired {
+            rows.push((dsc.kid_base64(), dsc.country.clone(), dsc.to_base64(), dsc.not_after));
+        }
     }
-    Ok(added)
+    db.trust_dscs(&rows).await?;
+    Ok(lines)
 }
 
 pub async fn add_risk_region(db: &Db, region: &str) -> Result<(), ServerError> {

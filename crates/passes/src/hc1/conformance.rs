@@ -266,10 +266,10 @@ impl<'a> Case<'a> {
     fn run(&self, check: &str, picture: PictureDecoder) -> Step<()> {
         match check {
             "EXPECTEDVALIDOBJECT" => {
-                validate(self.json().ok_or("no JSON")?).map_err(|e| e.to_string())?;
+                validate_strict(self.json().ok_or("no JSON")?).map_err(|e| e.to_string())?;
             }
             "EXPECTEDSCHEMAVALIDATION" => {
-                validate(&self.payload()?).map_err(|e| e.to_string())?;
+                validate_strict(&self.payload()?).map_err(|e| e.to_string())?;
             }
             "EXPECTEDENCODE" => {
                 let json = self.json().ok_or("no JSON")?;

@@ -98,7 +98,10 @@ impl fmt::Debug for Dsc {
 
 impl Dsc {
     pub fn from_der(der: &[u8]) -> Result<Dsc, DscError> {
-        let (_, cert) = X509Certificate::from_der(der).map_err(|e| DscError::NotACertificate(e.to_string()))?;
+        let (rest, cert) = X509Certificate::from_der(der).map_err(|e| DscError::NotACertificate(e.to_string()))?;
+        // Bytes after the certificate (a trailing newline in a .der file) are not part of it:
+        // the key id is the hash of the certificate alone.
+        let der = &der[..der.len() - rest.len()];
         let time = |t: i64| DateTime::from_timestamp(t, 0).unwrap_or(DateTime::<Utc>::MIN_UTC);
         let spki = cert.public_key().raw;
         let key = {
@@ -111,9 +114,15 @@ impl Dsc {
                 return Err(DscError::UnsupportedKey);
             }
         };
+        // A key usage that cannot be read must not read as "no limits".
         let eku: Vec<String> = match cert.extended_key_usage() {
             Ok(Some(ext)) => ext.value.other.iter().map(|o| o.to_id_string()).collect(),
-            _ => Vec::new(),
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                return Err(DscError::NotACertificate(format!(
+                    "its extended key usage is damaged: {e}"
+                )));
+            }
         };
         let types = [CertType::Test, CertType::Vaccination, CertType::Recovery]
             .into_iter()
@@ -205,6 +214,12 @@ fn collect_json(v: &serde_json::Value, out: &mut Vec<Dsc>) -> Result<(), DscErro
             }
         }
         serde_json::Value::Object(map) => {
+            // A gateway trust-list export also lists CSCA, upload and authentication
+            // certificates: only document signers sign DCCs.
+            let kind = map.iter().find(|(k, _)| k.eq_ignore_ascii_case("certificateType"));
+            if kind.is_some_and(|(_, v)| v.as_str().is_some_and(|t| !t.eq_ignore_ascii_case("DSC"))) {
+                return Ok(());
+            }
             for item in map.values() {
                 if matches!(item, serde_json::Value::String(s) if s.len() < 200) {
                     continue; // names, kids, countries: not certificates
@@ -277,5 +292,56 @@ impl DscStore {
 
     pub fn iter(&self) -> impl Iterator<Item = &Dsc> {
         self.by_kid.values().flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cert(oids: &[&[u64]]) -> rcgen::Certificate {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(rcgen::DnType::CountryName, "AT");
+        params.extended_key_usages = oids
+            .iter()
+            .map(|o| rcgen::ExtendedKeyUsagePurpose::Other(o.to_vec()))
+            .collect();
+        params.self_signed(&key).unwrap()
+    }
+
+    #[test]
+    fn key_id_types_and_every_input_form() {
+        let test_only = cert(&[&[1, 3, 6, 1, 4, 1, 0, 1847, 2021, 1, 1]]);
+        let der = test_only.der().to_vec();
+        let dsc = Dsc::from_der(&der).unwrap();
+        assert_eq!(dsc.types, vec![CertType::Test]);
+        assert!(dsc.allows(CertType::Test) && !dsc.allows(CertType::Vaccination));
+        assert_eq!(dsc.country.as_deref(), Some("AT"));
+        assert_eq!(dsc.kid(), kid_of(&der));
+        // A trailing newline after the DER does not change the key id.
+        let mut padded = der.clone();
+        padded.push(b'\n');
+        assert_eq!(parse_certificates(&padded).unwrap()[0].kid(), dsc.kid());
+        // PEM, bare base64, and a gateway-style JSON list in which only DSCs count.
+        assert_eq!(
+            parse_certificates(test_only.pem().as_bytes()).unwrap()[0].kid(),
+            dsc.kid()
+        );
+        assert_eq!(
+            parse_certificates(dsc.to_base64().as_bytes()).unwrap()[0].kid(),
+            dsc.kid()
+        );
+        let any = cert(&[]);
+        let list = serde_json::json!([
+            {"certificateType": "DSC", "rawData": dsc.to_base64()},
+            {"certificateType": "CSCA", "rawData": Dsc::from_der(any.der()).unwrap().to_base64()},
+        ]);
+        let found = parse_certificates(list.to_string().as_bytes()).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].kid(), dsc.kid());
+        // No DCC OIDs: every type.
+        assert!(Dsc::from_der(any.der()).unwrap().allows(CertType::Recovery));
+        assert!(parse_certificates(b"not a certificate").is_err());
     }
 }

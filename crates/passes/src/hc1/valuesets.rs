@@ -1,7 +1,9 @@
-//! The value sets the schema check holds codes to, where the set is small and stable. Sets
-//! that grow with new products (medicinal products, rapid-test devices) are not checked
-//! here: a kiosk must not refuse a genuine certificate because its snapshot is old; which
-//! products count is the venue's policy (`[policy.dcc] vaccines`).
+//! The value sets the schema check holds codes to. Small, stable sets (disease, test type and
+//! result, country) are checked always; the vaccine manufacturers' set grows, so it is a
+//! snapshot checked only by the conformance runner (`validate_strict`): a kiosk must not
+//! refuse a genuine certificate because its snapshot is old. Medicinal products and
+//! rapid-test devices are not checked at all; which products count is the venue's policy
+//! (`[policy.dcc] vaccines`).
 
 /// `tg`: COVID-19 (SNOMED CT 840539006).
 pub const DISEASES: &[&str] = &["840539006"];
@@ -39,6 +41,12 @@ pub const VACCINE_MANUFACTURERS: &[&str] = &[
     "Bharat-Biotech",
     "Chumakov-Federal-Scientific-Center",
     "Fiocruz",
+    "Instituto-Butantan",
+    "Sinopharm-WIBP",
+    "CIGB",
+    "NVSI",
+    "Yisheng-Biopharma",
+    "Finlay-Institute",
 ];
 
 /// `co`: ISO 3166-1 alpha-2, and XK (Kosovo), which the EU's set adds.

@@ -85,24 +85,31 @@ impl Db {
         Ok(n == 1)
     }
 
-    /// Trusts an EU DCC signer certificate (again: a re-add keeps one row per key id).
-    pub async fn trust_dsc(
+    /// Trusts EU DCC signer certificates, all or none (one transaction). Each is
+    /// `(kid, country, base64 DER, not_after)`. Adding one again is harmless; a different
+    /// certificate under a key id already trusted is refused (kiosks would have to guess).
+    pub async fn trust_dscs(
         &self,
-        kid: &str,
-        country: Option<&str>,
-        certificate: &str,
-        not_after: chrono::DateTime<chrono::Utc>,
+        dscs: &[(String, Option<String>, String, chrono::DateTime<chrono::Utc>)],
     ) -> Result<(), ServerError> {
-        self.pool
-            .get()
-            .await?
-            .execute(
-                "INSERT INTO trusted_dscs (kid, country, certificate, not_after) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (kid) DO UPDATE SET country = excluded.country, certificate = excluded.certificate,
-                   not_after = excluded.not_after",
-                &[&kid, &country, &certificate, &not_after],
-            )
-            .await?;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        for (kid, country, certificate, not_after) in dscs {
+            let n = tx
+                .execute(
+                    "INSERT INTO trusted_dscs (kid, country, certificate, not_after) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (kid) DO UPDATE SET not_after = excluded.not_after
+                     WHERE trusted_dscs.certificate = excluded.certificate",
+                    &[kid, country, certificate, not_after],
+                )
+                .await?;
+            if n == 0 {
+                return Err(ServerError::BadRequest(format!(
+                    "another certificate is already trusted under key id {kid}; remove it first (`trace-server dsc-remove {kid}`)"
+                )));
+            }
+        }
+        tx.commit().await?;
         Ok(())
     }
 
