@@ -189,3 +189,58 @@ fn an_old_list_replayed_or_an_expired_one_is_refused() {
     // A newer one replaces the current one.
     assert!(kiosk::sync::check_policy(&key, &list(now, now + day * 30), now, Some(&current)).is_ok());
 }
+
+#[test]
+fn the_server_list_scopes_an_issuer_to_some_kinds_unless_the_kiosk_scopes_it_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start();
+    let token = server.add_kiosk("k1", "v1");
+    let site = passes::vp1::IssuerKey::from_seed("site-badges", [9; 32]);
+    server.trust_issuer_for(&site.to_public_file(), &[passes::vp1::PassKind::Badge]);
+    let cache = kiosk::sync::policy_cache_path(&dir.path().join("kiosk.db"));
+    let list = client(&server.url, &token)
+        .refresh_policy(&server.server_key(), &cache, chrono::Utc::now())
+        .unwrap();
+    let now = chrono::Utc::now();
+    let health = passes::vp1::issue(
+        &site,
+        &passes::vp1::Claims::health(
+            "site-badges",
+            "w-1",
+            "A*",
+            passes::vp1::HealthColour::Green,
+            now,
+            now + chrono::Duration::hours(1),
+        ),
+    )
+    .unwrap();
+    let mut claims = passes::vp1::Claims::health(
+        "site-badges",
+        "w-1",
+        "A*",
+        passes::vp1::HealthColour::Green,
+        now,
+        now + chrono::Duration::days(30),
+    );
+    claims.kind = passes::vp1::PassKind::Badge;
+    claims.health = None;
+    claims.badge_role = Some("staff".into());
+    let badge = passes::vp1::issue(&site, &claims).unwrap();
+
+    // The server's scope holds: the badge key cannot mint a green health code.
+    let base = kiosk::check::Rules::vp1(passes::vp1::TrustStore::new(), Policy::default());
+    let (merged, refused) = kiosk::check::Rules::merged(&base, &list);
+    assert!(refused.is_empty(), "{refused:?}");
+    assert_eq!(merged.judge(&badge, now).reason, wire::Reason::Ok);
+    assert_eq!(merged.judge(&health, now).reason, wire::Reason::IssuerNotForKind);
+
+    // A kiosk that scopes the issuer itself keeps its own scope.
+    let own = [(
+        "site-badges".to_string(),
+        vec![passes::vp1::PassKind::Health, passes::vp1::PassKind::Badge],
+    )]
+    .into();
+    let local = kiosk::check::Rules::vp1_scoped(passes::vp1::TrustStore::new(), own, Policy::default());
+    let (merged, _) = kiosk::check::Rules::merged(&local, &list);
+    assert_eq!(merged.judge(&health, now).reason, wire::Reason::Ok);
+}

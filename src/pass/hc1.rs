@@ -179,10 +179,10 @@ impl PassFormat for Hc1Format {
         self.trust.iter().any(|d| d.country.as_deref() == Some(issuer))
     }
 
-    fn with_server_issuers(&self, issuers: &[String]) -> (Arc<dyn PassFormat>, Vec<String>) {
+    fn with_server_issuers(&self, section: &wire::FormatTrust) -> (Arc<dyn PassFormat>, Vec<String>) {
         let mut trust = self.trust.clone();
         let mut refused = Vec::new();
-        for text in issuers {
+        for text in &section.issuers {
             match hc1::parse_certificates(text.as_bytes()) {
                 Ok(list) => list.into_iter().for_each(|d| trust.add(d)),
                 Err(e) => refused.push(format!("trust list (hc1): a signer certificate was refused: {e}")),

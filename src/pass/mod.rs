@@ -161,9 +161,9 @@ pub trait PassFormat: std::fmt::Debug + Send + Sync {
     fn verify(&self, text: &str) -> Result<Credential, PassError>;
     /// Whether `issuer` is trusted.
     fn trusts(&self, issuer: &str) -> bool;
-    /// This format with the server's issuer keys added (keys pinned locally win), and the
-    /// server's keys that could not be used.
-    fn with_server_issuers(&self, issuers: &[String]) -> (Arc<dyn PassFormat>, Vec<String>);
+    /// This format with the server's section of the trust list added (keys and scopes set
+    /// locally win), and what of it could not be used.
+    fn with_server_issuers(&self, trust: &wire::FormatTrust) -> (Arc<dyn PassFormat>, Vec<String>);
 }
 
 /// The formats a kiosk reads, built from its configuration (a trust section per format).
@@ -220,7 +220,7 @@ impl Formats {
             .formats
             .iter()
             .map(|f| {
-                let (merged, refused) = f.with_server_issuers(list.issuers_for(f.format().as_str()));
+                let (merged, refused) = f.with_server_issuers(&list.trust_for(f.format().as_str()));
                 problems.extend(refused);
                 merged
             })

@@ -82,7 +82,10 @@ impl PassFormat for Vp1Format {
             return Err(PassError::IssuerNotForKind {
                 issuer: claims.issuer.clone(),
                 kind: claims.kind.as_str().to_string(),
-                allowed: allowed.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
+                allowed: match allowed.as_slice() {
+                    [] => "no kind".into(),
+                    some => some.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
+                },
             });
         }
         let credential: Credential = claims.into();
@@ -94,10 +97,25 @@ impl PassFormat for Vp1Format {
         self.trust.get(issuer).is_some()
     }
 
-    fn with_server_issuers(&self, issuers: &[String]) -> (Arc<dyn PassFormat>, Vec<String>) {
+    fn with_server_issuers(&self, section: &wire::FormatTrust) -> (Arc<dyn PassFormat>, Vec<String>) {
         let mut trust = self.trust.clone();
+        let mut kinds = (*self.kinds).clone();
         let mut refused = Vec::new();
-        for text in issuers {
+        // The server's scopes, for issuers kiosk.toml does not scope itself. A scope naming no
+        // kind this kiosk knows leaves the issuer trusted for nothing rather than everything.
+        for (issuer, names) in &section.kinds {
+            if kinds.contains_key(issuer) {
+                continue;
+            }
+            let parsed: Vec<PassKind> = names.iter().filter_map(|n| n.parse().ok()).collect();
+            if parsed.len() < names.len() {
+                refused.push(format!(
+                    "trust list (vp1): unknown kinds in the scope of {issuer}: {names:?}"
+                ));
+            }
+            kinds.insert(issuer.clone(), parsed);
+        }
+        for text in &section.issuers {
             let mut probe = TrustStore::new();
             match probe.add_public_file(text) {
                 // A key pinned in kiosk.toml for this issuer wins over the server's.
@@ -108,11 +126,10 @@ impl PassFormat for Vp1Format {
                 Err(e) => refused.push(format!("trust list (vp1): an issuer key was refused: {e}")),
             }
         }
-        // Scopes set in kiosk.toml hold for the server's keys too.
         (
             Arc::new(Vp1Format {
                 trust,
-                kinds: self.kinds.clone(),
+                kinds: Arc::new(kinds),
             }),
             refused,
         )

@@ -77,6 +77,10 @@ pub enum Cmd {
     IssuerAdd {
         /// The issuer's public key file (`kiosk pass keygen` writes NAME.pub).
         file: std::path::PathBuf,
+        /// Trust it only for these kinds of pass (health, travel, badge; comma-separated):
+        /// a worksite's badge key must not mint health codes. Default: any kind.
+        #[arg(long, value_delimiter = ',')]
+        kinds: Option<Vec<passes::vp1::PassKind>>,
     },
     /// Stop trusting a pass issuer: kiosks refuse its passes once they fetch the new list.
     IssuerRemove {

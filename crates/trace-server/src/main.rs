@@ -109,10 +109,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Key {
             action: Some(KeyCmd::Generate { .. }),
         } => {}
-        Cmd::IssuerAdd { file } => {
+        Cmd::IssuerAdd { file, kinds } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read the issuer key {}", file.display()))?;
-            println!("trusting issuer {}", trace_server::trust::add_issuer(&db, &text).await?);
+            let issuer = trace_server::trust::add_issuer(&db, &text, kinds.as_deref()).await?;
+            match &kinds {
+                Some(k) => println!(
+                    "trusting issuer {issuer} for {} passes only",
+                    k.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                None => println!("trusting issuer {issuer}"),
+            }
         }
         Cmd::IssuerRemove { issuer } => {
             if !db.untrust_issuer(&issuer).await? {

@@ -143,7 +143,15 @@ impl TestServer {
     pub fn trust_issuer(&self, public_file_text: &str) {
         let db = Db::connect(&self.database_url).unwrap();
         self.rt()
-            .block_on(crate::trust::add_issuer(&db, public_file_text))
+            .block_on(crate::trust::add_issuer(&db, public_file_text, None))
+            .unwrap();
+    }
+
+    /// Trusts an issuer for some kinds of pass only.
+    pub fn trust_issuer_for(&self, public_file_text: &str, kinds: &[passes::vp1::PassKind]) {
+        let db = Db::connect(&self.database_url).unwrap();
+        self.rt()
+            .block_on(crate::trust::add_issuer(&db, public_file_text, Some(kinds)))
             .unwrap();
     }
 

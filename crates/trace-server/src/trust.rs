@@ -105,8 +105,13 @@ pub fn public_hex(key: &passes::vp1::IssuerKey) -> String {
         .to_string()
 }
 
-/// Trusts a VP1 issuer from its `.pub` file text; returns the issuer id.
-pub async fn add_issuer(db: &Db, public_file_text: &str) -> Result<String, ServerError> {
+/// Trusts a VP1 issuer from its `.pub` file text, for `kinds` of pass only when given (a
+/// worksite's badge key must not mint health codes); returns the issuer id.
+pub async fn add_issuer(
+    db: &Db,
+    public_file_text: &str,
+    kinds: Option<&[passes::vp1::PassKind]>,
+) -> Result<String, ServerError> {
     let mut probe = passes::vp1::TrustStore::new();
     let issuer = probe
         .add_public_file(public_file_text)
@@ -116,7 +121,14 @@ pub async fn add_issuer(db: &Db, public_file_text: &str) -> Result<String, Serve
             "this is the demo issuer's key, whose secret is public: a trust list must never carry it".into(),
         ));
     }
-    db.trust_issuer(&issuer, public_file_text.trim()).await?;
+    if kinds.is_some_and(<[_]>::is_empty) {
+        return Err(ServerError::BadRequest(
+            "--kinds names no kind: give health, travel or badge (or leave it out for any)".into(),
+        ));
+    }
+    let kinds: Option<Vec<String>> = kinds.map(|k| k.iter().map(|k| k.as_str().to_string()).collect());
+    db.trust_issuer(&issuer, public_file_text.trim(), kinds.as_deref())
+        .await?;
     Ok(issuer)
 }
 
@@ -158,7 +170,12 @@ pub async fn add_risk_region(db: &Db, region: &str) -> Result<(), ServerError> {
 
 /// The current trust list, signed.
 pub async fn signed_policy(db: &Db, key: &passes::vp1::IssuerKey) -> Result<SignedDocument, ServerError> {
-    let (issuers, risk_regions) = db.trust_list().await?;
+    let (rows, risk_regions) = db.trust_list().await?;
+    let kinds = rows
+        .iter()
+        .filter_map(|r| r.kinds.clone().map(|k| (r.id.clone(), k)))
+        .collect();
+    let issuers = rows.into_iter().map(|r| r.public_key).collect();
     let now = Utc::now();
     let dscs = db.dsc_list(now).await?;
     let doc = PolicyDocument {
@@ -168,8 +185,14 @@ pub async fn signed_policy(db: &Db, key: &passes::vp1::IssuerKey) -> Result<Sign
         issuers: Vec::new(),
         // Each format its section: VP1 issuer key files, HC1 signer certificates (base64 DER).
         formats: [
-            ("vp1".to_string(), FormatTrust { issuers }),
-            ("hc1".to_string(), FormatTrust { issuers: dscs }),
+            ("vp1".to_string(), FormatTrust { issuers, kinds }),
+            (
+                "hc1".to_string(),
+                FormatTrust {
+                    issuers: dscs,
+                    kinds: Default::default(),
+                },
+            ),
         ]
         .into(),
         risk_regions,

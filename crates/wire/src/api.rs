@@ -168,9 +168,25 @@ pub struct PolicyDocument {
 pub struct FormatTrust {
     /// The format's own issuer key texts (for VP1, `.pub` file texts).
     pub issuers: Vec<String>,
+    /// Issuer id → the only kinds of pass it is trusted for (`trace-server issuer-add
+    /// --kinds`); issuers not named: any kind. A kiosk's own `[trust.vp1] kinds` entry for an
+    /// issuer wins.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub kinds: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl PolicyDocument {
+    /// One format's section, from either version (empty when the list has none).
+    pub fn trust_for(&self, format: &str) -> FormatTrust {
+        match self.formats.get(format) {
+            Some(t) => t.clone(),
+            None => FormatTrust {
+                issuers: self.issuers_for(format).to_vec(),
+                kinds: Default::default(),
+            },
+        }
+    }
+
     /// The trusted issuer keys of one format, from either version.
     pub fn issuers_for(&self, format: &str) -> &[String] {
         match self.formats.get(format) {

@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0008_cases.sql"),
     include_str!("../../migrations/0009_tracer_expiry.sql"),
     include_str!("../../migrations/0010_signer_certificates.sql"),
+    include_str!("../../migrations/0011_issuer_kinds.sql"),
 ];
 
 /// The server's database: a connection pool. Cheap to clone.

@@ -38,15 +38,21 @@ impl Db {
         Ok(client.query_one("SELECT secret FROM server_key", &[]).await?.get(0))
     }
 
-    /// Trusts (or re-keys) a VP1 issuer.
-    pub async fn trust_issuer(&self, issuer: &str, public_file_text: &str) -> Result<(), ServerError> {
+    /// Trusts (or re-keys, or re-scopes) a VP1 issuer; `kinds` limits the kinds of pass it is
+    /// trusted for (`None`: any).
+    pub async fn trust_issuer(
+        &self,
+        issuer: &str,
+        public_file_text: &str,
+        kinds: Option<&[String]>,
+    ) -> Result<(), ServerError> {
         self.pool
             .get()
             .await?
             .execute(
-                "INSERT INTO trusted_issuers (issuer_id, public_key) VALUES ($1, $2)
-                 ON CONFLICT (issuer_id) DO UPDATE SET public_key = excluded.public_key",
-                &[&issuer, &public_file_text],
+                "INSERT INTO trusted_issuers (issuer_id, public_key, kinds) VALUES ($1, $2, $3)
+                 ON CONFLICT (issuer_id) DO UPDATE SET public_key = excluded.public_key, kinds = excluded.kinds",
+                &[&issuer, &public_file_text, &kinds],
             )
             .await?;
         Ok(())
@@ -139,18 +145,37 @@ impl Db {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
-    /// The trusted issuers' public key texts and the risk regions, in a stable order.
-    pub async fn trust_list(&self) -> Result<(Vec<String>, Vec<String>), ServerError> {
+    /// The trusted issuers (id, public key text, kinds or `None` for any) and the risk
+    /// regions, in a stable order.
+    pub async fn trust_list(&self) -> Result<(Vec<TrustedIssuer>, Vec<String>), ServerError> {
         let client = self.pool.get().await?;
         let issuers = client
-            .query("SELECT public_key FROM trusted_issuers ORDER BY issuer_id", &[])
+            .query(
+                "SELECT issuer_id, public_key, kinds FROM trusted_issuers ORDER BY issuer_id",
+                &[],
+            )
             .await?;
         let regions = client
             .query("SELECT region FROM risk_regions ORDER BY region", &[])
             .await?;
         Ok((
-            issuers.iter().map(|r| r.get(0)).collect(),
+            issuers
+                .iter()
+                .map(|r| TrustedIssuer {
+                    id: r.get(0),
+                    public_key: r.get(1),
+                    kinds: r.get(2),
+                })
+                .collect(),
             regions.iter().map(|r| r.get(0)).collect(),
         ))
     }
+}
+
+/// One row of the VP1 issuers the signed list carries.
+#[derive(Debug, Clone)]
+pub struct TrustedIssuer {
+    pub id: String,
+    pub public_key: String,
+    pub kinds: Option<Vec<String>>,
 }
