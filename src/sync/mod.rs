@@ -32,6 +32,8 @@ pub enum SyncError {
     Refused { status: u16, body: String },
     #[error("the trace server failed ({status}); will retry")]
     ServerError { status: u16 },
+    #[error("the trace server asked this kiosk to slow down ({status}); will retry later")]
+    SlowDown { status: u16 },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(
@@ -251,12 +253,15 @@ impl SyncClient {
 }
 
 /// The response if the server accepted the request; otherwise what went wrong, as the error
-/// the sync loop handles (401: the token; 5xx: retry later; other: refused, with its reason).
+/// the sync loop handles (401: the token; 5xx, 408, 429: retry later; other: refused, with its
+/// reason).
 pub(crate) fn accepted(response: reqwest::blocking::Response) -> Result<reqwest::blocking::Response, SyncError> {
     match response.status().as_u16() {
         200..=299 => Ok(response),
         401 => Err(SyncError::Unauthorized(server_message(response))),
         status @ 500..=599 => Err(SyncError::ServerError { status }),
+        // Rate-limited or cut for being slow: nothing is wrong with the passages.
+        status @ (408 | 429) => Err(SyncError::SlowDown { status }),
         status => Err(SyncError::Refused {
             status,
             body: server_message(response),

@@ -28,6 +28,8 @@ pub enum ServerError {
     NotFound(String),
     #[error("the server is busy ({0} requests in flight); retry in a few seconds")]
     Busy(usize),
+    #[error("too many requests from this address; retry in {0} s")]
+    RateLimited(u64),
     #[error("the request took longer than {0} s (a slow or stalled upload?); send it again")]
     TimedOut(u64),
 }
@@ -41,6 +43,7 @@ impl IntoResponse for ServerError {
             ServerError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ServerError::NotFound(_) => StatusCode::NOT_FOUND,
             ServerError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServerError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ServerError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
             ServerError::Config(_) | ServerError::Db(_) | ServerError::Pool(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

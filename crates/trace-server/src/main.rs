@@ -71,10 +71,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             retention_days,
             max_in_flight,
             request_timeout,
+            per_client_per_minute,
         } => {
             let limits = trace_server::api::Limits {
                 max_in_flight: max_in_flight as usize,
                 request_timeout: std::time::Duration::from_secs(request_timeout),
+                per_client_per_minute,
             };
             let key = trace_server::trust::signing_key(&db, cli.signing_key.as_deref()).await?;
             if cli.signing_key.is_none() {

@@ -21,6 +21,15 @@ pub struct TestServer {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// The default limits without the per-client rate: tests send thousands of requests from
+/// 127.0.0.1 on purpose (`tests/abuse.rs` tests the rate limit itself).
+fn unlimited() -> crate::api::Limits {
+    crate::api::Limits {
+        per_client_per_minute: 0,
+        ..crate::api::Limits::default()
+    }
+}
+
 /// The runtime a test server runs on: two worker threads.
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -40,20 +49,14 @@ impl TestServer {
 
     /// A server on an existing database, optionally on a fixed address (to restart "the same" server).
     pub fn start_on(runtime: tokio::runtime::Runtime, database_url: String, addr: Option<SocketAddr>) -> TestServer {
-        Self::start_limited(runtime, database_url, addr, crate::api::Limits::default(), None)
+        Self::start_limited(runtime, database_url, addr, unlimited(), None)
     }
 
     /// A fresh database and a server that signs with the key in `signing_key_file`.
     pub fn start_with_key(signing_key_file: &std::path::Path) -> TestServer {
         let runtime = runtime();
         let database_url = runtime.block_on(fresh_database());
-        Self::start_limited(
-            runtime,
-            database_url,
-            None,
-            crate::api::Limits::default(),
-            Some(signing_key_file),
-        )
+        Self::start_limited(runtime, database_url, None, unlimited(), Some(signing_key_file))
     }
 
     /// A fresh database and a server with these limits (for the resource-abuse tests).

@@ -41,6 +41,7 @@ fn a_flood_of_stalled_uploads_is_cut_off_and_never_queues() {
     let s = TestServer::start_with(Limits {
         max_in_flight: 2,
         request_timeout: Duration::from_secs(2),
+        per_client_per_minute: 0,
     });
     let token = s.add_kiosk("gate-01", "mall");
     let client = reqwest::blocking::Client::new();
@@ -73,4 +74,40 @@ fn a_flood_of_stalled_uploads_is_cut_off_and_never_queues() {
     }
     assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
     assert_eq!(policy().status(), 200, "the slots are free again");
+}
+
+#[test]
+fn one_address_over_its_rate_is_told_to_wait_while_others_are_served() {
+    let s = TestServer::start_with(Limits {
+        per_client_per_minute: 60, // one a second, bursts of 10
+        ..Limits::default()
+    });
+    let token = s.add_kiosk("gate-01", "mall");
+    let from = |ip: &str| {
+        reqwest::blocking::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    };
+    let (noisy, quiet) = (from("127.0.0.1"), from("127.0.0.2"));
+    let policy = |c: &reqwest::blocking::Client| {
+        c.get(format!("{}/v1/kiosk/policy", s.url))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+    };
+    let statuses: Vec<u16> = (0..12).map(|_| policy(&noisy).status().as_u16()).collect();
+    assert_eq!(&statuses[..10], &[200; 10], "the burst is served: {statuses:?}");
+    assert_eq!(statuses[11], 429, "{statuses:?}");
+    let refused = policy(&noisy);
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&wait), "{wait}");
+    let body: serde_json::Value = refused.json().unwrap();
+    assert!(body["error"].as_str().unwrap().contains("too many requests"), "{body}");
+    assert_eq!(policy(&quiet).status(), 200, "another address is not held back");
+    let health = noisy.get(format!("{}/healthz", s.url)).send().unwrap();
+    assert_eq!(health.status(), 200, "a monitor is never rate-limited");
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(policy(&noisy).status(), 200, "a second later it may go on");
 }

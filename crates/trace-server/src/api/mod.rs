@@ -3,6 +3,7 @@
 
 mod kiosk;
 mod ops;
+mod rate;
 mod tracer;
 
 use std::sync::Arc;
@@ -40,6 +41,9 @@ pub struct Limits {
     pub max_in_flight: usize,
     /// A request not answered in this time, including a body that trickles in, gets 408.
     pub request_timeout: std::time::Duration,
+    /// Requests a minute one client address may make on average (bursts of ten seconds'
+    /// worth); more get 429 and a Retry-After. 0: no limit.
+    pub per_client_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -47,6 +51,7 @@ impl Default for Limits {
         Limits {
             max_in_flight: 256,
             request_timeout: std::time::Duration::from_secs(60),
+            per_client_per_minute: 600,
         }
     }
 }
@@ -59,6 +64,8 @@ pub struct AppState {
     pub limits: Limits,
     /// One permit per request being served (`limits.max_in_flight`).
     pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// `limits.per_client_per_minute`, per client address.
+    pub rate: Option<Arc<rate::RateLimiter>>,
     /// Signs the trust list (loaded once at start: see `trust::signing_key`).
     pub signing_key: Arc<passes::vp1::IssuerKey>,
 }
@@ -72,6 +79,8 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             limits,
             in_flight: Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight)),
+            rate: (limits.per_client_per_minute > 0)
+                .then(|| Arc::new(rate::RateLimiter::new(limits.per_client_per_minute))),
         }
     }
 }
@@ -112,13 +121,28 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// At most `max_in_flight` requests at once (the rest get 503 and a Retry-After, never a
+/// At most `per_client_per_minute` requests from one address (429 and Retry-After beyond),
+/// at most `max_in_flight` requests at once (the rest get 503 and a Retry-After, never a
 /// queue), each answered within `request_timeout` or cut with 408: a client that opens many
 /// connections or trickles a body in holds nothing for long. `/healthz` is exempt, so a
 /// monitor can still tell "busy" from "down".
 async fn limit(State(s): State<AppState>, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     if request.uri().path() == routes::HEALTHZ {
         return next.run(request).await;
+    }
+    let client = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let (Some(rate), Some(client)) = (&s.rate, client)
+        && let Err(wait) = rate.check(client, std::time::Instant::now())
+    {
+        let secs = wait.as_secs().max(1);
+        let mut slow_down = ServerError::RateLimited(secs).into_response();
+        if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+            slow_down.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return slow_down;
     }
     let Ok(_permit) = s.in_flight.clone().try_acquire_owned() else {
         let mut busy = ServerError::Busy(s.limits.max_in_flight).into_response();
