@@ -213,7 +213,14 @@ fn the_pin_lockout_survives_a_restart() {
     let mut h = harness(app);
     h.run();
     h.get_by_label("管理员界面").click();
+    // The store thread reads the lockout back and reports it through a channel: on a busy
+    // machine that takes more than one frame.
+    let deadline = Instant::now() + Duration::from_secs(20);
     h.run();
+    while h.state().state.pin.lockouts == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        h.run();
+    }
     assert_eq!(h.state().state.pin.lockouts, 1, "{:?}", h.state().state.pin);
     h.get_by_label_contains("已锁定");
     enter_pin(&mut h, kiosk::app::DEMO_PIN);
