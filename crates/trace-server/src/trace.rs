@@ -23,7 +23,7 @@ pub const MAX_WINDOW_DAYS: i64 = 31;
 pub const MAX_LIMIT: i64 = 1_000;
 
 impl Window {
-    fn check(&self) -> Result<(), ServerError> {
+    pub fn check(&self) -> Result<(), ServerError> {
         if self.to <= self.from {
             return Err(ServerError::BadRequest(
                 "`to` must be after `from` (each a date like 2026-11-20 or an RFC 3339 time)".into(),
@@ -68,7 +68,7 @@ pub struct CheckedPage {
 }
 
 impl Page {
-    fn check(self) -> Result<CheckedPage, ServerError> {
+    pub fn check(self) -> Result<CheckedPage, ServerError> {
         let limit = match self.limit {
             None => MAX_LIMIT,
             Some(n) => check_limit(Some(n))?,

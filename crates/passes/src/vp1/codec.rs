@@ -54,6 +54,12 @@ pub fn issue(key: &IssuerKey, claims: &Claims) -> Result<String, PassError> {
 /// Signs a CWT with `key` and packs it: COSE_Sign1 → zlib → base45 → `VP1:`.
 fn seal(key: &IssuerKey, cwt: ClaimsSet) -> Result<String, PassError> {
     let payload = cwt.to_vec().map_err(|e| PassError::Malformed(e.to_string()))?;
+    issue_raw(key, payload)
+}
+
+/// Signs any payload bytes as a VP1 pass, well-formed claims or not: for the fuzzer and for
+/// tests that need a validly signed pass with hostile contents (only a key holder can).
+pub fn issue_raw(key: &IssuerKey, payload: Vec<u8>) -> Result<String, PassError> {
     let protected = HeaderBuilder::new()
         .algorithm(iana::Algorithm::EdDSA)
         .key_id(key.issuer.as_bytes().to_vec())

@@ -10,7 +10,7 @@ mod error;
 mod keys;
 
 pub use claims::{Claims, HealthColour, PassKind, TravelEntry, mask_name};
-pub use codec::{PREFIX, decode_unverified, issue, verify};
+pub use codec::{PREFIX, decode_unverified, issue, issue_raw, verify};
 pub use error::PassError;
 pub use keys::{
     DEMO_ISSUER, IssuerKey, KeyError, TrustStore, is_demo_key, sign_document, valid_issuer_id, verify_document,

@@ -4,7 +4,7 @@
 mod kiosk;
 mod ops;
 mod rate;
-mod tracer;
+pub mod tracer;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
