@@ -20,6 +20,16 @@ struct Rig {
 /// The app wired as in production (`kiosk::app::build`, the function start-up calls), with
 /// the given demo passes as the camera's frames.
 fn app_with_frames(labels: &[&str]) -> (KioskApp, Rig) {
+    let playlist = kiosk::demo::playlist(SystemClock.now());
+    let texts = labels
+        .iter()
+        .map(|l| playlist.iter().find(|p| p.label == *l).unwrap().text.clone())
+        .collect();
+    app_with_texts(texts, |_| {})
+}
+
+/// [`app_with_frames`] for any pass texts, with the configuration adjusted by `tweak`.
+fn app_with_texts(texts: Vec<String>, tweak: impl FnOnce(&mut Config)) -> (KioskApp, Rig) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::defaults().unwrap();
     config
@@ -31,8 +41,8 @@ fn app_with_frames(labels: &[&str]) -> (KioskApp, Rig) {
     config.capacity = Some(10);
     config.verdict_seconds = 30.0;
     config.operator_pin_hash = Secret(kiosk::app::hash_pin(kiosk::app::DEMO_PIN).unwrap());
+    tweak(&mut config);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let playlist = kiosk::demo::playlist(clock.now());
     let mut rng = kiosk::framegen::Rng::new(3);
     let easy = kiosk::framegen::Difficulty {
         min_code_px: 320.0,
@@ -43,12 +53,9 @@ fn app_with_frames(labels: &[&str]) -> (KioskApp, Rig) {
         max_noise: 3.0,
         jpeg_quality: (90, 95),
     };
-    let frames: Vec<_> = labels
+    let frames: Vec<_> = texts
         .iter()
-        .map(|l| {
-            let pass = playlist.iter().find(|p| p.label == *l).unwrap();
-            kiosk::framegen::camera_frame(&pass.text, &mut rng, &easy).unwrap()
-        })
+        .map(|text| kiosk::framegen::camera_frame(text, &mut rng, &easy).unwrap())
         .collect();
     let source: Option<kiosk::app::MakeSource> = (!frames.is_empty()).then(|| {
         let source = ReplaySource::new(frames, "test".into(), Duration::from_secs(3), Duration::from_secs(60));
@@ -283,4 +290,47 @@ fn a_clock_set_back_behind_the_log_is_shown_to_the_operator() {
     let mut h = open_operator_screen(app);
     wait_for(&mut h, "时钟问题", 5);
     h.get_by_label_contains("reads before its newest passage");
+}
+
+#[test]
+fn an_eu_certificate_held_to_the_camera_shows_the_masked_transliterated_name_and_is_admitted() {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CountryName, "DE");
+    let cert = params.self_signed(&key).unwrap();
+    use p256::pkcs8::DecodePrivateKey;
+    let signer = passes::hc1::Signer {
+        key: p256::ecdsa::SigningKey::from_pkcs8_der(&key.serialize_der()).unwrap(),
+        kid: passes::hc1::kid_of(cert.der()),
+    };
+    let now = chrono::Utc::now();
+    let dcc = serde_json::json!({
+        "ver": "1.3.0",
+        "nam": {"fn": "Mustermann", "fnt": "MUSTERMANN", "gn": "Erika", "gnt": "ERIKA"},
+        "dob": "1964-08-12",
+        "t": [{"tg": "840539006", "tt": "LP6464-4", "sc": (now - chrono::Duration::hours(3)).to_rfc3339(),
+               "tr": "260415000", "co": "DE", "is": "RKI", "ci": "URN:UVCI:01:DE:UI#1"}]
+    });
+    let text = passes::hc1::issue(
+        &signer,
+        "DE",
+        now - chrono::Duration::hours(2),
+        now + chrono::Duration::days(2),
+        &dcc,
+    )
+    .unwrap();
+    let der = cert.der().to_vec();
+    let (app, _rig) = app_with_texts(vec![text], move |config| {
+        config.hc1.dscs.add(passes::hc1::Dsc::from_der(&der).unwrap());
+        config.hc1.subject_key = kiosk::pass::SubjectKey::from_hex(&"12".repeat(32));
+    });
+    let mut h = harness(app);
+    wait_for(&mut h, "E**** M*********", 30);
+    assert!(
+        h.query_by_label_contains("Mustermann").is_none(),
+        "the full name is never shown"
+    );
+    let panel = h.state().state.panel.clone().expect("a verdict is on screen");
+    let shown = panel.outcome.shown();
+    assert_eq!(shown.kind, kiosk::policy::VerdictKind::Admit, "{shown:?}");
 }
