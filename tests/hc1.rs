@@ -344,3 +344,71 @@ fn signer_certificates_added_on_the_server_reach_the_kiosk_in_the_signed_list() 
     let list = client.refresh_policy(&server.server_key(), &cache, later).unwrap();
     assert!(list.issuers_for("hc1").is_empty());
 }
+
+#[test]
+fn paired_kiosks_share_the_deployment_subject_key_and_a_tracer_computes_the_same_id() {
+    let server = trace_server::testkit::TestServer::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let pem = dir.join("dsc.pem");
+    let signer = make_dsc(&pem, "DE", &[]);
+    let now = Utc::now();
+    let text = passes::hc1::issue(
+        &signer,
+        "DE",
+        now - chrono::Duration::days(30),
+        now + chrono::Duration::days(300),
+        &vaccination("MUSTERMANN", 2),
+    )
+    .unwrap();
+    let image = png(dir, "cert", &text);
+    let mut subjects = Vec::new();
+    for gate in ["north", "south"] {
+        let token = server.add_kiosk(gate, "mall");
+        let folder = dir.join(gate);
+        std::fs::create_dir(&folder).unwrap();
+        let config = folder.join("kiosk.toml");
+        std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk.toml"), &config).unwrap();
+        let out = kiosk()
+            .current_dir(&folder)
+            .arg("--config")
+            .arg(&config)
+            .args([
+                "pair",
+                "--url",
+                &server.url,
+                "--token",
+                &token,
+                "--server-key",
+                &server.server_key(),
+            ])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{said}");
+        assert!(said.contains("[trust.hc1] subject_key = <secret>"), "{said}");
+        let mut cmd = kiosk();
+        cmd.current_dir(&folder)
+            .arg("--config")
+            .arg(&config)
+            .args(["scan", "--trust-dsc"])
+            .arg(&pem)
+            .arg(&image);
+        subjects.push(
+            json_lines(&run_ok(&mut cmd))[0]["subject"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(subjects[0], subjects[1], "both gates key the holder alike");
+    let traced = server.with_db(|db| async move {
+        trace_server::trust::dcc_subject(&db, "MUSTERMANN", Some("ERIKA"), "1964-08-12")
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        traced, subjects[0],
+        "the tracer finds the holder's visits under the same id"
+    );
+}

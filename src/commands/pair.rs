@@ -118,6 +118,7 @@ pub fn pair(config_path: Option<&Path>, args: &PairArgs) -> Result<(), CommandEr
             url: &probe.url,
             token: &token,
             server_key: &args.server_key,
+            subject_key: None,
         },
     )?;
     let client = SyncClient::new(&probe)?;
@@ -129,6 +130,7 @@ pub fn pair(config_path: Option<&Path>, args: &PairArgs) -> Result<(), CommandEr
         url: &probe.url,
         token: &token,
         server_key: &args.server_key,
+        subject_key: who.subject_key.as_deref(),
     };
     let (new_text, config, changes) = with_pairing(&text, &path, &pairing)?;
     // The trust list, checked with the pinned key and kept where every command reads it.

@@ -1,4 +1,4 @@
-//! Writes into kiosk.toml what pairing learnt, keeping the file's comments and layout: the
+//! Writes into kiosk.toml what pairing learnt (ids, `[sync]`, the deployment's DCC subject key), keeping the file's comments and layout: the
 //! file is the operator's documentation as much as the kiosk's settings.
 
 use std::path::Path;
@@ -15,6 +15,8 @@ pub struct Pairing<'a> {
     pub url: &'a str,
     pub token: &'a str,
     pub server_key: &'a str,
+    /// `[trust.hc1] subject_key`, when the server sends one.
+    pub subject_key: Option<&'a str>,
 }
 
 /// One key pairing changed, for the installer to read (the token is never shown).
@@ -72,6 +74,22 @@ pub fn with_pairing(text: &str, path: &Path, p: &Pairing) -> Result<(String, Con
         });
         *item = value(new);
     }
+    if let Some(new) = p.subject_key {
+        if !doc.contains_key("trust") {
+            doc["trust"] = toml_edit::table();
+        }
+        if doc["trust"].get("hc1").is_none() {
+            doc["trust"]["hc1"] = toml_edit::table();
+        }
+        let item: &mut Item = &mut doc["trust"]["hc1"]["subject_key"];
+        changes.push(Change {
+            key: "[trust.hc1] subject_key".into(),
+            before: item.as_str().map(|_| "<secret>".to_string()),
+            after: "<secret>".into(),
+            changed: item.as_str() != Some(new),
+        });
+        *item = value(new);
+    }
     let text = doc.to_string();
     let config = Config::from_toml(&text, path)?;
     Ok((text, config, changes))
@@ -90,6 +108,7 @@ mod tests {
             url: "http://127.0.0.1:8080",
             token: "kt_secret",
             server_key: "ab",
+            subject_key: Some("5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"),
         };
         let (out, config, changes) = with_pairing(text, Path::new("kiosk.toml"), &pairing).unwrap();
         assert!(out.contains("# my kiosk") && out.contains("# the name"), "{out}");
@@ -100,6 +119,9 @@ mod tests {
         assert_eq!(shown[0], "[kiosk] id = \"gate-01\" (was \"kiosk-1\")");
         assert_eq!(shown[3], "[sync] token = <secret> (new)");
         assert!(!shown.join("\n").contains("kt_secret"));
+        assert_eq!(shown[5], "[trust.hc1] subject_key = <secret> (new)");
+        assert!(!shown.join("\n").contains("5a5a"), "the key is never shown");
+        assert!(config.hc1.subject_key.is_some(), "{out}");
         // Paired again with a new token: the same `<secret>` on screen, but said to change.
         let rotated = Pairing {
             token: "kt_other",

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use hmac::{Hmac, Mac};
 use passes::hc1::{self, DscStore, Hc1Error, Statement};
 use serde::Serialize;
 
@@ -43,12 +42,7 @@ impl SubjectKey {
     /// `hc1:` + 32 hex characters of HMAC-SHA256 over the transliterated name and the date of
     /// birth: stable across a person's certificates, unlinkable without the key.
     pub fn subject(&self, dcc: &hc1::Dcc) -> String {
-        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(&self.0) else {
-            return String::new(); // HMAC takes a key of any length
-        };
-        let given = dcc.name.given_t.as_deref().unwrap_or_default();
-        mac.update(format!("dcc-subject:v1\n{}\n{given}\n{}", dcc.name.family_t, dcc.dob).as_bytes());
-        format!("hc1:{}", hex::encode(&mac.finalize().into_bytes()[..16]))
+        hc1::subject_id(&self.0, &dcc.name.family_t, dcc.name.given_t.as_deref(), &dcc.dob)
     }
 }
 

@@ -101,6 +101,19 @@ pub enum Cmd {
         /// Its key id (base64), as `dsc-add` printed it.
         kid: String,
     },
+    /// The pseudonymous id kiosks log for an EU DCC holder, to open a case for them: names as
+    /// transliterated on the certificate (MUSTERMANN), date of birth as printed.
+    DccSubject {
+        /// Family name, transliterated (the certificate's `fnt`, `<` between parts).
+        #[arg(long)]
+        family: String,
+        /// Given name, transliterated (`gnt`), when the certificate has one.
+        #[arg(long)]
+        given: Option<String>,
+        /// Date of birth as on the certificate (YYYY-MM-DD, YYYY-MM, YYYY, or empty).
+        #[arg(long)]
+        dob: String,
+    },
     /// Take a region off the risk list kiosks fetch.
     RiskRegionRemove {
         /// The region's name.

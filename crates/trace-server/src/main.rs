@@ -143,6 +143,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             eprintln!("signer {kid:?} removed: kiosks refuse its certificates once they fetch the new list");
         }
+        Cmd::DccSubject { family, given, dob } => {
+            println!(
+                "{}",
+                trace_server::trust::dcc_subject(&db, &family, given.as_deref(), &dob).await?
+            );
+        }
         Cmd::RiskRegionRemove { region } => {
             if !db.remove_risk_region(&region).await? {
                 anyhow::bail!("region {region:?} is not on the risk list");

@@ -164,6 +164,24 @@ pub async fn add_dscs(db: &Db, bytes: &[u8]) -> Result<Vec<String>, ServerError>
     Ok(lines)
 }
 
+/// The deployment's secret for DCC holders' ids (64 hex), made on first use. Kiosks receive
+/// it at pairing (`whoami`), so every kiosk keys ids alike; tracers use it via `dcc-subject`.
+pub async fn subject_key(db: &Db) -> Result<String, ServerError> {
+    let mut fresh = [0u8; 32];
+    getrandom::fill(&mut fresh).map_err(|e| ServerError::Config(format!("no randomness from the system: {e}")))?;
+    db.subject_key(&hex::encode(fresh)).await
+}
+
+/// The pseudonymous id the kiosks log for a DCC holder (names as transliterated on the
+/// certificate, e.g. MUSTERMANN, ERIKA; date of birth as printed).
+pub async fn dcc_subject(db: &Db, family_t: &str, given_t: Option<&str>, dob: &str) -> Result<String, ServerError> {
+    let key: [u8; 32] = hex::decode(subject_key(db).await?)
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| ServerError::Config("the stored subject key is not 64 hex characters".into()))?;
+    Ok(passes::hc1::subject_id(&key, family_t, given_t, dob))
+}
+
 pub async fn add_risk_region(db: &Db, region: &str) -> Result<(), ServerError> {
     db.add_risk_region(region).await
 }

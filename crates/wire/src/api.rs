@@ -48,6 +48,10 @@ pub struct KioskIdentity {
     /// The server's public key (hex), the one that signs the trust list.
     pub server_key: String,
     pub server_time: DateTime<Utc>,
+    /// The deployment's secret for EU DCC holders' ids (64 hex): pairing writes it into
+    /// `[trust.hc1] subject_key`, so every kiosk keys one person alike. Older servers send none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_key: Option<String>,
 }
 
 /// One passage as a kiosk sends it. Event ids are UUIDv7 made on the kiosk, so a resend after a

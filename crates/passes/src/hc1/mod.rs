@@ -81,6 +81,22 @@ pub struct Hc1Pass {
     pub dcc: Dcc,
 }
 
+/// The pseudonymous id of a DCC holder under a deployment's secret `key`: `hc1:` + 32 hex of
+/// HMAC-SHA256 over the transliterated family and given names and the date of birth, as the
+/// certificate spells them. The kiosk logs this; a tracer who knows a case's name and birth date
+/// computes the same (`trace-server dcc-subject`).
+pub fn subject_id(key: &[u8; 32], family_t: &str, given_t: Option<&str>, dob: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(key) else {
+        return String::new(); // HMAC takes a key of any length
+    };
+    let given = given_t.unwrap_or_default();
+    mac.update(format!("dcc-subject:v1\n{family_t}\n{given}\n{dob}").as_bytes());
+    let digest = mac.finalize().into_bytes();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("hc1:{hex}")
+}
+
 /// The QR text to its COSE_Sign1; `Err(NotAPass)` for any other prefix.
 pub fn open(text: &str) -> Result<CoseSign1, Hc1Error> {
     envelope::open(text, PREFIX).map_err(|e| match e {

@@ -57,6 +57,7 @@ pub async fn whoami(State(s): State<AppState>, k: KioskCaller) -> Result<Json<Ki
         venue_id: k.venue,
         server_key: crate::trust::public_hex(&s.signing_key),
         server_time: Utc::now(),
+        subject_key: Some(crate::trust::subject_key(&s.db).await?),
     }))
 }
 

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0009_tracer_expiry.sql"),
     include_str!("../../migrations/0010_signer_certificates.sql"),
     include_str!("../../migrations/0011_issuer_kinds.sql"),
+    include_str!("../../migrations/0012_subject_key.sql"),
 ];
 
 /// The server's database: a connection pool. Cheap to clone.

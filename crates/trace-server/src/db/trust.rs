@@ -38,6 +38,19 @@ impl Db {
         Ok(client.query_one("SELECT secret FROM server_key", &[]).await?.get(0))
     }
 
+    /// The deployment's DCC subject key; `fresh` is stored if there is none yet (the first
+    /// caller's wins, so concurrent first calls agree).
+    pub async fn subject_key(&self, fresh: &str) -> Result<String, ServerError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO subject_key (secret) VALUES ($1) ON CONFLICT DO NOTHING",
+                &[&fresh],
+            )
+            .await?;
+        Ok(client.query_one("SELECT secret FROM subject_key", &[]).await?.get(0))
+    }
+
     /// Trusts (or re-keys, or re-scopes) a VP1 issuer; `kinds` limits the kinds of pass it is
     /// trusted for (`None`: any).
     pub async fn trust_issuer(
