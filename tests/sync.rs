@@ -197,6 +197,8 @@ fn the_server_list_scopes_an_issuer_to_some_kinds_unless_the_kiosk_scopes_it_its
     let token = server.add_kiosk("k1", "v1");
     let site = passes::vp1::IssuerKey::from_seed("site-badges", [9; 32]);
     server.trust_issuer_for(&site.to_public_file(), &[passes::vp1::PassKind::Badge]);
+    // Re-added without --kinds (a routine re-key): the scope stays, it does not widen.
+    server.trust_issuer(&site.to_public_file());
     let cache = kiosk::sync::policy_cache_path(&dir.path().join("kiosk.db"));
     let list = client(&server.url, &token)
         .refresh_policy(&server.server_key(), &cache, chrono::Utc::now())

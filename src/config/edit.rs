@@ -82,13 +82,25 @@ pub fn with_pairing(text: &str, path: &Path, p: &Pairing) -> Result<(String, Con
             doc["trust"]["hc1"] = toml_edit::table();
         }
         let item: &mut Item = &mut doc["trust"]["hc1"]["subject_key"];
-        changes.push(Change {
-            key: "[trust.hc1] subject_key".into(),
-            before: item.as_str().map(|_| "<secret>".to_string()),
-            after: "<secret>".into(),
-            changed: item.as_str() != Some(new),
-        });
-        *item = value(new);
+        match item.as_str() {
+            // A key set by hand before pairing is this kiosk's history: replacing it would
+            // split every holder in two. Kept, and said (the tracer's ids will not match).
+            Some(old) if !old.trim().is_empty() && old != new => changes.push(Change {
+                key: "[trust.hc1] subject_key".into(),
+                before: Some("<secret>".into()),
+                after: "<secret> KEPT: it differs from the server's, so `trace-server dcc-subject` ids will not match this kiosk's; remove the line and pair again to take the server's".into(),
+                changed: false,
+            }),
+            before => {
+                changes.push(Change {
+                    key: "[trust.hc1] subject_key".into(),
+                    before: before.map(|_| "<secret>".to_string()),
+                    after: "<secret>".into(),
+                    changed: before != Some(new),
+                });
+                *item = value(new);
+            }
+        }
     }
     let text = doc.to_string();
     let config = Config::from_toml(&text, path)?;
@@ -122,6 +134,14 @@ mod tests {
         assert_eq!(shown[5], "[trust.hc1] subject_key = <secret> (new)");
         assert!(!shown.join("\n").contains("5a5a"), "the key is never shown");
         assert!(config.hc1.subject_key.is_some(), "{out}");
+        // Paired with a server whose key differs from the one now in the file: kept, and said.
+        let other = Pairing {
+            subject_key: Some("6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b"),
+            ..pairing.clone()
+        };
+        let (kept, _, said) = with_pairing(&out, Path::new("kiosk.toml"), &other).unwrap();
+        assert!(kept.contains("5a5a5a5a") && !kept.contains("6b6b"), "{kept}");
+        assert!(said[5].to_string().contains("KEPT"), "{}", said[5]);
         // Paired again with a new token: the same `<secret>` on screen, but said to change.
         let rotated = Pairing {
             token: "kt_other",

@@ -51,9 +51,10 @@ pub enum Cmd {
         /// Seconds a request may take, a slow upload included, before it is cut with 408.
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
         request_timeout: u64,
-        /// Requests a minute one client address may make (bursts of ten seconds' worth); more
-        /// get 429 and Retry-After. 0: no limit.
-        #[arg(long, default_value_t = 600)]
+        /// Requests a minute one client address (IPv6: one /64) may make (bursts of ten
+        /// seconds' worth); more get 429 and Retry-After. 0 (default): no limit. Set it when
+        /// clients reach the server directly; behind a reverse proxy, limit at the proxy.
+        #[arg(long, default_value_t = 0)]
         per_client_per_minute: u32,
     },
     /// Delete passages older than the retention period now (what `serve` does hourly).

@@ -114,13 +114,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::IssuerAdd { file, kinds } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read the issuer key {}", file.display()))?;
-            let issuer = trace_server::trust::add_issuer(&db, &text, kinds.as_deref()).await?;
-            match &kinds {
-                Some(k) => println!(
-                    "trusting issuer {issuer} for {} passes only",
-                    k.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
-                ),
-                None => println!("trusting issuer {issuer}"),
+            let (issuer, scope) = trace_server::trust::add_issuer(&db, &text, kinds.as_deref()).await?;
+            match scope {
+                Some(k) => println!("trusting issuer {issuer} for {} passes only", k.join(", ")),
+                None => println!("trusting issuer {issuer} for every kind of pass"),
             }
         }
         Cmd::IssuerRemove { issuer } => {

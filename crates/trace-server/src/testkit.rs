@@ -21,13 +21,10 @@ pub struct TestServer {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-/// The default limits without the per-client rate: tests send thousands of requests from
+/// The default limits, which have no per-client rate: tests send thousands of requests from
 /// 127.0.0.1 on purpose (`tests/abuse.rs` tests the rate limit itself).
 fn unlimited() -> crate::api::Limits {
-    crate::api::Limits {
-        per_client_per_minute: 0,
-        ..crate::api::Limits::default()
-    }
+    crate::api::Limits::default()
 }
 
 /// The runtime a test server runs on: two worker threads.

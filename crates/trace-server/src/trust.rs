@@ -106,12 +106,13 @@ pub fn public_hex(key: &passes::vp1::IssuerKey) -> String {
 }
 
 /// Trusts a VP1 issuer from its `.pub` file text, for `kinds` of pass only when given (a
-/// worksite's badge key must not mint health codes); returns the issuer id.
+/// worksite's badge key must not mint health codes; without `kinds` an issuer trusted before
+/// keeps its scope); returns the issuer id and the scope now stored (`None`: any kind).
 pub async fn add_issuer(
     db: &Db,
     public_file_text: &str,
     kinds: Option<&[passes::vp1::PassKind]>,
-) -> Result<String, ServerError> {
+) -> Result<(String, Option<Vec<String>>), ServerError> {
     let mut probe = passes::vp1::TrustStore::new();
     let issuer = probe
         .add_public_file(public_file_text)
@@ -127,9 +128,10 @@ pub async fn add_issuer(
         ));
     }
     let kinds: Option<Vec<String>> = kinds.map(|k| k.iter().map(|k| k.as_str().to_string()).collect());
-    db.trust_issuer(&issuer, public_file_text.trim(), kinds.as_deref())
+    let scope = db
+        .trust_issuer(&issuer, public_file_text.trim(), kinds.as_deref())
         .await?;
-    Ok(issuer)
+    Ok((issuer, scope))
 }
 
 /// Trusts every EU DCC signer certificate in `bytes` (DER, PEM, or a JSON list such as a
@@ -172,9 +174,46 @@ pub async fn subject_key(db: &Db) -> Result<String, ServerError> {
     db.subject_key(&hex::encode(fresh)).await
 }
 
+/// A name as the certificate transliterates it (ICAO 9303): upper case A-Z, `<` between parts.
+/// "Mustermann-Gabler" → "MUSTERMANN<GABLER"; letters outside A-Z must be given transliterated.
+fn transliterated(name: &str) -> Result<String, ServerError> {
+    let upper: String = name
+        .trim()
+        .chars()
+        .map(|c| match c {
+            ' ' | '-' => '<',
+            c => c.to_ascii_uppercase(),
+        })
+        .collect();
+    if upper.is_empty() || !upper.chars().all(|c| c.is_ascii_uppercase() || c == '<') {
+        return Err(ServerError::BadRequest(format!(
+            "{name:?}: give the name as the certificate transliterates it (A-Z, `<` between parts, e.g. MUSTERMANN<GABLER)"
+        )));
+    }
+    Ok(upper)
+}
+
 /// The pseudonymous id the kiosks log for a DCC holder (names as transliterated on the
-/// certificate, e.g. MUSTERMANN, ERIKA; date of birth as printed).
+/// certificate, e.g. MUSTERMANN, ERIKA — case and spaces are normalised; date of birth as
+/// printed: YYYY-MM-DD, YYYY-MM or YYYY).
 pub async fn dcc_subject(db: &Db, family_t: &str, given_t: Option<&str>, dob: &str) -> Result<String, ServerError> {
+    let family_t = transliterated(family_t)?;
+    let given_t = given_t.map(transliterated).transpose()?;
+    let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+    let parts: Vec<&str> = dob.split('-').collect();
+    let dob_ok = dob.is_empty()
+        || match parts.as_slice() {
+            [y] => digits(y, 4),
+            [y, m] => digits(y, 4) && digits(m, 2),
+            [_, _, _] => chrono::NaiveDate::parse_from_str(dob, "%Y-%m-%d").is_ok() && dob.len() == 10,
+            _ => false,
+        };
+    if !dob_ok {
+        return Err(ServerError::BadRequest(format!(
+            "date of birth {dob:?}: give it as the certificate prints it (YYYY-MM-DD, YYYY-MM, YYYY, or empty)"
+        )));
+    }
+    let (family_t, given_t) = (family_t.as_str(), given_t.as_deref());
     let key: [u8; 32] = hex::decode(subject_key(db).await?)
         .ok()
         .and_then(|k| k.try_into().ok())

@@ -41,7 +41,7 @@ pub mod routes {
 }
 
 /// Who a kiosk token belongs to, as the server knows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct KioskIdentity {
     pub kiosk_id: String,
     pub venue_id: String,
@@ -52,6 +52,19 @@ pub struct KioskIdentity {
     /// `[trust.hc1] subject_key`, so every kiosk keys one person alike. Older servers send none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_key: Option<String>,
+}
+
+impl std::fmt::Debug for KioskIdentity {
+    // The subject key is a secret: never in a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KioskIdentity")
+            .field("kiosk_id", &self.kiosk_id)
+            .field("venue_id", &self.venue_id)
+            .field("server_key", &self.server_key)
+            .field("server_time", &self.server_time)
+            .field("subject_key", &self.subject_key.as_ref().map(|_| "<secret>"))
+            .finish()
+    }
 }
 
 /// One passage as a kiosk sends it. Event ids are UUIDv7 made on the kiosk, so a resend after a

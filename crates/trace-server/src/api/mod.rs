@@ -41,8 +41,10 @@ pub struct Limits {
     pub max_in_flight: usize,
     /// A request not answered in this time, including a body that trickles in, gets 408.
     pub request_timeout: std::time::Duration,
-    /// Requests a minute one client address may make on average (bursts of ten seconds'
-    /// worth); more get 429 and a Retry-After. 0: no limit.
+    /// Requests a minute one client address (IPv6: one /64) may make on average (bursts of
+    /// ten seconds' worth); more get 429 and a Retry-After. 0 (the default): no limit — behind
+    /// a reverse proxy every client has the proxy's address, and one limit would be shared by
+    /// the whole fleet; limit at the proxy then.
     pub per_client_per_minute: u32,
 }
 
@@ -51,7 +53,7 @@ impl Default for Limits {
         Limits {
             max_in_flight: 256,
             request_timeout: std::time::Duration::from_secs(60),
-            per_client_per_minute: 600,
+            per_client_per_minute: 0,
         }
     }
 }
@@ -137,7 +139,8 @@ async fn limit(State(s): State<AppState>, request: axum::extract::Request, next:
     if let (Some(rate), Some(client)) = (&s.rate, client)
         && let Err(wait) = rate.check(client, std::time::Instant::now())
     {
-        let secs = wait.as_secs().max(1);
+        // Rounded up: a client that waits what it is told is served.
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
         let mut slow_down = ServerError::RateLimited(secs).into_response();
         if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
             slow_down.headers_mut().insert(header::RETRY_AFTER, value);

@@ -19,10 +19,29 @@ struct Bucket {
 }
 
 #[derive(Debug)]
+struct Table {
+    buckets: HashMap<IpAddr, Bucket>,
+    last_prune: Option<Instant>,
+}
+
+#[derive(Debug)]
 pub struct RateLimiter {
     per_second: f64,
     burst: f64,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    table: Mutex<Table>,
+}
+
+/// The key a client is counted under: its IPv4 address, or its IPv6 /64 (one host holds a
+/// whole /64, so counting single IPv6 addresses would let it rotate freely).
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            IpAddr::V6(octets.into())
+        }
+        v4 => v4,
+    }
 }
 
 impl RateLimiter {
@@ -33,20 +52,31 @@ impl RateLimiter {
         RateLimiter {
             per_second,
             burst: (per_second * 10.0).max(10.0),
-            buckets: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table {
+                buckets: HashMap::new(),
+                last_prune: None,
+            }),
         }
     }
 
     /// `Ok` to serve a request from `client` at `now`, else how long until one would be.
     pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
-        let Ok(mut buckets) = self.buckets.lock() else {
+        let Ok(mut table) = self.table.lock() else {
             return Ok(()); // a poisoned lock must not take the server down with it
         };
-        if buckets.len() > PRUNE_ABOVE {
+        // At most once a second, so a flood from many addresses does not make every request
+        // walk the table.
+        let due = table
+            .last_prune
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1));
+        if table.buckets.len() > PRUNE_ABOVE && due {
             let (rate, burst) = (self.per_second, self.burst);
-            buckets.retain(|_, b| b.tokens + now.duration_since(b.last).as_secs_f64() * rate < burst);
+            table
+                .buckets
+                .retain(|_, b| b.tokens + now.duration_since(b.last).as_secs_f64() * rate < burst);
+            table.last_prune = Some(now);
         }
-        let bucket = buckets.entry(client).or_insert(Bucket {
+        let bucket = table.buckets.entry(client_key(client)).or_insert(Bucket {
             tokens: self.burst,
             last: now,
         });
@@ -79,5 +109,11 @@ mod tests {
         assert!(limiter.check(b, t0).is_ok(), "another client is not affected");
         assert!(limiter.check(a, t0 + Duration::from_millis(1100)).is_ok(), "refilled");
         assert!(limiter.check(a, t0 + Duration::from_millis(1200)).is_err());
+        // One IPv6 host rotating through its /64 is one client.
+        for i in 0..10u16 {
+            let ip: IpAddr = format!("2001:db8::{i:x}").parse().unwrap();
+            assert!(limiter.check(ip, t0).is_ok());
+        }
+        assert!(limiter.check("2001:db8::ffff".parse().unwrap(), t0).is_err());
     }
 }

@@ -52,23 +52,27 @@ impl Db {
     }
 
     /// Trusts (or re-keys, or re-scopes) a VP1 issuer; `kinds` limits the kinds of pass it is
-    /// trusted for (`None`: any).
+    /// trusted for. `None` keeps the scope it had (a new issuer: any kind), so re-keying a
+    /// badge-only issuer never widens it; returns the scope now stored.
     pub async fn trust_issuer(
         &self,
         issuer: &str,
         public_file_text: &str,
         kinds: Option<&[String]>,
-    ) -> Result<(), ServerError> {
-        self.pool
+    ) -> Result<Option<Vec<String>>, ServerError> {
+        let row = self
+            .pool
             .get()
             .await?
-            .execute(
+            .query_one(
                 "INSERT INTO trusted_issuers (issuer_id, public_key, kinds) VALUES ($1, $2, $3)
-                 ON CONFLICT (issuer_id) DO UPDATE SET public_key = excluded.public_key, kinds = excluded.kinds",
+                 ON CONFLICT (issuer_id) DO UPDATE SET public_key = excluded.public_key,
+                   kinds = COALESCE(excluded.kinds, trusted_issuers.kinds)
+                 RETURNING kinds",
                 &[&issuer, &public_file_text, &kinds],
             )
             .await?;
-        Ok(())
+        Ok(row.get(0))
     }
 
     pub async fn add_risk_region(&self, region: &str) -> Result<(), ServerError> {
