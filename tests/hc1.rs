@@ -50,6 +50,12 @@ fn vaccination(family: &str, dose: u32) -> Value {
     })
 }
 
+/// Erika Mustermann's completed vaccination, issued a month before `now`, valid for 300 days.
+fn current_vaccination(signer: &passes::hc1::Signer, now: DateTime<Utc>) -> String {
+    let (issued, expires) = (now - chrono::Duration::days(30), now + chrono::Duration::days(300));
+    passes::hc1::issue(signer, "DE", issued, expires, &vaccination("MUSTERMANN", 2)).unwrap()
+}
+
 fn pcr_test(sampled: &str) -> Value {
     json!({
         "ver": "1.3.0",
@@ -306,14 +312,7 @@ fn signer_certificates_added_on_the_server_reach_the_kiosk_in_the_signed_list() 
     assert_eq!(server.count("SELECT COUNT(*) FROM trusted_dscs"), 1);
 
     let now = Utc::now();
-    let text = passes::hc1::issue(
-        &signer,
-        "DE",
-        now - chrono::Duration::days(30),
-        now + chrono::Duration::days(300),
-        &vaccination("MUSTERMANN", 2),
-    )
-    .unwrap();
+    let text = current_vaccination(&signer, now);
     let mut config = kiosk::config::Config::defaults().unwrap();
     let keyless = config.rules();
     config.hc1.subject_key = kiosk::pass::SubjectKey::from_hex(&"ef".repeat(32));
@@ -353,14 +352,7 @@ fn paired_kiosks_share_the_deployment_subject_key_and_a_tracer_computes_the_same
     let pem = dir.join("dsc.pem");
     let signer = make_dsc(&pem, "DE", &[]);
     let now = Utc::now();
-    let text = passes::hc1::issue(
-        &signer,
-        "DE",
-        now - chrono::Duration::days(30),
-        now + chrono::Duration::days(300),
-        &vaccination("MUSTERMANN", 2),
-    )
-    .unwrap();
+    let text = current_vaccination(&signer, now);
     let image = png(dir, "cert", &text);
     let mut subjects = Vec::new();
     for gate in ["north", "south"] {
