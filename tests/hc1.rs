@@ -395,7 +395,7 @@ fn paired_kiosks_share_the_deployment_subject_key_and_a_tracer_computes_the_same
     }
     assert_eq!(subjects[0], subjects[1], "both gates key the holder alike");
     let traced = server.with_db(|db| async move {
-        trace_server::trust::dcc_subject(&db, "MUSTERMANN", Some("ERIKA"), "1964-08-12")
+        trace_server::trust::dcc_subject(&db, "cli", "MUSTERMANN", Some("ERIKA"), "1964-08-12")
             .await
             .unwrap()
     });

@@ -143,7 +143,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::DccSubject { family, given, dob } => {
             println!(
                 "{}",
-                trace_server::trust::dcc_subject(&db, &family, given.as_deref(), &dob).await?
+                trace_server::trust::dcc_subject(&db, trace_server::trace::CLI, &family, given.as_deref(), &dob)
+                    .await?
             );
         }
         Cmd::RiskRegionRemove { region } => {

@@ -195,8 +195,15 @@ fn transliterated(name: &str) -> Result<String, ServerError> {
 
 /// The pseudonymous id the kiosks log for a DCC holder (names as transliterated on the
 /// certificate, e.g. MUSTERMANN, ERIKA — case and spaces are normalised; date of birth as
-/// printed: YYYY-MM-DD, YYYY-MM or YYYY).
-pub async fn dcc_subject(db: &Db, family_t: &str, given_t: Option<&str>, dob: &str) -> Result<String, ServerError> {
+/// printed: YYYY-MM-DD, YYYY-MM or YYYY). Audited under `who` with the id it gave, never the
+/// name: turning a name into an id is how a tracer finds a person.
+pub async fn dcc_subject(
+    db: &Db,
+    who: &str,
+    family_t: &str,
+    given_t: Option<&str>,
+    dob: &str,
+) -> Result<String, ServerError> {
     let family_t = transliterated(family_t)?;
     let given_t = given_t.map(transliterated).transpose()?;
     let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
@@ -218,7 +225,10 @@ pub async fn dcc_subject(db: &Db, family_t: &str, given_t: Option<&str>, dob: &s
         .ok()
         .and_then(|k| k.try_into().ok())
         .ok_or_else(|| ServerError::Config("the stored subject key is not 64 hex characters".into()))?;
-    Ok(passes::hc1::subject_id(&key, family_t, given_t, dob))
+    let id = passes::hc1::subject_id(&key, family_t, given_t, dob);
+    db.audit(who, "dcc_subject", &serde_json::json!({ "subject": id }))
+        .await?;
+    Ok(id)
 }
 
 pub async fn add_risk_region(db: &Db, region: &str) -> Result<(), ServerError> {
