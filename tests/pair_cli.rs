@@ -148,10 +148,26 @@ fn pairing_writes_the_ids_keeps_comments_and_frees_the_backlog() {
 
     // Names that disagree with the server are listed with the fix.
     let renamed = paired.replace("id = \"gate-01\"", "id = \"gate-02\"");
+    // …and a DCC subject key other than the server's (compared, never printed).
+    let theirs = paired
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("subject_key = \""))
+        .map(|rest| rest.trim_end_matches('"').to_string())
+        .expect("pairing wrote the server's subject key");
+    let renamed = renamed.replace(&theirs, &"c3".repeat(32));
     std::fs::write(&config, renamed).unwrap();
     let out = kiosk_with(&config, &["check-config", "--online"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("set id = \"gate-01\""), "{}", text(&out));
+    assert!(
+        text(&out).contains("subject_key differs from the server's"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !text(&out).contains(&theirs) && !text(&out).contains("c3c3"),
+        "keys are never printed"
+    );
 }
 
 #[test]

@@ -245,6 +245,19 @@ pub fn check_online(config: &Config) -> Result<(), CommandError> {
             }
         },
     }
+    // Compared, never printed: the key is a secret.
+    let server_subject_key = who.subject_key.as_deref().and_then(crate::pass::SubjectKey::from_hex);
+    match (&config.hc1.subject_key, server_subject_key) {
+        (Some(mine), Some(theirs)) if *mine != theirs => problems.push(
+            "[trust.hc1] subject_key differs from the server's: EU DCC holders' ids here will not match other              kiosks' or `trace-server dcc-subject`; remove the line and run `kiosk pair` again to take the              server's (this splits the history kept under the old key)"
+                .into(),
+        ),
+        (None, Some(_)) => problems.push(
+            "[trust.hc1] subject_key is not set: no EU DCC is accepted; run `kiosk pair` again to take the              server's"
+                .into(),
+        ),
+        _ => {}
+    }
     let skew = (Utc::now() - who.server_time).num_seconds();
     if skew.abs() > 120 {
         problems.push(format!(
