@@ -185,7 +185,7 @@ fn transliterated(name: &str) -> Result<String, ServerError> {
             c => c.to_ascii_uppercase(),
         })
         .collect();
-    if upper.is_empty() || !upper.chars().all(|c| c.is_ascii_uppercase() || c == '<') {
+    if upper.is_empty() || !passes::hc1::is_transliteration(&upper) {
         return Err(ServerError::BadRequest(format!(
             "{name:?}: give the name as the certificate transliterates it (A-Z, `<` between parts, e.g. MUSTERMANN<GABLER)"
         )));
@@ -206,15 +206,7 @@ pub async fn dcc_subject(
 ) -> Result<String, ServerError> {
     let family_t = transliterated(family_t)?;
     let given_t = given_t.map(transliterated).transpose()?;
-    let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
-    let parts: Vec<&str> = dob.split('-').collect();
-    let dob_ok = dob.is_empty()
-        || match parts.as_slice() {
-            [y] => digits(y, 4),
-            [y, m] => digits(y, 4) && digits(m, 2),
-            [_, _, _] => chrono::NaiveDate::parse_from_str(dob, "%Y-%m-%d").is_ok() && dob.len() == 10,
-            _ => false,
-        };
+    let dob_ok = passes::hc1::is_dob(dob);
     if !dob_ok {
         return Err(ServerError::BadRequest(format!(
             "date of birth {dob:?}: give it as the certificate prints it (YYYY-MM-DD, YYYY-MM, YYYY, or empty)"

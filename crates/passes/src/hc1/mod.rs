@@ -14,8 +14,8 @@ use coset::{CoseSign1, CoseSign1Builder, HeaderBuilder, iana};
 
 pub use dsc::{CertType, Dsc, DscError, DscStore, kid_of, parse_certificates};
 pub use payload::{
-    COVID_19, Dcc, NAAT, NOT_DETECTED, Name, RAPID_ANTIGEN, SchemaError, Statement, cbor_to_json, json_to_cbor,
-    same_payload, validate, validate_strict,
+    COVID_19, Dcc, NAAT, NOT_DETECTED, Name, RAPID_ANTIGEN, SchemaError, Statement, cbor_to_json, is_dob,
+    is_transliteration, json_to_cbor, same_payload, validate, validate_strict,
 };
 
 use crate::envelope::{self, EnvelopeError};

@@ -343,10 +343,15 @@ fn transliterated(nam: &Obj, key: &str) -> Result<Option<String>, SchemaError> {
     let Some(s) = optional_string(nam, "$.nam", key, 80)? else {
         return Ok(None);
     };
-    if !s.chars().all(|c| c.is_ascii_uppercase() || c == '<') {
+    if !is_transliteration(&s) {
         return Err(err(format!("$.nam.{key}"), "may hold only A-Z and <"));
     }
     Ok(Some(s))
+}
+
+/// A name in the certificate's transliterated form (`fnt`, `gnt`): A-Z and `<` only.
+pub fn is_transliteration(s: &str) -> bool {
+    s.chars().all(|c| c.is_ascii_uppercase() || c == '<')
 }
 
 fn dose(o: &Obj, path: &str, key: &str) -> Result<u32, SchemaError> {
@@ -378,8 +383,9 @@ fn is_semver(s: &str) -> bool {
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// The schema's `^((19|20)\d\d(-\d\d){0,2}){0,1}$`, with real months and days.
-fn is_dob(s: &str) -> bool {
+/// A date of birth as the schema allows it: `^((19|20)\d\d(-\d\d){0,2}){0,1}$`, with real
+/// months and days.
+pub fn is_dob(s: &str) -> bool {
     if s.is_empty() {
         return true;
     }
