@@ -100,6 +100,7 @@ fn main() {
         token: Secret(server.add_kiosk("k1", "v1")),
         server_key: None,
         interval: Duration::from_secs(1),
+        venue_interval: std::time::Duration::from_secs(5),
         batch_size: 1000,
         timeout: Duration::from_secs(120),
     })

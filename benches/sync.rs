@@ -72,6 +72,7 @@ fn main() {
         token: Secret(token),
         server_key: None,
         interval: Duration::from_secs(1),
+        venue_interval: std::time::Duration::from_secs(5),
         batch_size: batch,
         timeout: Duration::from_secs(120),
     })

@@ -26,15 +26,20 @@ pub enum WhenNotRecorded {
     Admit,
 }
 
-/// Who is inside the venue, as the gate sees it when a pass is shown. Today the kiosk's own
-/// open visits (read inside the recording transaction); a venue-wide view shared by every
-/// gate of the venue implements the same two questions.
+/// Who is inside the venue, as the gate sees it when a pass is shown: the visits this gate
+/// opened and those the trace server says the venue's other gates opened (read inside the
+/// recording transaction; `store::venue`).
 pub trait Presence {
     type Error;
-    /// Whether this subject has an open visit.
+    /// Whether this subject has an open visit at the venue.
     fn is_inside(&self, subject: &str) -> Result<bool, Self::Error>;
-    /// How many visits are open.
+    /// How many visits are open at the venue, as far as this gate knows.
     fn occupancy(&self) -> Result<u32, Self::Error>;
+    /// The room this gate decides capacity on: (places spent, limit). With a share from the
+    /// server, the visits opened on it and the share; without one, occupancy and capacity.
+    fn room(&self) -> Result<(u32, Option<u32>), Self::Error>;
+    /// The venue's capacity (`None`: no limit).
+    fn capacity(&self) -> Result<Option<u32>, Self::Error>;
 }
 
 /// What the gate decides from: its mode and the venue's state, and the pass policy's verdict.
@@ -44,6 +49,7 @@ pub struct GateInput {
     /// The pass verified (a subject is known); unverified codes never open or close a visit.
     pub verified: bool,
     pub inside: bool,
+    /// Places spent of `capacity` (see [`Presence::room`]).
     pub occupancy: u32,
     pub capacity: Option<u32>,
     pub verdict: VerdictKind,

@@ -17,5 +17,6 @@ pub mod render;
 pub mod sound;
 pub mod store;
 pub mod sync;
+pub mod venue;
 pub mod watchdog;
 pub mod workers;

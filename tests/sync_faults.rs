@@ -53,6 +53,7 @@ fn every_passage_arrives_exactly_once_through_500s_slowness_and_kills() {
         token: Secret(token.clone()),
         server_key: None,
         interval: Duration::from_millis(50),
+        venue_interval: std::time::Duration::from_secs(5),
         batch_size: 25,
         timeout: Duration::from_millis(500),
     };
@@ -61,7 +62,10 @@ fn every_passage_arrives_exactly_once_through_500s_slowness_and_kills() {
     let base = Rules::vp1(passes::vp1::TrustStore::new(), Policy::default());
     let shared = Arc::new(std::sync::RwLock::new(base.clone()));
     kiosk::sync::spawn(
-        "k1".into(),
+        kiosk::sync::Gate {
+            kiosk_id: "k1".into(),
+            capacity: None,
+        },
         config,
         store.clone(),
         clock,

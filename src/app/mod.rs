@@ -120,7 +120,7 @@ impl KioskApp {
                     }
                     Err(e) => self.state.day_error = Some(e),
                 },
-                UiEvent::Sync(status) => self.state.sync = Some(status),
+                UiEvent::Sync(status) => self.state.synced(status),
                 UiEvent::Housekeeping(problem) => self.state.housekeeping_error = problem,
                 UiEvent::LogMovedAside(notice) => self.state.log_notice = Some(notice),
                 UiEvent::PinChecked(ok) => {

@@ -122,6 +122,14 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
                     ),
                 };
                 row("op-sync", sync);
+                if let Some(v) = state
+                    .sync
+                    .as_ref()
+                    .map(|s| &s.venue)
+                    .filter(|v| v.last_contact.is_some())
+                {
+                    venue_rows_ui(ui, lang, m, v, tz);
+                }
                 if let Some(s) = state.sync.as_ref().filter(|s| !s.server_missing.is_empty()) {
                     let lost: i64 = s.server_missing.iter().map(|(a, b)| b - a + 1).sum();
                     let ranges: Vec<String> = s
@@ -235,4 +243,85 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
             });
     });
     commands
+}
+
+/// The venue by every gate: who is inside, the gates, this gate's share, working alone, and
+/// people admitted at two gates without leaving between (red: staff should look).
+fn venue_rows_ui(
+    ui: &mut egui::Ui,
+    lang: crate::i18n::Lang,
+    m: &Messages,
+    v: &crate::venue::VenueStatus,
+    tz: chrono_tz::Tz,
+) {
+    let capacity = v.capacity.map(|c| format!(" / {c}")).unwrap_or_default();
+    ui.label(RichText::new(m.get(lang, "op-venue")).size(20.0));
+    ui.label(
+        RichText::new(format!(
+            "{}{capacity} {} · {} {}",
+            v.inside,
+            m.get(lang, "op-inside"),
+            v.gates.len(),
+            m.get(lang, "op-gates")
+        ))
+        .size(20.0)
+        .strong(),
+    );
+    ui.end_row();
+    if let Some((share, left)) = v.share.as_ref().and_then(|s| s.share.zip(s.left)) {
+        ui.label(RichText::new(m.get(lang, "op-share")).size(20.0));
+        ui.label(
+            RichText::new(format!("{share} · {} {left}", m.get(lang, "op-share-left")))
+                .size(20.0)
+                .strong(),
+        );
+        ui.end_row();
+    }
+    if v.alone {
+        ui.label(
+            RichText::new(m.get(lang, "op-alone"))
+                .size(20.0)
+                .color(egui::Color32::RED),
+        );
+        ui.label(RichText::new(m.get(lang, "alone")).size(16.0).color(egui::Color32::RED));
+        ui.end_row();
+    }
+    if !v.conflicts.is_empty() {
+        let lines: Vec<String> = v
+            .conflicts
+            .iter()
+            .take(5)
+            .map(|c| {
+                format!(
+                    "{} {} {} → {} {}",
+                    short(&c.subject),
+                    c.first_gate,
+                    c.first_at.with_timezone(&tz).format("%H:%M"),
+                    c.second_gate,
+                    c.second_at.with_timezone(&tz).format("%H:%M")
+                )
+            })
+            .collect();
+        let more = if v.conflicts.len() > 5 { "\n…" } else { "" };
+        ui.label(
+            RichText::new(format!("{} ({})", m.get(lang, "op-conflicts"), v.conflicts.len()))
+                .size(20.0)
+                .color(egui::Color32::RED),
+        );
+        ui.label(
+            RichText::new(format!("{}{more}", lines.join("\n")))
+                .size(16.0)
+                .color(egui::Color32::RED),
+        );
+        ui.end_row();
+    }
+}
+
+/// A pseudonymous id, shortened for a table cell.
+fn short(subject: &str) -> String {
+    let mut s: String = subject.chars().take(12).collect();
+    if subject.chars().count() > 12 {
+        s.push('…');
+    }
+    s
 }

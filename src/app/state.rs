@@ -117,12 +117,31 @@ impl AppState {
     pub fn scanned(&mut self, outcome: ScanOutcome, now: f64) {
         if let Ok(r) = &outcome.recorded {
             self.occupancy = r.occupancy;
+            self.capacity = r.capacity;
         }
         // A staff-assisted entry is shown on the operator screen too, so staff see the result.
         self.panel = Some(Panel {
             outcome,
             until: now + self.verdict_seconds,
         });
+    }
+
+    /// A sync round reported: keep its status, and take the venue's count from every gate when
+    /// the server answered (a visitor who came in by another gate counts here too).
+    pub fn synced(&mut self, status: crate::sync::SyncStatus) {
+        if !status.venue.alone && status.venue.last_contact.is_some() {
+            self.occupancy = status.venue.inside;
+            if status.venue.capacity.is_some() {
+                self.capacity = status.venue.capacity;
+            }
+        }
+        self.sync = Some(status);
+    }
+
+    /// The gate shares its venue's room but the last round could not reach the server: it
+    /// admits only on its own share, and the screens say so.
+    pub fn working_alone(&self) -> bool {
+        self.sync.as_ref().is_some_and(|s| s.venue.alone)
     }
 
     /// Someone touched the screen or pressed a key.

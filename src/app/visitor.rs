@@ -105,6 +105,13 @@ pub fn visitor_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, preview: Op
     let mut commands = Vec::new();
     top_bar_ui(ui, state, m, &mut commands);
     ui.separator();
+    if state.working_alone() {
+        ui.label(
+            RichText::new(m.get(state.lang, "alone"))
+                .size(22.0)
+                .color(Color32::from_rgb(0xff, 0xa0, 0x00)),
+        );
+    }
     if let Some(err) = &state.camera_error {
         ui.label(
             RichText::new(format!("{} — {err}", m.get(state.lang, "camera-problem")))

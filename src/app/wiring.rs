@@ -113,7 +113,10 @@ pub fn build(
     if let Some(sync) = config.sync.clone() {
         let (tx, n) = (events_tx.clone(), notify.clone());
         crate::sync::spawn(
-            config.kiosk_id.clone(),
+            crate::sync::Gate {
+                kiosk_id: config.kiosk_id.clone(),
+                capacity: config.capacity,
+            },
             sync,
             store_handle.clone(),
             clock.clone(),

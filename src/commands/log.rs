@@ -34,6 +34,16 @@ pub fn sync_once(config_path: Option<&Path>) -> Result<(), CommandError> {
     for (seq, why) in &parked {
         eprintln!("parked #{seq}: {why}; it stays in the local log");
     }
+    // The venue's open visits and this gate's share, as the running kiosk takes them.
+    let mut venue = crate::venue::VenueStatus::default();
+    crate::venue::venue_round(&client, &mut store, config.capacity, Utc::now(), &mut venue)?;
+    println!("{}", venue_line(&venue));
+    for c in &venue.conflicts {
+        eprintln!(
+            "conflict: {} admitted at {} ({}) {} and again at {} ({}) {} without leaving between",
+            c.subject, c.first_kiosk, c.first_gate, c.first_at, c.second_kiosk, c.second_gate, c.second_at
+        );
+    }
     // The same signed trust list the kiosk's screen uses, refreshed here too, so that
     // `kiosk scan` decides like the screen; a wrong server key fails loudly.
     match &sync.server_key {
@@ -55,6 +65,23 @@ pub fn sync_once(config_path: Option<&Path>) -> Result<(), CommandError> {
         return Err(CommandError::Pending { pending });
     }
     Ok(())
+}
+
+/// One line on the venue: who is inside by every gate, and this gate's share.
+fn venue_line(v: &crate::venue::VenueStatus) -> String {
+    let capacity = v
+        .capacity
+        .map_or("no capacity".to_string(), |c| format!("capacity {c}"));
+    let share = match v.share.as_ref().and_then(|s| s.share.zip(s.left)) {
+        Some((share, left)) => format!("; this gate's share {share}, {left} left"),
+        None => String::new(),
+    };
+    format!(
+        "venue: {} inside ({capacity}), {} gates, {} conflicts{share}",
+        v.inside,
+        v.gates.len(),
+        v.conflicts.len()
+    )
 }
 
 pub fn run(config_path: Option<&Path>, cmd: &LogCommand) -> Result<(), CommandError> {

@@ -103,6 +103,7 @@ pub fn pair(config_path: Option<&Path>, args: &PairArgs) -> Result<(), CommandEr
         token: crate::config::Secret(token.clone()),
         server_key: Some(args.server_key.clone()),
         interval: std::time::Duration::from_secs(30),
+        venue_interval: std::time::Duration::from_secs(5),
         batch_size: 500,
         timeout: std::time::Duration::from_secs(15),
     };

@@ -68,6 +68,9 @@ pub struct SyncConfig {
     /// Pinned public key of the server, for its signed trust lists (not yet served).
     pub server_key: Option<String>,
     pub interval: Duration,
+    /// How often a gate of a venue that shares its room (a capacity, or several gates) sends
+    /// its passages and asks for the venue's open visits and its share (`src/venue.rs`).
+    pub venue_interval: Duration,
     pub batch_size: usize,
     /// How long one request may take before it counts as failed (and is retried).
     pub timeout: Duration,

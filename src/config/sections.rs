@@ -268,6 +268,7 @@ pub(super) struct RawSync {
     token: String,
     server_key: Option<String>,
     interval_seconds: Option<u64>,
+    venue_interval_seconds: Option<u64>,
     batch_size: Option<usize>,
     timeout_seconds: Option<u64>,
     /// Plain `http://` to a server that is not on this machine: off unless set, because the
@@ -548,6 +549,7 @@ impl RawSync {
             token: Secret(self.token),
             server_key: self.server_key,
             interval: Duration::from_secs(self.interval_seconds.unwrap_or(30).max(1)),
+            venue_interval: Duration::from_secs(self.venue_interval_seconds.unwrap_or(5).max(1)),
             batch_size,
             timeout: Duration::from_secs(timeout_seconds),
         })

@@ -8,6 +8,7 @@ mod chain;
 mod pairing;
 mod record;
 mod salvage;
+mod venue;
 mod views;
 pub mod writer;
 
@@ -20,6 +21,7 @@ pub use pairing::{BacklogFate, BacklogGroup};
 pub use record::PurgeReport;
 pub use record::{Recorded, ScanInput, StoreSettings};
 pub use salvage::SalvageReport;
+pub use venue::ShareView;
 pub use views::{DaySummary, Passage, PinLockout, day_bounds, write_csv};
 
 /// Append-only migrations, in order. The index + 1 is the schema version.
@@ -29,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_log_id_parked.sql"),
     include_str!("../../migrations/0004_format_chain_v2.sql"),
     include_str!("../../migrations/0005_sent_as.sql"),
+    include_str!("../../migrations/0006_venue_view.sql"),
 ];
 
 /// Errors of the store boundary; messages say what an operator can do.

@@ -7,6 +7,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 use super::chain::{CHAIN_VERSION, GENESIS, HashedFields};
+use super::venue::VenuePresence;
 use super::{Store, StoreError};
 use crate::gate::{self, GateInput, GateMode, Presence};
 use crate::policy::{Verdict, VerdictKind};
@@ -90,27 +91,6 @@ pub(super) struct NewPassage<'a> {
     pub inferred: bool,
 }
 
-/// The kiosk's own open visits, read inside the recording transaction.
-struct OpenVisits<'t, 'c>(&'t Transaction<'c>);
-
-impl Presence for OpenVisits<'_, '_> {
-    type Error = StoreError;
-    fn is_inside(&self, subject: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .0
-            .query_row("SELECT 1 FROM open_visits WHERE subject = ?1", params![subject], |_| {
-                Ok(())
-            })
-            .optional()?
-            .is_some())
-    }
-    fn occupancy(&self) -> Result<u32, StoreError> {
-        Ok(self
-            .0
-            .query_row("SELECT COUNT(*) FROM open_visits", [], |r| r.get::<_, i64>(0))? as u32)
-    }
-}
-
 impl Store {
     /// Records one scan in one durable transaction and returns what was committed.
     pub fn record_passage(&mut self, input: &ScanInput) -> Result<Recorded, StoreError> {
@@ -126,7 +106,11 @@ impl Store {
             Some(s) => s.to_string(),
             None => format!("text:{}", hex::encode(Sha256::digest(input.text.as_bytes()))),
         };
-        let presence = OpenVisits(&tx);
+        let presence = VenuePresence {
+            tx: &tx,
+            open_since_ms: ms(input.at) - settings.visit_max.as_millis() as i64,
+            capacity: settings.capacity,
+        };
         let inside = match subject {
             Some(s) => presence.is_inside(s)?,
             None => false,
@@ -144,6 +128,7 @@ impl Store {
             .optional()?;
         if let Some((direction, event)) = recent {
             let occupancy = presence.occupancy()?;
+            let capacity = presence.capacity()?;
             tx.commit()?;
             return Ok(Recorded {
                 seq: None,
@@ -153,16 +138,17 @@ impl Store {
                 reason: input.verdict.reason,
                 repeat: true,
                 occupancy,
-                capacity: settings.capacity,
+                capacity,
             });
         }
 
+        let (spent, limit) = presence.room()?;
         let decision = gate::decide(GateInput {
             mode: settings.gate_mode,
             verified: subject.is_some(),
             inside,
-            occupancy: presence.occupancy()?,
-            capacity: settings.capacity,
+            occupancy: spent,
+            capacity: limit,
             verdict: input.verdict.kind,
             reason: input.verdict.reason,
         });
@@ -206,7 +192,9 @@ impl Store {
         )?;
         if let Some(s) = subject {
             if decision.closes_visit {
+                // Whichever gate they came in by.
                 tx.execute("DELETE FROM open_visits WHERE subject = ?1", params![s])?;
+                tx.execute("DELETE FROM venue_inside WHERE subject = ?1", params![s])?;
             } else if decision.opens_visit {
                 tx.execute(
                     "INSERT INTO open_visits (subject, entered_ms, entry_seq) VALUES (?1, ?2, ?3)",
@@ -215,6 +203,7 @@ impl Store {
             }
         }
         let occupancy = presence.occupancy()?;
+        let capacity = presence.capacity()?;
         tx.commit()?;
         Ok(Recorded {
             seq: Some(seq),
@@ -224,7 +213,7 @@ impl Store {
             reason: decision.reason,
             repeat: false,
             occupancy,
-            capacity: settings.capacity,
+            capacity,
         })
     }
 

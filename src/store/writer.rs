@@ -27,6 +27,13 @@ pub enum Request {
     Parked(Sender<Result<Vec<(i64, String)>, StoreError>>),
     SavePinLockout(super::PinLockout),
     CheckHead(Box<wire::KioskStatus>, Sender<Result<Option<String>, StoreError>>),
+    LogId(Sender<Result<String, StoreError>>),
+    /// Takes in the server's view of the venue (`None`: none arrived) and answers this gate's share.
+    Venue(
+        Option<Box<wire::VenueState>>,
+        DateTime<Utc>,
+        Sender<Result<Option<super::ShareView>, StoreError>>,
+    ),
     Stop,
 }
 
@@ -99,6 +106,16 @@ impl StoreHandle {
                     }
                     Request::CheckHead(view, reply) => {
                         let _ = reply.send(store.check_against_server(&view));
+                    }
+                    Request::LogId(reply) => {
+                        let _ = reply.send(store.log_id());
+                    }
+                    Request::Venue(state, now, reply) => {
+                        let applied = match state {
+                            Some(state) => store.apply_venue_state(&state, now),
+                            None => Ok(()),
+                        };
+                        let _ = reply.send(applied.and_then(|_| store.share_view()));
                     }
                     Request::SavePinLockout(lockout) => {
                         // Nobody waits for this; the journal is where its failure can go.
@@ -181,6 +198,30 @@ impl StoreHandle {
     pub fn check_against_server(&self, view: wire::KioskStatus) -> Receiver<Result<Option<String>, StoreError>> {
         let (tx, rx) = mpsc::channel();
         if let Err(mpsc::SendError(Request::CheckHead(_, reply))) = self.tx.send(Request::CheckHead(Box::new(view), tx))
+        {
+            let _ = reply.send(Err(StoreError::Gone));
+        }
+        rx
+    }
+
+    /// The identity of the passage log (see `wire::PassageRecord::log_id`).
+    pub fn log_id(&self) -> Receiver<Result<String, StoreError>> {
+        let (tx, rx) = mpsc::channel();
+        if let Err(mpsc::SendError(Request::LogId(reply))) = self.tx.send(Request::LogId(tx)) {
+            let _ = reply.send(Err(StoreError::Gone));
+        }
+        rx
+    }
+
+    /// Takes in the server's view of the venue, if one arrived, and answers this gate's share.
+    pub fn venue(
+        &self,
+        state: Option<wire::VenueState>,
+        now: DateTime<Utc>,
+    ) -> Receiver<Result<Option<super::ShareView>, StoreError>> {
+        let (tx, rx) = mpsc::channel();
+        if let Err(mpsc::SendError(Request::Venue(_, _, reply))) =
+            self.tx.send(Request::Venue(state.map(Box::new), now, tx))
         {
             let _ = reply.send(Err(StoreError::Gone));
         }

@@ -124,6 +124,8 @@ pub struct SyncStatus {
     /// The kiosk's clock reads before a time it knows has passed (the signed trust list's, or
     /// its own newest passage's): what to set.
     pub clock_problem: Option<String>,
+    /// The venue by every gate's passages, and this gate's share of its room.
+    pub venue: crate::venue::VenueStatus,
 }
 
 pub struct SyncClient {
@@ -158,7 +160,7 @@ impl SyncClient {
         self
     }
 
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
         self.http
             .request(method, format!("{}{path}", self.url))
             .bearer_auth(&self.token)
@@ -293,9 +295,19 @@ pub fn backoff(interval: Duration, failures: u32) -> Duration {
     base.mul_f64(if failures == 0 { 1.0 } else { jitter })
 }
 
-/// The kiosk's sync thread: runs for the life of the kiosk, never blocks scanning.
+/// Who the sync thread syncs as: the kiosk's name and its `[gate] capacity` (sent with each
+/// venue round).
+pub struct Gate {
+    pub kiosk_id: String,
+    pub capacity: Option<u32>,
+}
+
+/// The kiosk's sync thread: runs for the life of the kiosk, never blocks scanning. Each round
+/// sends the backlog and asks for the venue's view (every `venue_interval` when the venue
+/// shares its room, else every `interval`); the trust list and the server's gap report are
+/// fetched at most once per `interval`.
 pub fn spawn(
-    kiosk_id: String,
+    gate: Gate,
     config: SyncConfig,
     mut store: StoreHandle,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
@@ -311,13 +323,19 @@ pub fn spawn(
         let mut status = initial;
         let mut failures = 0u32;
         let client = SyncClient::new(&config).map(|c| c.with_clock(clock.clone()));
-        // The server's gap report costs it a scan of this kiosk's passages: ask once at start
-        // and then only after rounds that sent something (only sending can change it).
+        // The trust list and the gap report (a scan of this kiosk's passages on the server)
+        // are not needed every few seconds: at start, then at most once per interval (the gap
+        // report only after rounds that sent something: only sending can change it).
         let mut gaps_known = false;
+        let mut list_fetched: Option<std::time::Instant> = None;
+        let mut gaps_fetched: Option<std::time::Instant> = None;
+        let due = |last: Option<std::time::Instant>| last.is_none_or(|t| t.elapsed() >= config.interval);
         loop {
             let result = match &client {
                 Ok(c) => c.sync_once(&mut store).and_then(|sent| {
-                    if let Some(key) = &config.server_key {
+                    if let Some(key) = &config.server_key
+                        && due(list_fetched)
+                    {
                         let policy = c.refresh_policy(key, &cache, clock.now())?;
                         let (merged, problems) = Rules::merged(&base, &policy);
                         status.clock_problem = merged.clock_problem(clock.now()).or_else(|| log_clock.clone());
@@ -325,18 +343,26 @@ pub fn spawn(
                         if let Ok(mut r) = shared.write() {
                             *r = merged;
                         }
+                        list_fetched = Some(std::time::Instant::now());
                     }
-                    if sent > 0 || !gaps_known {
-                        let view = c.server_view(&kiosk_id)?;
+                    if !gaps_known || (sent > 0 && due(gaps_fetched)) {
+                        let view = c.server_view(&gate.kiosk_id)?;
                         status.chain_problem = store.check_head(&view)?;
                         status.server_missing = view.gaps;
                         gaps_known = true;
+                        gaps_fetched = Some(std::time::Instant::now());
                     }
                     Ok(())
                 }),
                 Err(e) => Err(SyncError::Unreachable(e.to_string())),
             };
-            match result {
+            // Asked even when sending failed: cut off, the store still answers what is left
+            // of the standing share, for the screen.
+            let venue = match &client {
+                Ok(c) => crate::venue::venue_round(c, &mut store, gate.capacity, clock.now(), &mut status.venue),
+                Err(_) => Ok(()),
+            };
+            match result.and(venue) {
                 Ok(_) => {
                     failures = 0;
                     status.last_success = Some(clock.now());
@@ -352,7 +378,12 @@ pub fn spawn(
                 status.parked = parked;
             }
             report(status.clone());
-            std::thread::sleep(backoff(config.interval, failures));
+            let every = if status.venue.shared() {
+                config.venue_interval.min(config.interval)
+            } else {
+                config.interval
+            };
+            std::thread::sleep(backoff(every, failures));
         }
     })
 }

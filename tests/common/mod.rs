@@ -92,6 +92,7 @@ pub fn sync_client(url: &str, token: &str) -> kiosk::sync::SyncClient {
         token: kiosk::config::Secret(token.into()),
         server_key: None,
         interval: std::time::Duration::from_secs(1),
+        venue_interval: std::time::Duration::from_secs(5),
         batch_size: 40,
         timeout: std::time::Duration::from_secs(10),
     })

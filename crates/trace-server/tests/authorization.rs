@@ -34,6 +34,7 @@ const MATRIX: &[(&str, &str, [u16; 6])] = &[
     ("get", "/v1/kiosks/{id}/status", [401, 401, 200, 401, 200, 401]),
     ("get", "/v1/kiosk/policy", [401, 401, 200, 401, 403, 401]),
     ("get", "/v1/kiosk/whoami", [401, 401, 200, 401, 403, 401]),
+    ("post", "/v1/kiosk/venue", [401, 401, 200, 401, 403, 401]),
     ("post", "/v1/cases", [401, 401, 403, 401, 200, 401]),
     ("get", "/v1/trace/contacts", [401, 401, 403, 401, 200, 401]),
     ("get", "/v1/trace/venue", [401, 401, 403, 401, 200, 401]),
@@ -98,6 +99,7 @@ fn every_route_answers_every_caller_as_the_matrix_says() {
                 "post" if path.contains("cases") => client
                     .post(&url)
                     .json(&json!({"subject": "p-1", "reason": "lab report 42"})),
+                "post" if path.contains("venue") => client.post(&url).json(&json!({"log_id": "log-1", "capacity": 10})),
                 "post" => client.post(&url).json(&json!([])),
                 _ => client.get(&url),
             };

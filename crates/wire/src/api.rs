@@ -20,6 +20,9 @@ pub mod routes {
     /// GET [`crate::KioskIdentity`]: who the token belongs to (for `kiosk pair` and
     /// `check-config --online`). Kiosk token.
     pub const KIOSK_WHOAMI: &str = "/v1/kiosk/whoami";
+    /// POST [`crate::VenueRequest`]; answers [`crate::VenueState`]: who is inside the kiosk's
+    /// venue by every gate's passages, and this gate's share of the room left. Kiosk token.
+    pub const VENUE: &str = "/v1/kiosk/venue";
     /// Request header in which a kiosk sends its clock (RFC 3339) with every call: the server
     /// measures skew from it, not from passage times, which may be back-dated on purpose.
     pub const KIOSK_CLOCK_HEADER: &str = "kiosk-clock";

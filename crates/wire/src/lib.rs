@@ -3,6 +3,7 @@
 //! limits. A renamed field or word is a compile error on both sides, not a silent loss.
 
 mod api;
+mod venue;
 pub mod when;
 mod words;
 
@@ -10,4 +11,5 @@ pub use api::{
     FormatTrust, IngestReport, KioskIdentity, KioskStatus, MAX_BATCH, POLICY_VERSION, PassageRecord, PolicyDocument,
     Rejection, SignedDocument, routes,
 };
+pub use venue::{GateConflict, GateCount, OpenVisit, VenueRequest, VenueState};
 pub use words::{Direction, Reason, UnknownWord, VerdictKind};

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use chrono::Utc;
-use wire::{IngestReport, KioskIdentity, KioskStatus, MAX_BATCH, SignedDocument};
+use wire::{IngestReport, KioskIdentity, KioskStatus, MAX_BATCH, SignedDocument, VenueRequest, VenueState};
 
 use super::AppState;
 use crate::auth::{Caller, KioskCaller};
@@ -59,6 +59,31 @@ pub async fn whoami(State(s): State<AppState>, k: KioskCaller) -> Result<Json<Ki
         server_time: Utc::now(),
         subject_key: Some(crate::trust::subject_key(&s.db).await?),
     }))
+}
+
+/// The kiosk's venue as every gate's passages show it, and a new share of the room for this
+/// gate. The token is checked before the body is read; the venue is the token's.
+pub async fn venue(
+    State(s): State<AppState>,
+    k: KioskCaller,
+    axum::Json(request): axum::Json<VenueRequest>,
+) -> Result<Json<VenueState>, ServerError> {
+    let log_ok = request.log_id.len() <= 64
+        && request
+            .log_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !log_ok {
+        return Err(ServerError::BadRequest(
+            "log_id: at most 64 letters, digits, '-' or '_' (the kiosk's log identity)".into(),
+        ));
+    }
+    if request.capacity == Some(0) || request.capacity.is_some_and(|c| c > 10_000_000) {
+        return Err(ServerError::BadRequest(
+            "capacity: between 1 and 10000000, or absent for no limit".into(),
+        ));
+    }
+    Ok(Json(s.db.venue_state(&k.kiosk, &k.venue, &request).await?))
 }
 
 /// Readable by a tracer, or by the kiosk itself.

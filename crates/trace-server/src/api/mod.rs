@@ -107,6 +107,7 @@ routes! {
     get routes::KIOSK_STATUS => kiosk::status,
     get routes::KIOSK_POLICY => kiosk::policy,
     get routes::KIOSK_WHOAMI => kiosk::whoami,
+    post routes::VENUE => kiosk::venue,
     post routes::CASES => tracer::open_case,
     get routes::TRACE_CONTACTS => tracer::contacts,
     get routes::TRACE_VENUE => tracer::venue,

@@ -7,6 +7,7 @@ mod passages;
 pub mod synth;
 mod trace;
 mod trust;
+pub mod venue;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
@@ -30,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0010_signer_certificates.sql"),
     include_str!("../../migrations/0011_issuer_kinds.sql"),
     include_str!("../../migrations/0012_subject_key.sql"),
+    include_str!("../../migrations/0013_venue_shares.sql"),
 ];
 
 /// The server's database: a connection pool. Cheap to clone.

@@ -1,0 +1,322 @@
+//! One venue, many gates: the venue's open visits by every gate's passages, its gates'
+//! counts, conflicts between gates, and each gate's share of the room left (issued under a
+//! per-venue lock, so two gates asking at once cannot both be given the same places).
+
+use chrono::{DateTime, Utc};
+use wire::{GateConflict, GateCount, OpenVisit, VenueRequest, VenueState};
+
+use super::Db;
+use crate::error::ServerError;
+
+/// How far back a visit can still be open: the kiosk closes longer ones itself (`[visit]
+/// max_hours`, at most a day) with an inferred exit that reaches the server like any passage.
+const PRESENCE_WINDOW: &str = "1 day";
+/// Recent entries that weigh a gate's share (a busy gate gets more of the room).
+const RECENT: &str = "10 minutes";
+/// Conflicts listed at most (the operator needs to see that there are some, and which).
+const MAX_CONFLICTS: i64 = 200;
+
+/// Another gate's standing share: what it was given and the visits it has opened since that
+/// the server knows of (each spent one place of the share).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub share: u32,
+    pub opened_since: u32,
+}
+
+/// This gate's share: the room left (capacity − occupancy) split by weight (1 + recent
+/// entries per gate), rounded up, but never more than the room other gates' standing shares
+/// leave free. The sum of shares still unspent plus occupancy never passes capacity.
+pub fn allocate(capacity: u32, occupancy: u32, others: &[Standing], weight: u64, total_weight: u64) -> u32 {
+    let room = capacity.saturating_sub(occupancy);
+    let reserved: u32 = others
+        .iter()
+        .map(|s| s.share.saturating_sub(s.opened_since))
+        .fold(0u32, u32::saturating_add);
+    let pool = room.saturating_sub(reserved);
+    let fair = (room as u64 * weight).div_ceil(total_weight.max(1));
+    pool.min(fair.min(u32::MAX as u64) as u32)
+}
+
+impl Db {
+    /// The venue as the server sees it, and a new share for `kiosk_id`, counted from the newest
+    /// passage of its log the server holds.
+    pub async fn venue_state(
+        &self,
+        kiosk_id: &str,
+        venue_id: &str,
+        request: &VenueRequest,
+    ) -> Result<VenueState, ServerError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // Shares of one venue are issued one at a time.
+        tx.execute("SELECT pg_advisory_xact_lock(7216, hashtext($1))", &[&venue_id])
+            .await?;
+
+        let inside: Vec<OpenVisit> = tx
+            .query(
+                &format!(
+                    "SELECT subject, kiosk_id, gate, at FROM (
+                       SELECT DISTINCT ON (subject) subject, kiosk_id, gate, at, direction
+                       FROM passages
+                       WHERE venue_id = $1 AND verdict = 'admit' AND subject IS NOT NULL
+                         AND at > now() - interval '{PRESENCE_WINDOW}'
+                       ORDER BY subject, at DESC, seq DESC
+                     ) newest WHERE direction = 'entry' ORDER BY at"
+                ),
+                &[&venue_id],
+            )
+            .await?
+            .iter()
+            .map(|r| OpenVisit {
+                subject: r.get(0),
+                kiosk_id: r.get(1),
+                gate: r.get(2),
+                entered_at: r.get(3),
+            })
+            .collect();
+
+        let counted_seq: i64 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(seq), 0) FROM passages WHERE kiosk_id = $1 AND log_id = $2",
+                &[&kiosk_id, &request.log_id],
+            )
+            .await?
+            .get(0);
+
+        let gates: Vec<(GateCount, i64)> = tx
+            .query(
+                &format!(
+                    "SELECT k.id, COALESCE(MAX(p.gate), ''),
+                            COUNT(*) FILTER (WHERE p.direction = 'entry'),
+                            COUNT(*) FILTER (WHERE p.direction = 'exit'),
+                            k.last_seen,
+                            COUNT(*) FILTER (WHERE p.direction = 'entry' AND p.at > now() - interval '{RECENT}')
+                     FROM kiosks k
+                     LEFT JOIN passages p ON p.kiosk_id = k.id AND p.verdict = 'admit'
+                                         AND p.at > now() - interval '{PRESENCE_WINDOW}'
+                     WHERE k.venue_id = $1 AND k.revoked_at IS NULL
+                     GROUP BY k.id, k.last_seen ORDER BY k.id"
+                ),
+                &[&venue_id],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                let last_seen: Option<DateTime<Utc>> = r.get(4);
+                (
+                    GateCount {
+                        kiosk_id: r.get(0),
+                        gate: r.get(1),
+                        entries: r.get(2),
+                        exits: r.get(3),
+                        last_seen,
+                    },
+                    r.get::<_, i64>(5),
+                )
+            })
+            .collect();
+
+        let conflicts = tx
+            .query(
+                &format!(
+                    "SELECT subject, prev_kiosk, prev_gate, prev_at, kiosk_id, gate, at FROM (
+                       SELECT subject, kiosk_id, gate, at, direction,
+                              LAG(direction) OVER w AS prev_direction, LAG(kiosk_id) OVER w AS prev_kiosk,
+                              LAG(gate) OVER w AS prev_gate, LAG(at) OVER w AS prev_at
+                       FROM passages
+                       WHERE venue_id = $1 AND verdict = 'admit' AND subject IS NOT NULL
+                         AND at > now() - interval '{PRESENCE_WINDOW}'
+                       WINDOW w AS (PARTITION BY subject ORDER BY at, seq)
+                     ) x
+                     WHERE direction = 'entry' AND prev_direction = 'entry' AND prev_kiosk <> kiosk_id
+                     ORDER BY at DESC LIMIT {MAX_CONFLICTS}"
+                ),
+                &[&venue_id],
+            )
+            .await?
+            .iter()
+            .map(|r| GateConflict {
+                subject: r.get(0),
+                first_kiosk: r.get(1),
+                first_gate: r.get(2),
+                first_at: r.get(3),
+                second_kiosk: r.get(4),
+                second_gate: r.get(5),
+                second_at: r.get(6),
+            })
+            .collect();
+
+        // The venue's capacity: the smallest its (unrevoked) gates report, this one included.
+        let reported = request.capacity.map(|c| c.min(i32::MAX as u32) as i32);
+        let others_capacity: Option<i32> = tx
+            .query_one(
+                "SELECT MIN(s.capacity) FROM venue_shares s JOIN kiosks k ON k.id = s.kiosk_id
+                 WHERE k.venue_id = $1 AND k.revoked_at IS NULL AND s.kiosk_id <> $2",
+                &[&venue_id, &kiosk_id],
+            )
+            .await?
+            .get(0);
+        let capacity = match (reported, others_capacity) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+        .map(|c| c.max(0) as u32);
+
+        let share = match capacity {
+            None => None,
+            Some(capacity) => {
+                let others: Vec<Standing> = tx
+                    .query(
+                        "SELECT s.share, (
+                           SELECT COUNT(*) FROM (
+                             SELECT DISTINCT ON (p.subject) p.direction FROM passages p
+                             WHERE p.kiosk_id = s.kiosk_id AND p.log_id = s.log_id AND p.seq > s.counted_seq
+                               AND p.verdict = 'admit' AND p.subject IS NOT NULL
+                             ORDER BY p.subject, p.seq DESC
+                           ) newest WHERE newest.direction = 'entry')
+                         FROM venue_shares s JOIN kiosks k ON k.id = s.kiosk_id
+                         WHERE k.venue_id = $1 AND k.revoked_at IS NULL AND s.kiosk_id <> $2 AND s.share IS NOT NULL",
+                        &[&venue_id, &kiosk_id],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| Standing {
+                        share: r.get::<_, i32>(0).max(0) as u32,
+                        opened_since: r.get::<_, i64>(1).clamp(0, u32::MAX as i64) as u32,
+                    })
+                    .collect();
+                let weight = |recent: i64| 1 + recent.max(0) as u64;
+                let total_weight: u64 = gates.iter().map(|(_, recent)| weight(*recent)).sum();
+                let mine = gates
+                    .iter()
+                    .find(|(g, _)| g.kiosk_id == kiosk_id)
+                    .map_or(1, |(_, recent)| weight(*recent));
+                Some(allocate(
+                    capacity,
+                    inside.len().min(u32::MAX as usize) as u32,
+                    &others,
+                    mine,
+                    total_weight.max(mine),
+                ))
+            }
+        };
+        tx.execute(
+            "INSERT INTO venue_shares (kiosk_id, log_id, counted_seq, share, capacity, issued_at)
+             VALUES ($1, $2, $3, $4, $5, now())
+             ON CONFLICT (kiosk_id) DO UPDATE SET log_id = excluded.log_id, counted_seq = excluded.counted_seq,
+               share = excluded.share, capacity = excluded.capacity, issued_at = excluded.issued_at",
+            &[
+                &kiosk_id,
+                &request.log_id,
+                &counted_seq,
+                &share.map(|s| s.min(i32::MAX as u32) as i32),
+                &reported,
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(VenueState {
+            venue_id: venue_id.to_string(),
+            server_time: Utc::now(),
+            inside,
+            capacity,
+            share,
+            counted_seq,
+            gates: gates.into_iter().map(|(g, _)| g).collect(),
+            conflicts,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_never_hand_out_more_than_the_room_left() {
+        // An empty venue of 10, two gates of equal weight: 5 each, however they ask.
+        let first = allocate(10, 0, &[], 1, 2);
+        assert_eq!(first, 5);
+        let second = allocate(
+            10,
+            0,
+            &[Standing {
+                share: first,
+                opened_since: 0,
+            }],
+            1,
+            2,
+        );
+        assert_eq!(second, 5);
+        // The first gate asks again having opened 3 visits (now counted in occupancy): the
+        // second still holds 5, so at most 2 are free.
+        let again = allocate(
+            10,
+            3,
+            &[Standing {
+                share: second,
+                opened_since: 0,
+            }],
+            1,
+            2,
+        );
+        assert_eq!(again, 2);
+        // Rounded up, but capped by what is free: 3 places, 2 gates → 2, then 1.
+        assert_eq!(allocate(3, 0, &[], 1, 2), 2);
+        assert_eq!(
+            allocate(
+                3,
+                0,
+                &[Standing {
+                    share: 2,
+                    opened_since: 0
+                }],
+                1,
+                2
+            ),
+            1
+        );
+        // A busy gate (weight 9 of 10) gets most of the room.
+        assert_eq!(allocate(100, 0, &[], 9, 10), 90);
+        // Over capacity (gates that were cut off admitted the same person twice): nothing.
+        assert_eq!(allocate(10, 12, &[], 1, 1), 0);
+        // A share spent and more (opened beyond it cannot happen, but never underflows).
+        assert_eq!(
+            allocate(
+                10,
+                0,
+                &[Standing {
+                    share: 2,
+                    opened_since: 5
+                }],
+                1,
+                1
+            ),
+            10
+        );
+    }
+
+    #[test]
+    fn shares_sum_within_capacity_for_any_order_of_asking() {
+        // Property: whatever the order and occupancy, occupancy + every standing share ≤ capacity.
+        for capacity in [1u32, 2, 3, 7, 50] {
+            for gates in 1..5usize {
+                let mut shares = vec![0u32; gates];
+                for round in 0..3 * gates {
+                    let g = (round * 7 + 3) % gates;
+                    let others: Vec<Standing> = (0..gates)
+                        .filter(|&o| o != g)
+                        .map(|o| Standing {
+                            share: shares[o],
+                            opened_since: 0,
+                        })
+                        .collect();
+                    shares[g] = allocate(capacity, 0, &others, 1 + g as u64, (1..=gates as u64).sum());
+                    let total: u32 = shares.iter().sum();
+                    assert!(total <= capacity, "cap {capacity}, gates {gates}: {shares:?}");
+                }
+            }
+        }
+    }
+}

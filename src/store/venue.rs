@@ -1,0 +1,180 @@
+//! The venue as every gate sees it: the trace server's view of who is inside (taken in by
+//! [`Store::apply_venue_state`]), merged with this gate's own newer passages, and this gate's
+//! share of the room — the presence the gate decides on inside the recording transaction.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Transaction, params};
+use wire::VenueState;
+
+use super::{Store, StoreError};
+use crate::gate::Presence;
+
+/// This gate's standing with the venue, for the screens.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ShareView {
+    /// Entries the gate may still admit on its share (`None`: the venue has no capacity).
+    pub left: Option<u32>,
+    pub share: Option<u32>,
+    pub capacity: Option<u32>,
+    /// Gates of the venue, this one included.
+    pub gates: u32,
+    /// When the view arrived (the kiosk's clock).
+    pub pulled_at: DateTime<Utc>,
+}
+
+/// Who is inside, as the gate decides it: visits this gate opened, and visits the server
+/// says other gates opened (younger than `[visit] max_hours`).
+pub(super) struct VenuePresence<'t, 'c> {
+    pub tx: &'t Transaction<'c>,
+    /// Remote visits that entered before this are over (the kiosk closes its own alike).
+    pub open_since_ms: i64,
+    /// `[gate] capacity` of this kiosk, used until the server has given it a share.
+    pub capacity: Option<u32>,
+}
+
+impl Presence for VenuePresence<'_, '_> {
+    type Error = StoreError;
+    fn is_inside(&self, subject: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT 1 FROM open_visits WHERE subject = ?1
+                 UNION ALL SELECT 1 FROM venue_inside WHERE subject = ?1 AND entered_ms > ?2",
+                params![subject, self.open_since_ms],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+    fn occupancy(&self) -> Result<u32, StoreError> {
+        Ok(self.tx.query_row(
+            "SELECT COUNT(*) FROM (SELECT subject FROM open_visits
+                                   UNION SELECT subject FROM venue_inside WHERE entered_ms > ?1)",
+            params![self.open_since_ms],
+            |r| r.get::<_, i64>(0),
+        )? as u32)
+    }
+    fn room(&self) -> Result<(u32, Option<u32>), StoreError> {
+        match share(self.tx)? {
+            // Connected or cut off, the gate spends only its share: visits it opened after
+            // the passage the share was counted from, still open.
+            Some(Share {
+                share: Some(limit),
+                counted_seq,
+                ..
+            }) => Ok((opened_since(self.tx, counted_seq)?, Some(limit))),
+            Some(Share { share: None, .. }) => Ok((self.occupancy()?, None)),
+            // Never heard from the server (no [sync], or not yet): this gate alone counts.
+            None => Ok((self.occupancy()?, self.capacity)),
+        }
+    }
+    fn capacity(&self) -> Result<Option<u32>, StoreError> {
+        Ok(match share(self.tx)? {
+            Some(s) => s.capacity,
+            None => self.capacity,
+        })
+    }
+}
+
+struct Share {
+    counted_seq: i64,
+    share: Option<u32>,
+    capacity: Option<u32>,
+    gates: u32,
+    pulled_ms: i64,
+}
+
+fn share(tx: &rusqlite::Connection) -> Result<Option<Share>, StoreError> {
+    Ok(tx
+        .query_row(
+            "SELECT counted_seq, share, capacity, gates, pulled_ms FROM venue_share
+             WHERE log_id = (SELECT value FROM meta WHERE key = 'log_id')",
+            [],
+            |r| {
+                Ok(Share {
+                    counted_seq: r.get(0)?,
+                    share: r.get(1)?,
+                    capacity: r.get(2)?,
+                    gates: r.get(3)?,
+                    pulled_ms: r.get(4)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+fn opened_since(conn: &rusqlite::Connection, counted_seq: i64) -> Result<u32, StoreError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM open_visits WHERE entry_seq > ?1",
+        params![counted_seq],
+        |r| r.get::<_, i64>(0),
+    )? as u32)
+}
+
+impl Store {
+    /// Takes in the server's view of the venue. Passages of this log newer than the view
+    /// (`counted_seq`) win over it; visits this gate opened that the server has seen closed at
+    /// another gate are closed here too (without a passage: the exit is the other gate's).
+    pub fn apply_venue_state(&mut self, state: &VenueState, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let log_id = self.log_id()?;
+        let kiosk_id = self.settings.kiosk_id.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM venue_inside", [])?;
+        {
+            let mut newer = tx.prepare_cached("SELECT 1 FROM passages WHERE subject = ?1 AND seq > ?2 LIMIT 1")?;
+            let mut put = tx.prepare_cached(
+                "INSERT OR REPLACE INTO venue_inside (subject, kiosk_id, gate, entered_ms) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for v in &state.inside {
+                // Our own visits are in open_visits; our newer passages know better.
+                if v.kiosk_id == kiosk_id || newer.exists(params![v.subject, state.counted_seq])? {
+                    continue;
+                }
+                put.execute(params![v.subject, v.kiosk_id, v.gate, v.entered_at.timestamp_millis()])?;
+            }
+        }
+        let still_inside: std::collections::HashSet<&str> = state.inside.iter().map(|v| v.subject.as_str()).collect();
+        let ours: Vec<(String, i64)> = {
+            let mut stmt = tx.prepare("SELECT subject, entry_seq FROM open_visits WHERE entry_seq <= ?1")?;
+            stmt.query_map(params![state.counted_seq], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        for (subject, _) in ours.iter().filter(|(s, _)| !still_inside.contains(s.as_str())) {
+            tx.execute("DELETE FROM open_visits WHERE subject = ?1", params![subject])?;
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO venue_share (id, log_id, counted_seq, share, capacity, gates, pulled_ms)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                log_id,
+                state.counted_seq,
+                state.share,
+                state.capacity,
+                state.gates.len().max(1) as u32,
+                now.timestamp_millis()
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// This gate's share and what is left of it, if the server has given one.
+    pub fn share_view(&self) -> Result<Option<ShareView>, StoreError> {
+        let Some(s) = share(&self.conn)? else {
+            return Ok(None);
+        };
+        let left = match s.share {
+            Some(limit) => Some(limit.saturating_sub(opened_since(&self.conn, s.counted_seq)?)),
+            None => None,
+        };
+        Ok(Some(ShareView {
+            left,
+            share: s.share,
+            capacity: s.capacity,
+            gates: s.gates,
+            pulled_at: DateTime::from_timestamp_millis(s.pulled_ms).unwrap_or_default(),
+        }))
+    }
+}

@@ -1,0 +1,226 @@
+//! One venue, many gates: full kiosk stacks (a real SQLite log each, the real sync client and
+//! venue round) against a real trace server on 127.0.0.1 with a real PostgreSQL. Capacity
+//! across gates, leaving by another gate, a partition (shares hold) and the heal (counts
+//! converge, conflicts listed).
+
+use chrono::{DateTime, Utc};
+use kiosk::gate::GateMode;
+use kiosk::store::{Recorded, ScanInput, Store, StoreSettings};
+use kiosk::sync::SyncClient;
+use kiosk::venue::{VenueStatus, venue_round};
+use trace_server::testkit::TestServer;
+use wire::{Direction, Reason, VerdictKind};
+
+mod common;
+
+/// One gate: its own passage log and its own token.
+struct Gate {
+    _dir: tempfile::TempDir,
+    store: Store,
+    client: SyncClient,
+    venue: VenueStatus,
+}
+
+impl Gate {
+    fn new(server: &TestServer, id: &str, capacity: Option<u32>) -> Gate {
+        let token = server.add_kiosk(id, "mall");
+        let dir = tempfile::tempdir().unwrap();
+        let settings = StoreSettings {
+            kiosk_id: id.into(),
+            venue_id: "mall".into(),
+            gate: format!("{id} door"),
+            gate_mode: GateMode::Auto,
+            capacity,
+            repeat_window: std::time::Duration::from_secs(0),
+            visit_max: std::time::Duration::from_secs(8 * 3600),
+        };
+        let store = Store::open(&dir.path().join("kiosk.db"), settings).unwrap();
+        Gate {
+            client: common::sync_client(&server.url, &token),
+            _dir: dir,
+            store,
+            venue: VenueStatus::default(),
+        }
+    }
+
+    /// One sync round as the kiosk's sync thread runs it: send, then ask for the venue.
+    fn round(&mut self) -> Result<(), kiosk::sync::SyncError> {
+        let now = Utc::now();
+        let sent = self.client.sync_once(&mut self.store);
+        let capacity = self.capacity();
+        let venue = venue_round(&self.client, &mut self.store, capacity, now, &mut self.venue);
+        sent.and(venue)
+    }
+
+    fn capacity(&self) -> Option<u32> {
+        self.store.settings().capacity
+    }
+
+    /// A visitor with a green code shows it at this gate now.
+    fn scan(&mut self, subject: &str) -> Recorded {
+        self.store.record_passage(&green(subject, Utc::now())).unwrap()
+    }
+
+    fn admits(&mut self, subject: &str) -> bool {
+        self.scan(subject).verdict == VerdictKind::Admit
+    }
+}
+
+fn green(subject: &str, at: DateTime<Utc>) -> ScanInput {
+    let claims = passes::vp1::Claims::health(
+        "iss",
+        subject.to_string(),
+        "A*",
+        passes::vp1::HealthColour::Green,
+        at - chrono::Duration::minutes(1),
+        at + chrono::Duration::hours(2),
+    );
+    ScanInput {
+        verdict: kiosk::policy::Policy::default().decide(claims, at),
+        text: String::new(),
+        at,
+    }
+}
+
+#[test]
+fn capacity_counts_every_gate_and_a_visitor_leaves_by_another_gate() {
+    let server = TestServer::start();
+    let mut north = Gate::new(&server, "north", Some(4));
+    let mut south = Gate::new(&server, "south", Some(4));
+    north.round().unwrap();
+    south.round().unwrap();
+    let share = |g: &Gate| g.venue.share.as_ref().and_then(|s| s.share).unwrap();
+    assert_eq!(share(&north) + share(&south), 4, "the room is shared out, no more");
+
+    // Two in at each gate fill the venue; a fifth is refused at either gate.
+    assert!(north.admits("p1") && north.admits("p2"));
+    assert!(south.admits("p3") && south.admits("p4"));
+    let refused = south.scan("p5");
+    assert_eq!(
+        (refused.verdict, refused.reason),
+        (VerdictKind::Deny, Reason::CapacityFull)
+    );
+    north.round().unwrap();
+    south.round().unwrap();
+    north.round().unwrap();
+    assert_eq!((north.venue.inside, south.venue.inside), (4, 4));
+    assert_eq!(
+        (north.scan("p5").reason, south.scan("p5").reason),
+        (Reason::CapacityFull, Reason::CapacityFull),
+        "full, with every gate's passages known"
+    );
+
+    // p1 came in at the north gate and leaves by the south one: an exit, not a second entry.
+    let out = south.scan("p1");
+    assert_eq!(
+        (out.direction, out.verdict, out.reason),
+        (Direction::Exit, VerdictKind::Admit, Reason::OkExit)
+    );
+    south.round().unwrap();
+    north.round().unwrap();
+    south.round().unwrap();
+    assert_eq!(north.venue.inside, 3);
+    // The north gate heard of it: p1 coming back there is an entry again, not an exit.
+    let back = south.scan("p6");
+    assert_eq!(
+        (back.direction, back.verdict),
+        (Direction::Entry, VerdictKind::Admit),
+        "{back:?}"
+    );
+    south.round().unwrap();
+    north.round().unwrap();
+    let again = north.scan("p1");
+    assert_eq!(
+        (again.direction, again.reason),
+        (Direction::Entry, Reason::CapacityFull),
+        "{again:?}"
+    );
+    assert!(north.venue.conflicts.is_empty(), "{:?}", north.venue.conflicts);
+
+    // One visit on the server: in at north, out at south.
+    assert_eq!(
+        server.count(
+            "SELECT COUNT(*) FROM passages WHERE subject = 'p1' AND verdict = 'admit' AND
+             ((kiosk_id = 'north' AND direction = 'entry') OR (kiosk_id = 'south' AND direction = 'exit'))"
+        ),
+        2
+    );
+}
+
+#[test]
+fn cut_off_gates_keep_to_their_shares_and_converge_when_they_meet_again() {
+    let server = TestServer::start();
+    let mut gates = [
+        Gate::new(&server, "north", Some(6)),
+        Gate::new(&server, "south", Some(6)),
+        Gate::new(&server, "east", Some(6)),
+    ];
+    for g in gates.iter_mut() {
+        g.round().unwrap();
+    }
+    let shares: Vec<u32> = gates
+        .iter()
+        .map(|g| g.venue.share.as_ref().and_then(|s| s.share).unwrap())
+        .collect();
+    assert_eq!(shares.iter().sum::<u32>(), 6, "{shares:?}");
+
+    // The server goes away: every gate works alone on its share.
+    let (runtime, database_url, addr) = server.stop();
+    let mut admitted = 0;
+    for (i, g) in gates.iter_mut().enumerate() {
+        assert!(g.round().is_err(), "cut off");
+        assert!(g.venue.alone, "and says so");
+        // The same pass shows up at the north and south gates while they cannot compare notes.
+        let people: Vec<String> = match i {
+            0 | 1 => std::iter::once("dup".to_string())
+                .chain((0..4).map(|n| format!("g{i}-{n}")))
+                .collect(),
+            _ => (0..5).map(|n| format!("g{i}-{n}")).collect(),
+        };
+        let here = people.iter().filter(|p| g.admits(p)).count() as u32;
+        assert_eq!(here, shares[i], "gate {i} admits exactly its share");
+        admitted += here;
+        assert_eq!(
+            g.venue.share.as_ref().and_then(|s| s.left),
+            Some(shares[i]),
+            "left before this batch"
+        );
+        g.round().unwrap_err();
+        assert_eq!(g.venue.share.as_ref().and_then(|s| s.left), Some(0), "spent");
+    }
+    assert!(admitted <= 6, "the venue never passes its capacity: {admitted}");
+
+    // Back together: every passage arrives once, every gate sees the same venue, and the
+    // double admission is listed for the operator.
+    let server = TestServer::start_on(runtime, database_url, Some(addr));
+    for _ in 0..2 {
+        for g in gates.iter_mut() {
+            g.round().unwrap();
+            assert!(!g.venue.alone);
+        }
+    }
+    let recorded: i64 = gates.iter().map(|g| g.store.pending_sync().unwrap() as i64).sum();
+    assert_eq!(recorded, 0);
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM passages"),
+        15,
+        "5 scans at each of 3 gates, once each"
+    );
+    let inside =
+        server.count("SELECT COUNT(DISTINCT subject) FROM passages WHERE verdict = 'admit' AND direction = 'entry'");
+    assert_eq!(inside, admitted as i64 - 1, "dup is one person");
+    for g in &gates {
+        assert_eq!(g.venue.inside as i64, inside);
+        assert_eq!(g.venue.conflicts.len(), 1, "{:?}", g.venue.conflicts);
+        let c = &g.venue.conflicts[0];
+        assert_eq!(c.subject, "dup");
+        let pair = [c.first_kiosk.as_str(), c.second_kiosk.as_str()];
+        assert!(pair.contains(&"north") && pair.contains(&"south"), "{c:?}");
+    }
+    // Room is left for one more (5 of 6 inside), and exactly one gate may use it.
+    let shares: u32 = gates
+        .iter()
+        .map(|g| g.venue.share.as_ref().and_then(|s| s.left).unwrap())
+        .sum();
+    assert!(shares <= 1, "{shares}");
+}
