@@ -20,12 +20,17 @@ struct Rig {
 /// The app wired as in production (`kiosk::app::build`, the function start-up calls), with
 /// the given demo passes as the camera's frames.
 fn app_with_frames(labels: &[&str]) -> (KioskApp, Rig) {
+    app_with_frames_tweaked(labels, |_| {})
+}
+
+/// [`app_with_frames`] with the configuration adjusted by `tweak`.
+fn app_with_frames_tweaked(labels: &[&str], tweak: impl FnOnce(&mut Config)) -> (KioskApp, Rig) {
     let playlist = kiosk::demo::playlist(SystemClock.now());
     let texts = labels
         .iter()
         .map(|l| playlist.iter().find(|p| p.label == *l).unwrap().text.clone())
         .collect();
-    app_with_texts(texts, |_| {})
+    app_with_texts(texts, tweak)
 }
 
 /// [`app_with_frames`] for any pass texts, with the configuration adjusted by `tweak`.
@@ -333,4 +338,59 @@ fn an_eu_certificate_held_to_the_camera_shows_the_masked_transliterated_name_and
     let panel = h.state().state.panel.clone().expect("a verdict is on screen");
     let shown = panel.outcome.shown();
     assert_eq!(shown.kind, kiosk::policy::VerdictKind::Admit, "{shown:?}");
+}
+
+#[test]
+fn a_gate_refuses_when_other_gates_filled_the_venue_and_says_when_it_works_alone() {
+    let server = trace_server::testkit::TestServer::start();
+    let token = server.add_kiosk("gate-1", "mall");
+    let other = server.add_kiosk("gate-2", "mall");
+    // Someone came in at the other gate: with a capacity of 1 the venue is full.
+    let now = chrono::Utc::now();
+    let entry = serde_json::json!([{
+        "event_id": uuid::Uuid::now_v7(), "log_id": "0be1", "seq": 1, "kiosk_id": "gate-2", "venue_id": "mall",
+        "gate": "South", "direction": "entry", "subject": "someone", "kind": "health", "issuer": "iss",
+        "health": "green", "verdict": "admit", "reason": "ok", "at": now.to_rfc3339()
+    }]);
+    let sent = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/passages", server.url))
+        .bearer_auth(&other)
+        .json(&entry)
+        .send()
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let report: serde_json::Value = sent.json().unwrap();
+    assert_eq!(report["accepted"], 1, "{report}");
+
+    let url = server.url.clone();
+    let (app, _rig) = app_with_frames_tweaked(&["green"], move |config| {
+        config.kiosk_id = "gate-1".into();
+        config.venue_id = "mall".into();
+        config.capacity = Some(1);
+        config.sync = Some(kiosk::config::SyncConfig {
+            url,
+            token: Secret(token),
+            server_key: None,
+            interval: Duration::from_secs(1),
+            venue_interval: Duration::from_secs(1),
+            batch_size: 100,
+            timeout: Duration::from_secs(5),
+        });
+        // The gate has had one round with the server before the visitor arrives (the app's
+        // own sync thread runs the same round; doing it here first orders the test).
+        let mut store =
+            kiosk::store::Store::open(&config.db_path, kiosk::store::StoreSettings::from_config(config)).unwrap();
+        let client = kiosk::sync::SyncClient::new(config.sync.as_ref().unwrap()).unwrap();
+        let mut venue = kiosk::venue::VenueStatus::default();
+        kiosk::venue::venue_round(&client, &mut store, Some(1), chrono::Utc::now(), &mut venue).unwrap();
+        assert_eq!((venue.inside, venue.share.unwrap().share), (1, Some(0)));
+    });
+    let mut h = harness(app);
+    wait_for(&mut h, "场所已满", 30);
+    wait_for(&mut h, "1 / 1", 10);
+    assert!(h.query_by_label_contains("独立运行").is_none(), "connected");
+
+    // The server goes away: the gate says it is working alone.
+    let (_runtime, _db, _addr) = server.stop();
+    wait_for(&mut h, "独立运行", 30);
 }

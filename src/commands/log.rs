@@ -76,11 +76,12 @@ fn venue_line(v: &crate::venue::VenueStatus) -> String {
         Some((share, left)) => format!("; this gate's share {share}, {left} left"),
         None => String::new(),
     };
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     format!(
-        "venue: {} inside ({capacity}), {} gates, {} conflicts{share}",
+        "venue: {} inside ({capacity}), {}, {}{share}",
         v.inside,
-        v.gates.len(),
-        v.conflicts.len()
+        plural(v.gates.len(), "gate"),
+        plural(v.conflicts.len(), "conflict")
     )
 }
 

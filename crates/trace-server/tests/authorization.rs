@@ -99,7 +99,7 @@ fn every_route_answers_every_caller_as_the_matrix_says() {
                 "post" if path.contains("cases") => client
                     .post(&url)
                     .json(&json!({"subject": "p-1", "reason": "lab report 42"})),
-                "post" if path.contains("venue") => client.post(&url).json(&json!({"log_id": "log-1", "capacity": 10})),
+                "post" if path.contains("venue") => client.post(&url).json(&json!({"log_id": "0be1", "capacity": 10})),
                 "post" => client.post(&url).json(&json!([])),
                 _ => client.get(&url),
             };

@@ -68,14 +68,9 @@ pub async fn venue(
     k: KioskCaller,
     axum::Json(request): axum::Json<VenueRequest>,
 ) -> Result<Json<VenueState>, ServerError> {
-    let log_ok = request.log_id.len() <= 64
-        && request
-            .log_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !log_ok {
+    if !crate::ingest::valid_log_id(&request.log_id) {
         return Err(ServerError::BadRequest(
-            "log_id: at most 64 letters, digits, '-' or '_' (the kiosk's log identity)".into(),
+            "log_id must be at most 64 hex digits (the kiosk's log identity)".into(),
         ));
     }
     if request.capacity == Some(0) || request.capacity.is_some_and(|c| c > 10_000_000) {
