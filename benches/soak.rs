@@ -77,6 +77,7 @@ fn main() {
         capacity: None,
         repeat_window: Duration::from_secs(10),
         visit_max: Duration::from_secs(8 * 3600),
+        shares_room: false,
     };
     let (mut store, _thread) = StoreHandle::spawn(Store::open(&db, settings).expect("store"), || {}).expect("thread");
     let key = passes::vp1::IssuerKey::generate("soak-health").expect("key");

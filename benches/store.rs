@@ -22,6 +22,7 @@ fn settings() -> StoreSettings {
         capacity: None,
         repeat_window: Duration::from_secs(0),
         visit_max: Duration::from_secs(8 * 3600),
+        shares_room: false,
     }
 }
 

@@ -42,6 +42,7 @@ fn main() {
         capacity: None,
         repeat_window: Duration::ZERO,
         visit_max: Duration::from_secs(72 * 3600),
+        shares_room: false,
     };
     let mut store = Store::open(&db, settings).expect("store");
     let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).single().unwrap_or_default();

@@ -13,7 +13,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use wire::{GateConflict, GateCount, VenueRequest, VenueState, routes};
+use wire::{GateConflict, GateCount, HeldShare, VenueRequest, VenueState, routes};
 
 use crate::store::writer::StoreHandle;
 use crate::store::{ShareView, Store, StoreError};
@@ -26,6 +26,8 @@ pub struct VenueStatus {
     pub share: Option<ShareView>,
     /// Inside the venue by the server's last view.
     pub inside: u32,
+    /// Inside as this gate knows it now: the server's last view and this gate's passages since.
+    pub occupancy: u32,
     pub capacity: Option<u32>,
     pub gates: Vec<GateCount>,
     /// The same person admitted at two gates without leaving between (cut-off gates, or a
@@ -46,22 +48,41 @@ impl VenueStatus {
     }
 }
 
+/// What a venue round brings back to the store.
+#[derive(Debug, Clone)]
+pub enum VenueUpdate {
+    /// Nothing new (the server was not reached): only read the standing share.
+    Nothing,
+    /// The server's view of the venue, with a new share.
+    View(Box<VenueState>),
+    /// The server refused this kiosk's token: give up the share.
+    Forfeit,
+}
+
 /// Where the venue round reads the log identity and keeps the server's view.
 pub trait VenueStore {
     fn log_id(&mut self) -> Result<String, StoreError>;
-    /// Takes in the view (if one arrived) and answers this gate's share.
-    fn take_venue(&mut self, state: Option<VenueState>, now: DateTime<Utc>) -> Result<Option<ShareView>, StoreError>;
+    /// Passages not yet sent (reported to the server for its kiosk health page).
+    fn backlog(&mut self) -> Result<u32, StoreError>;
+    /// Takes in what the round brought and answers this gate's share and who is inside as
+    /// this gate knows it.
+    fn take_venue(&mut self, update: VenueUpdate, now: DateTime<Utc>) -> Result<(Option<ShareView>, u32), StoreError>;
 }
 
 impl VenueStore for Store {
     fn log_id(&mut self) -> Result<String, StoreError> {
         Store::log_id(self)
     }
-    fn take_venue(&mut self, state: Option<VenueState>, now: DateTime<Utc>) -> Result<Option<ShareView>, StoreError> {
-        if let Some(state) = &state {
-            self.apply_venue_state(state, now)?;
+    fn backlog(&mut self) -> Result<u32, StoreError> {
+        self.pending_sync()
+    }
+    fn take_venue(&mut self, update: VenueUpdate, now: DateTime<Utc>) -> Result<(Option<ShareView>, u32), StoreError> {
+        match update {
+            VenueUpdate::Nothing => {}
+            VenueUpdate::View(state) => self.apply_venue_state(&state, now)?,
+            VenueUpdate::Forfeit => self.forfeit_share()?,
         }
-        self.share_view()
+        Ok((self.share_view()?, self.venue_occupancy()?))
     }
 }
 
@@ -69,10 +90,16 @@ impl VenueStore for StoreHandle {
     fn log_id(&mut self) -> Result<String, StoreError> {
         StoreHandle::log_id(self).recv().map_err(|_| StoreError::Gone)?
     }
-    fn take_venue(&mut self, state: Option<VenueState>, now: DateTime<Utc>) -> Result<Option<ShareView>, StoreError> {
-        self.venue(state, now).recv().map_err(|_| StoreError::Gone)?
+    fn backlog(&mut self) -> Result<u32, StoreError> {
+        self.pending_sync().recv().map_err(|_| StoreError::Gone)?
+    }
+    fn take_venue(&mut self, update: VenueUpdate, now: DateTime<Utc>) -> Result<(Option<ShareView>, u32), StoreError> {
+        self.venue(update, now).recv().map_err(|_| StoreError::Gone)?
     }
 }
+
+/// The largest capacity the server takes (a larger `[venue] capacity` is sent as this).
+const MAX_CAPACITY: u32 = 10_000_000;
 
 impl SyncClient {
     /// The venue by every gate's passages, and a new share for this gate.
@@ -91,7 +118,7 @@ impl SyncClient {
 
 /// One round: asks the server for the venue and keeps its answer. Cut off, the store still
 /// answers the standing share, so the screen shows what is left of it; the error is returned
-/// for the sync status.
+/// for the sync status (a server older than venue sharing is not an error).
 pub fn venue_round(
     client: &SyncClient,
     store: &mut dyn VenueStore,
@@ -99,24 +126,46 @@ pub fn venue_round(
     now: DateTime<Utc>,
     status: &mut VenueStatus,
 ) -> Result<(), SyncError> {
-    let asked = store
-        .log_id()
-        .map_err(SyncError::from)
-        .and_then(|log_id| client.venue_state(&VenueRequest { log_id, capacity }));
-    let state = asked.as_ref().ok().cloned();
-    if let Some(state) = &state {
-        status.inside = state.inside.len() as u32;
-        status.capacity = state.capacity;
-        status.gates = state.gates.clone();
-        status.conflicts = state.conflicts.clone();
-        status.last_contact = Some(now);
-    }
-    status.share = store.take_venue(state, now)?;
+    let (standing, _) = store.take_venue(VenueUpdate::Nothing, now)?;
+    let held = standing.and_then(|s| {
+        s.share.map(|share| HeldShare {
+            counted_seq: s.counted_seq,
+            share,
+        })
+    });
+    let asked = store.log_id().map_err(SyncError::from).and_then(|log_id| {
+        client.venue_state(&VenueRequest {
+            log_id,
+            capacity: capacity.map(|c| c.min(MAX_CAPACITY)),
+            version: Some(env!("CARGO_PKG_VERSION").to_string()),
+            pending: store.backlog().ok(),
+            held,
+        })
+    });
+    let update = match &asked {
+        Ok(state) => {
+            status.inside = state.inside.len() as u32;
+            status.capacity = state.capacity;
+            status.gates = state.gates.clone();
+            status.conflicts = state.conflicts.clone();
+            status.last_contact = Some(now);
+            VenueUpdate::View(Box::new(state.clone()))
+        }
+        Err(SyncError::Unauthorized(_)) => VenueUpdate::Forfeit,
+        Err(_) => VenueUpdate::Nothing,
+    };
+    let (share, occupancy) = store.take_venue(update, now)?;
+    status.share = share;
+    status.occupancy = occupancy;
     let shared = status.shared() || status.share.as_ref().is_some_and(|s| s.share.is_some() || s.gates > 1);
     status.alone = asked.is_err() && shared;
     match asked {
-        // A trace server older than venue sharing: the gate counts alone, as before.
-        Err(SyncError::Refused { status: 404, .. }) => Ok(()),
+        // A trace server (or a proxy before it) that does not know venue sharing: this gate
+        // counts alone, as before.
+        Err(SyncError::Refused {
+            status: 404 | 405 | 501,
+            ..
+        }) => Ok(()),
         other => other.map(|_| ()),
     }
 }

@@ -15,6 +15,7 @@ fn settings() -> StoreSettings {
         capacity: None,
         repeat_window: std::time::Duration::from_secs(10),
         visit_max: std::time::Duration::from_secs(8 * 3600),
+        shares_room: false,
     }
 }
 

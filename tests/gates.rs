@@ -33,6 +33,7 @@ impl Gate {
             capacity,
             repeat_window: std::time::Duration::from_secs(0),
             visit_max: std::time::Duration::from_secs(8 * 3600),
+            shares_room: true,
         };
         let store = Store::open(&dir.path().join("kiosk.db"), settings).unwrap();
         Gate {
@@ -223,4 +224,67 @@ fn cut_off_gates_keep_to_their_shares_and_converge_when_they_meet_again() {
         .map(|g| g.venue.share.as_ref().and_then(|s| s.left).unwrap())
         .sum();
     assert!(shares <= 1, "{shares}");
+}
+
+#[test]
+fn a_share_whose_reply_was_lost_stays_reserved_until_the_gate_confirms_a_newer_one() {
+    let server = TestServer::start();
+    let mut a = Gate::new(&server, "a", Some(10));
+    let mut b = Gate::new(&server, "b", Some(10));
+    a.round().unwrap();
+    b.round().unwrap();
+    let held = |g: &Gate| g.venue.share.as_ref().and_then(|s| s.share).unwrap();
+    assert_eq!((held(&a), held(&b)), (5, 5));
+    // The south gate is busy: five in, and it tells the server.
+    for n in 0..5 {
+        assert!(b.admits(&format!("b{n}")));
+    }
+    b.round().unwrap();
+    // The north gate asks for a new share, but the answer never reaches it (a timeout): it
+    // still holds its 5.
+    let log_id = a.store.log_id().unwrap();
+    let lost = a
+        .client
+        .venue_state(&wire::VenueRequest {
+            log_id,
+            capacity: Some(10),
+            version: None,
+            pending: None,
+            held: Some(wire::HeldShare {
+                counted_seq: 0,
+                share: 5,
+            }),
+        })
+        .unwrap();
+    assert!(lost.share.unwrap() < 5, "the busy gate weighs more: {lost:?}");
+    // The busy gate asks again: the north gate's 5 are still reserved, so none is free.
+    b.round().unwrap();
+    assert_eq!(held(&b), 0);
+    let admitted_at_a = (0..6).filter(|n| a.admits(&format!("a{n}"))).count();
+    assert_eq!(admitted_at_a, 5, "the north gate spends the share it holds");
+    assert!(!b.admits("b9"), "the venue is full: 10 of 10");
+
+    // Once the north gate has confirmed a newer share, the old one stops counting.
+    a.round().unwrap();
+    b.round().unwrap();
+    a.round().unwrap();
+    assert_eq!(a.venue.inside, 10);
+}
+
+#[test]
+fn a_paired_gate_spends_nothing_on_capacity_before_its_first_share_and_gives_it_up_when_revoked() {
+    let server = TestServer::start();
+    let mut g = Gate::new(&server, "new", Some(10));
+    let first = g.scan("p1");
+    assert_eq!(
+        (first.verdict, first.reason),
+        (VerdictKind::Deny, Reason::CapacityFull),
+        "no share yet"
+    );
+    g.round().unwrap();
+    assert!(g.admits("p1"));
+    server.with_db(|db| async move { db.revoke_kiosk("new").await.unwrap() });
+    assert!(matches!(g.round(), Err(kiosk::sync::SyncError::Unauthorized(_))));
+    assert_eq!(g.venue.share.as_ref().and_then(|s| s.left), Some(0), "given up");
+    assert_eq!(g.scan("p2").reason, Reason::CapacityFull);
 }

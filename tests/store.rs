@@ -25,6 +25,7 @@ fn settings(mode: GateMode, capacity: Option<u32>) -> StoreSettings {
         capacity,
         repeat_window: Duration::from_secs(10),
         visit_max: Duration::from_secs(8 * 3600),
+        shares_room: false,
     }
 }
 

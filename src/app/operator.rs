@@ -126,7 +126,7 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
                     .sync
                     .as_ref()
                     .map(|s| &s.venue)
-                    .filter(|v| v.last_contact.is_some())
+                    .filter(|v| v.last_contact.is_some() || v.alone)
                 {
                     venue_rows_ui(ui, lang, m, v, tz);
                 }

@@ -126,11 +126,11 @@ impl AppState {
         });
     }
 
-    /// A sync round reported: keep its status, and take the venue's count from every gate when
-    /// the server answered (a visitor who came in by another gate counts here too).
+    /// A sync round reported: keep its status, and take who is inside as the gate knows it
+    /// (the server's last view of every gate, and this gate's passages since).
     pub fn synced(&mut self, status: crate::sync::SyncStatus) {
-        if !status.venue.alone && status.venue.last_contact.is_some() {
-            self.occupancy = status.venue.inside;
+        if status.venue.last_contact.is_some() || status.venue.share.is_some() {
+            self.occupancy = status.venue.occupancy;
             if status.venue.capacity.is_some() {
                 self.capacity = status.venue.capacity;
             }

@@ -34,16 +34,6 @@ pub fn sync_once(config_path: Option<&Path>) -> Result<(), CommandError> {
     for (seq, why) in &parked {
         eprintln!("parked #{seq}: {why}; it stays in the local log");
     }
-    // The venue's open visits and this gate's share, as the running kiosk takes them.
-    let mut venue = crate::venue::VenueStatus::default();
-    crate::venue::venue_round(&client, &mut store, config.capacity, Utc::now(), &mut venue)?;
-    println!("{}", venue_line(&venue));
-    for c in &venue.conflicts {
-        eprintln!(
-            "conflict: {} admitted at {} ({}) {} and again at {} ({}) {} without leaving between",
-            c.subject, c.first_kiosk, c.first_gate, c.first_at, c.second_kiosk, c.second_gate, c.second_at
-        );
-    }
     // The same signed trust list the kiosk's screen uses, refreshed here too, so that
     // `kiosk scan` decides like the screen; a wrong server key fails loudly.
     match &sync.server_key {
@@ -60,6 +50,18 @@ pub fn sync_once(config_path: Option<&Path>) -> Result<(), CommandError> {
         None => {
             eprintln!("warning: no [sync] server_key: the server's trust list is not fetched (pin `trace-server key`)")
         }
+    }
+    // The venue's open visits and this gate's share, as the running kiosk takes them.
+    let mut venue = crate::venue::VenueStatus::default();
+    if let Err(e) = crate::venue::venue_round(&client, &mut store, config.capacity, Utc::now(), &mut venue) {
+        eprintln!("warning: the venue's view was not fetched: {e}");
+    }
+    println!("{}", venue_line(&venue));
+    for c in &venue.conflicts {
+        eprintln!(
+            "conflict: {} admitted at {} ({}) {} and again at {} ({}) {} without leaving between",
+            c.subject, c.first_kiosk, c.first_gate, c.first_at, c.second_kiosk, c.second_gate, c.second_at
+        );
     }
     if pending > 0 {
         return Err(CommandError::Pending { pending });

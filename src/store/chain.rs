@@ -207,6 +207,7 @@ mod tests {
             capacity: None,
             repeat_window: std::time::Duration::from_secs(0),
             visit_max: std::time::Duration::from_secs(3600),
+            shares_room: false,
         };
         Store::open(&dir.join("k.db"), settings).unwrap()
     }

@@ -23,6 +23,10 @@ pub struct StoreSettings {
     pub capacity: Option<u32>,
     pub repeat_window: Duration,
     pub visit_max: Duration,
+    /// The kiosk syncs with a trace server, so its venue's room may be shared with other
+    /// gates: with a capacity, it admits nothing on capacity until the server has given it a
+    /// share (a new or reset gate must not spend places other gates hold).
+    pub shares_room: bool,
 }
 
 impl StoreSettings {
@@ -35,6 +39,7 @@ impl StoreSettings {
             capacity: c.capacity,
             repeat_window: c.repeat_window,
             visit_max: c.visit_max,
+            shares_room: c.sync.is_some(),
         }
     }
 }
@@ -110,6 +115,7 @@ impl Store {
             tx: &tx,
             open_since_ms: ms(input.at) - settings.visit_max.as_millis() as i64,
             capacity: settings.capacity,
+            shares_room: settings.shares_room,
         };
         let inside = match subject {
             Some(s) => presence.is_inside(s)?,

@@ -12,6 +12,8 @@ use crate::gate::Presence;
 /// This gate's standing with the venue, for the screens.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ShareView {
+    /// The passage of this log the share is counted from.
+    pub counted_seq: i64,
     /// Entries the gate may still admit on its share (`None`: the venue has no capacity).
     pub left: Option<u32>,
     pub share: Option<u32>,
@@ -30,6 +32,8 @@ pub(super) struct VenuePresence<'t, 'c> {
     pub open_since_ms: i64,
     /// `[gate] capacity` of this kiosk, used until the server has given it a share.
     pub capacity: Option<u32>,
+    /// See [`super::StoreSettings::shares_room`].
+    pub shares_room: bool,
 }
 
 impl Presence for VenuePresence<'_, '_> {
@@ -64,7 +68,10 @@ impl Presence for VenuePresence<'_, '_> {
                 ..
             }) => Ok((opened_since(self.tx, counted_seq)?, Some(limit))),
             Some(Share { share: None, .. }) => Ok((self.occupancy()?, None)),
-            // Never heard from the server (no [sync], or not yet): this gate alone counts.
+            // Paired but no share yet (a new gate, or a reset log, and the server not reached
+            // since): other gates may hold every place, so none is spent here.
+            None if self.shares_room && self.capacity.is_some() => Ok((0, Some(0))),
+            // No trace server: this gate alone counts.
             None => Ok((self.occupancy()?, self.capacity)),
         }
     }
@@ -88,7 +95,7 @@ fn share(tx: &rusqlite::Connection) -> Result<Option<Share>, StoreError> {
     Ok(tx
         .query_row(
             "SELECT counted_seq, share, capacity, gates, pulled_ms FROM venue_share
-             WHERE log_id = (SELECT value FROM meta WHERE key = 'log_id')",
+             WHERE log_id = COALESCE((SELECT value FROM meta WHERE key = 'log_id'), '')",
             [],
             |r| {
                 Ok(Share {
@@ -117,22 +124,27 @@ impl Store {
     /// another gate are closed here too (without a passage: the exit is the other gate's).
     pub fn apply_venue_state(&mut self, state: &VenueState, now: DateTime<Utc>) -> Result<(), StoreError> {
         let log_id = self.log_id()?;
-        let kiosk_id = self.settings.kiosk_id.clone();
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM venue_inside", [])?;
         {
-            let mut newer = tx.prepare_cached("SELECT 1 FROM passages WHERE subject = ?1 AND seq > ?2 LIMIT 1")?;
+            // This log's own admitted passages of the subject since the server's view know better.
+            let mut newer = tx.prepare_cached(
+                "SELECT 1 FROM passages WHERE subject = ?1 AND seq > ?2 AND verdict = 'admit' AND at_ms >= ?3 LIMIT 1",
+            )?;
+            let mut ours = tx.prepare_cached("SELECT 1 FROM open_visits WHERE subject = ?1")?;
             let mut put = tx.prepare_cached(
                 "INSERT OR REPLACE INTO venue_inside (subject, kiosk_id, gate, entered_ms) VALUES (?1, ?2, ?3, ?4)",
             )?;
             for v in &state.inside {
-                // Our own visits are in open_visits; our newer passages know better.
-                if v.kiosk_id == kiosk_id || newer.exists(params![v.subject, state.counted_seq])? {
+                let entered = v.entered_at.timestamp_millis();
+                // Visits this gate opened are in open_visits (a reset log's are not: those the
+                // server's view brings back).
+                if ours.exists(params![v.subject])? || newer.exists(params![v.subject, state.counted_seq, entered])? {
                     continue;
                 }
-                put.execute(params![v.subject, v.kiosk_id, v.gate, v.entered_at.timestamp_millis()])?;
+                put.execute(params![v.subject, v.kiosk_id, v.gate, entered])?;
             }
         }
         let still_inside: std::collections::HashSet<&str> = state.inside.iter().map(|v| v.subject.as_str()).collect();
@@ -160,6 +172,24 @@ impl Store {
         Ok(())
     }
 
+    /// The server refused this kiosk's token (revoked): it gives up its share, so nothing more
+    /// is admitted on capacity until a new pairing gets a new one.
+    pub fn forfeit_share(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .execute("UPDATE venue_share SET share = 0 WHERE share IS NOT NULL", [])?;
+        Ok(())
+    }
+
+    /// Who is inside the venue as this gate knows it: the visits it opened and those the
+    /// server's last view listed at other gates.
+    pub fn venue_occupancy(&self) -> Result<u32, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM (SELECT subject FROM open_visits UNION SELECT subject FROM venue_inside)",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u32)
+    }
+
     /// This gate's share and what is left of it, if the server has given one.
     pub fn share_view(&self) -> Result<Option<ShareView>, StoreError> {
         let Some(s) = share(&self.conn)? else {
@@ -170,6 +200,7 @@ impl Store {
             None => None,
         };
         Ok(Some(ShareView {
+            counted_seq: s.counted_seq,
             left,
             share: s.share,
             capacity: s.capacity,

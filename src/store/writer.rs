@@ -28,11 +28,11 @@ pub enum Request {
     SavePinLockout(super::PinLockout),
     CheckHead(Box<wire::KioskStatus>, Sender<Result<Option<String>, StoreError>>),
     LogId(Sender<Result<String, StoreError>>),
-    /// Takes in the server's view of the venue (`None`: none arrived) and answers this gate's share.
+    /// Takes in what a venue round brought; answers this gate's share and who is inside.
     Venue(
-        Option<Box<wire::VenueState>>,
+        crate::venue::VenueUpdate,
         DateTime<Utc>,
-        Sender<Result<Option<super::ShareView>, StoreError>>,
+        Sender<Result<(Option<super::ShareView>, u32), StoreError>>,
     ),
     Stop,
 }
@@ -110,12 +110,8 @@ impl StoreHandle {
                     Request::LogId(reply) => {
                         let _ = reply.send(store.log_id());
                     }
-                    Request::Venue(state, now, reply) => {
-                        let applied = match state {
-                            Some(state) => store.apply_venue_state(&state, now),
-                            None => Ok(()),
-                        };
-                        let _ = reply.send(applied.and_then(|_| store.share_view()));
+                    Request::Venue(update, now, reply) => {
+                        let _ = reply.send(crate::venue::VenueStore::take_venue(&mut store, update, now));
                     }
                     Request::SavePinLockout(lockout) => {
                         // Nobody waits for this; the journal is where its failure can go.
@@ -213,16 +209,14 @@ impl StoreHandle {
         rx
     }
 
-    /// Takes in the server's view of the venue, if one arrived, and answers this gate's share.
+    /// Takes in what a venue round brought; answers this gate's share and who is inside.
     pub fn venue(
         &self,
-        state: Option<wire::VenueState>,
+        update: crate::venue::VenueUpdate,
         now: DateTime<Utc>,
-    ) -> Receiver<Result<Option<super::ShareView>, StoreError>> {
+    ) -> Receiver<Result<(Option<super::ShareView>, u32), StoreError>> {
         let (tx, rx) = mpsc::channel();
-        if let Err(mpsc::SendError(Request::Venue(_, _, reply))) =
-            self.tx.send(Request::Venue(state.map(Box::new), now, tx))
-        {
+        if let Err(mpsc::SendError(Request::Venue(_, _, reply))) = self.tx.send(Request::Venue(update, now, tx)) {
             let _ = reply.send(Err(StoreError::Gone));
         }
         rx

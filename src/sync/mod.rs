@@ -327,12 +327,14 @@ pub fn spawn(
         // are not needed every few seconds: at start, then at most once per interval (the gap
         // report only after rounds that sent something: only sending can change it).
         let mut gaps_known = false;
+        let mut sent_since_gaps = false;
         let mut list_fetched: Option<std::time::Instant> = None;
         let mut gaps_fetched: Option<std::time::Instant> = None;
         let due = |last: Option<std::time::Instant>| last.is_none_or(|t| t.elapsed() >= config.interval);
         loop {
             let result = match &client {
                 Ok(c) => c.sync_once(&mut store).and_then(|sent| {
+                    sent_since_gaps |= sent > 0;
                     if let Some(key) = &config.server_key
                         && due(list_fetched)
                     {
@@ -345,11 +347,12 @@ pub fn spawn(
                         }
                         list_fetched = Some(std::time::Instant::now());
                     }
-                    if !gaps_known || (sent > 0 && due(gaps_fetched)) {
+                    if !gaps_known || (sent_since_gaps && due(gaps_fetched)) {
                         let view = c.server_view(&gate.kiosk_id)?;
                         status.chain_problem = store.check_head(&view)?;
                         status.server_missing = view.gaps;
                         gaps_known = true;
+                        sent_since_gaps = false;
                         gaps_fetched = Some(std::time::Instant::now());
                     }
                     Ok(())
@@ -362,11 +365,13 @@ pub fn spawn(
                 Ok(c) => crate::venue::venue_round(c, &mut store, gate.capacity, clock.now(), &mut status.venue),
                 Err(_) => Ok(()),
             };
-            match result.and(venue) {
+            // Sending decides the backoff: a venue round that fails on its own (shown, and the
+            // gate marked alone) must not slow the passages down.
+            match result {
                 Ok(_) => {
                     failures = 0;
                     status.last_success = Some(clock.now());
-                    status.last_error = None;
+                    status.last_error = venue.err().map(|e| e.to_string());
                 }
                 Err(e) => {
                     failures = failures.saturating_add(1);

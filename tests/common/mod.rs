@@ -56,6 +56,7 @@ pub fn store_settings() -> kiosk::store::StoreSettings {
         capacity: None,
         repeat_window: std::time::Duration::from_secs(0),
         visit_max: std::time::Duration::from_secs(8 * 3600),
+        shares_room: false,
     }
 }
 

@@ -69,6 +69,9 @@ pub enum Cmd {
     /// Tracer credentials: add, list, revoke, rotate.
     #[command(subcommand)]
     Tracer(TracerCmd),
+    /// Venue operators (the web console's second role: their own venue only): add, list, revoke.
+    #[command(subcommand)]
+    Operator(OperatorCmd),
     /// The audit trail of tracing queries.
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -220,6 +223,30 @@ pub enum TracerCmd {
         /// Days until the new token expires.
         #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=366))]
         days: u32,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum OperatorCmd {
+    /// Register a venue operator and print their token last (shown once): it signs in to the
+    /// web console at /ui/login and sees only this venue.
+    Add {
+        /// The venue they run, as its kiosks name it.
+        #[arg(long)]
+        venue: String,
+        /// The operator's name.
+        name: String,
+    },
+    /// Every operator, their venue, and whether their token works.
+    List {
+        /// `table` for people, `json` (one object per line) for scripts.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Stop an operator's token at once and sign them out of the console.
+    Revoke {
+        /// The operator's name.
+        name: String,
     },
 }
 

@@ -159,6 +159,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Kiosk(c) => cli::kiosk(&db, cli.signing_key.as_deref(), c).await?,
         Cmd::Tracer(c) => cli::tracer(&db, c).await?,
+        Cmd::Operator(c) => cli::operator(&db, c).await?,
         Cmd::Audit(c) => cli::audit(&db, c).await?,
         Cmd::Case(c) => cli::case(db, c).await?,
         Cmd::Trace(q) => cli::trace(db, q).await?,

@@ -11,5 +11,5 @@ pub use api::{
     FormatTrust, IngestReport, KioskIdentity, KioskStatus, MAX_BATCH, POLICY_VERSION, PassageRecord, PolicyDocument,
     Rejection, SignedDocument, routes,
 };
-pub use venue::{GateConflict, GateCount, OpenVisit, VenueRequest, VenueState};
+pub use venue::{GateConflict, GateCount, HeldShare, OpenVisit, VenueRequest, VenueState};
 pub use words::{Direction, Reason, UnknownWord, VerdictKind};

@@ -19,6 +19,23 @@ pub struct VenueRequest {
     /// `[gate] capacity` as this kiosk is configured (`None`: no limit). The venue's capacity
     /// is the smallest its gates report, so one gate set lower holds for all.
     pub capacity: Option<u32>,
+    /// The kiosk's version and its backlog (passages not yet sent), for the kiosk health page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<u32>,
+    /// The share this gate holds now, as the server last gave it: until the gate confirms a
+    /// newer one, the server keeps the places of both reserved (a reply lost on the way must
+    /// not free places the gate may still spend).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<HeldShare>,
+}
+
+/// A share as a gate holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldShare {
+    pub counted_seq: i64,
+    pub share: u32,
 }
 
 /// The server's view of the venue, and this gate's share.

@@ -34,7 +34,9 @@ pub async fn ingest(State(s): State<AppState>, k: KioskCaller, body: Body) -> Re
         )));
     }
     let (checked, rejected) = crate::ingest::check_batch(items, &k.kiosk, &k.venue, Utc::now());
-    let mut report = s.db.record_passages(&k.kiosk, &checked, rejected.len()).await?;
+    let mut report =
+        s.db.record_passages(&k.kiosk, &k.venue, &checked, rejected.len())
+            .await?;
     report.rejected = rejected;
     let m = &s.metrics;
     m.passages_accepted.fetch_add(report.accepted, Ordering::Relaxed);
@@ -78,6 +80,12 @@ pub async fn venue(
             "capacity: between 1 and 10000000, or absent for no limit".into(),
         ));
     }
+    let version = request
+        .version
+        .as_deref()
+        .filter(|v| v.len() <= 32 && v.chars().all(|c| c.is_ascii_alphanumeric() || ".-+_".contains(c)));
+    s.db.kiosk_reported(&k.kiosk, version, request.pending.map(i64::from))
+        .await?;
     Ok(Json(s.db.venue_state(&k.kiosk, &k.venue, &request).await?))
 }
 

@@ -5,7 +5,7 @@ pub mod table;
 
 use chrono::Utc;
 use table::{print, when};
-use trace_server::args::{AuditCmd, CaseCmd, Format, KioskCmd, PageArgs, TraceCmd, TracerCmd, WindowArgs};
+use trace_server::args::{AuditCmd, CaseCmd, Format, KioskCmd, OperatorCmd, PageArgs, TraceCmd, TracerCmd, WindowArgs};
 use trace_server::auth;
 use trace_server::db::Db;
 use trace_server::trace::{CLI, Page, Tracing, Window};
@@ -157,6 +157,52 @@ pub async fn kiosk(db: &Db, signing_key: Option<&std::path::Path>, cmd: KioskCmd
 
 fn unknown(what: &str, name: &str) -> anyhow::Error {
     anyhow::anyhow!("there is no {what} named {name:?}: `trace-server {what} list` shows them")
+}
+
+pub async fn operator(db: &Db, cmd: OperatorCmd) -> anyhow::Result<()> {
+    match cmd {
+        OperatorCmd::Add { venue, name } => {
+            for (what, v) in [("venue", &venue), ("name", &name)] {
+                let ok =
+                    !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+                anyhow::ensure!(
+                    ok,
+                    "the operator's {what} {v:?}: 1 to 64 letters, digits, '-', '_' or '.'"
+                );
+            }
+            let token = auth::new_token("ot_")?;
+            db.add_operator(&name, &venue, &auth::hash_token(&token)).await?;
+            eprintln!(
+                "operator {name:?} of venue {venue:?} added; they sign in at /ui/login with this token (shown only now):"
+            );
+            println!("{token}");
+        }
+        OperatorCmd::Revoke { name } => {
+            if !db.revoke_operator(&name).await? {
+                return Err(unknown("operator", &name));
+            }
+            eprintln!("operator {name:?} revoked: their token no longer works and their console sessions ended");
+        }
+        OperatorCmd::List { format } => {
+            let rows = db.operators().await?;
+            print(
+                &rows,
+                format,
+                &["OPERATOR", "VENUE", "STATE", "LAST SEEN", "CREATED"],
+                |o| {
+                    vec![
+                        o.name.clone(),
+                        o.venue.clone(),
+                        if o.revoked_at.is_some() { "revoked" } else { "active" }.into(),
+                        when(o.last_seen),
+                        when(Some(o.created_at)),
+                    ]
+                },
+                "no operators: add one with `trace-server operator add --venue VENUE NAME`",
+            )?;
+        }
+    }
+    Ok(())
 }
 
 pub async fn tracer(db: &Db, cmd: TracerCmd) -> anyhow::Result<()> {

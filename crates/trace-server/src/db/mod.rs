@@ -3,6 +3,7 @@
 
 mod admin;
 mod cases;
+mod console;
 mod passages;
 pub mod synth;
 mod trace;
@@ -16,6 +17,7 @@ use crate::error::ServerError;
 
 pub use admin::{AuditEntry, KioskCredential, KioskRow, TracerCredential, TracerRow};
 pub use cases::Case;
+pub use console::{ConsoleSession, KioskHealth, OperatorRow, Role, VenuePassage};
 pub use trace::{Contact, Hotspot, Peak, Visit};
 
 const MIGRATIONS: &[&str] = &[
@@ -32,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0011_issuer_kinds.sql"),
     include_str!("../../migrations/0012_subject_key.sql"),
     include_str!("../../migrations/0013_venue_shares.sql"),
+    include_str!("../../migrations/0014_console.sql"),
 ];
 
 /// The server's database: a connection pool. Cheap to clone.

@@ -15,6 +15,7 @@ impl Db {
     pub async fn record_passages(
         &self,
         kiosk_id: &str,
+        venue_id: &str,
         batch: &[CheckedPassage],
         refused: usize,
     ) -> Result<IngestReport, ServerError> {
@@ -37,9 +38,13 @@ impl Db {
         let hashes = column(|p| Some(p.record.hash.as_str()).filter(|h| !h.is_empty()));
         let verdicts = column(|p| Some(p.record.verdict.as_str()));
         let reasons = column(|p| Some(p.record.reason.as_str()));
-        let client = pool.get().await?;
-        // One statement is atomic on its own: the whole (checked) batch is stored, or none of it.
-        let accepted = client
+        let mut client = pool.get().await?;
+        // The whole (checked) batch is stored, or none of it; under the venue's lock, so that a
+        // gate's share is computed from one consistent set of the venue's passages (db/venue.rs).
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock(7216, hashtext($1))", &[&venue_id])
+            .await?;
+        let accepted = tx
             .execute(
                 "INSERT INTO passages (event_id, kiosk_id, venue_id, seq, gate, direction, subject, kind, issuer, health,
                                        verdict, reason, at, inferred, log_id, format, chain_hash)
@@ -68,6 +73,7 @@ impl Db {
                 ],
             )
             .await?;
+        tx.commit().await?;
         if refused > 0 {
             client
                 .execute(

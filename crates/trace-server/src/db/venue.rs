@@ -9,8 +9,13 @@ use super::Db;
 use crate::error::ServerError;
 
 /// How far back a visit can still be open: the kiosk closes longer ones itself (`[visit]
-/// max_hours`, at most a day) with an inferred exit that reaches the server like any passage.
-const PRESENCE_WINDOW: &str = "1 day";
+/// max_hours`, at most 72) with an inferred exit that reaches the server like any passage.
+const PRESENCE_WINDOW: &str = "72 hours";
+/// Counts and conflicts shown for the gates cover this much.
+const DAY: &str = "1 day";
+/// A revoked kiosk may still be at its door, cut off, spending its share: its places stay
+/// reserved this long after the revocation.
+const REVOKED_GRACE: &str = "1 day";
 /// Recent entries that weigh a gate's share (a busy gate gets more of the room).
 const RECENT: &str = "10 minutes";
 /// Conflicts listed at most (the operator needs to see that there are some, and which).
@@ -24,21 +29,146 @@ pub struct Standing {
     pub opened_since: u32,
 }
 
+impl Standing {
+    /// Places the gate may still spend.
+    pub fn unspent(&self) -> u32 {
+        self.share.saturating_sub(self.opened_since)
+    }
+}
+
 /// This gate's share: the room left (capacity − occupancy) split by weight (1 + recent
 /// entries per gate), rounded up, but never more than the room other gates' standing shares
 /// leave free. The sum of shares still unspent plus occupancy never passes capacity.
 pub fn allocate(capacity: u32, occupancy: u32, others: &[Standing], weight: u64, total_weight: u64) -> u32 {
     let room = capacity.saturating_sub(occupancy);
-    let reserved: u32 = others
-        .iter()
-        .map(|s| s.share.saturating_sub(s.opened_since))
-        .fold(0u32, u32::saturating_add);
+    let reserved: u32 = others.iter().map(Standing::unspent).fold(0u32, u32::saturating_add);
     let pool = room.saturating_sub(reserved);
     let fair = (room as u64 * weight).div_ceil(total_weight.max(1));
     pool.min(fair.min(u32::MAX as u64) as u32)
 }
 
+/// A venue's gates and their last day's counts, with each gate's recent entries (its weight).
+type Gates = Vec<(GateCount, i64)>;
+
+/// Who is inside, the gates, and the conflicts of a venue.
+async fn overview(
+    c: &impl deadpool_postgres::GenericClient,
+    venue_id: &str,
+) -> Result<(Vec<OpenVisit>, Gates, Vec<GateConflict>), ServerError> {
+    let inside: Vec<OpenVisit> = c
+        .query(
+            &format!(
+                "SELECT subject, kiosk_id, gate, at FROM (
+                       SELECT DISTINCT ON (subject) subject, kiosk_id, gate, at, direction
+                       FROM passages
+                       WHERE venue_id = $1 AND verdict = 'admit' AND subject IS NOT NULL
+                         AND at > now() - interval '{PRESENCE_WINDOW}'
+                       ORDER BY subject, at DESC, seq DESC
+                     ) newest WHERE direction = 'entry' ORDER BY at"
+            ),
+            &[&venue_id],
+        )
+        .await?
+        .iter()
+        .map(|r| OpenVisit {
+            subject: r.get(0),
+            kiosk_id: r.get(1),
+            gate: r.get(2),
+            entered_at: r.get(3),
+        })
+        .collect();
+
+    let gates: Vec<(GateCount, i64)> = c
+        .query(
+            &format!(
+                "SELECT k.id, COALESCE(MAX(p.gate), ''),
+                            COUNT(*) FILTER (WHERE p.direction = 'entry'),
+                            COUNT(*) FILTER (WHERE p.direction = 'exit'),
+                            k.last_seen,
+                            COUNT(*) FILTER (WHERE p.direction = 'entry' AND p.at > now() - interval '{RECENT}')
+                     FROM kiosks k
+                     LEFT JOIN passages p ON p.venue_id = $1 AND p.kiosk_id = k.id AND p.verdict = 'admit'
+                                         AND p.at > now() - interval '{DAY}'
+                     WHERE k.venue_id = $1 AND k.revoked_at IS NULL
+                     GROUP BY k.id, k.last_seen ORDER BY k.id"
+            ),
+            &[&venue_id],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let last_seen: Option<DateTime<Utc>> = r.get(4);
+            (
+                GateCount {
+                    kiosk_id: r.get(0),
+                    gate: r.get(1),
+                    entries: r.get(2),
+                    exits: r.get(3),
+                    last_seen,
+                },
+                r.get::<_, i64>(5),
+            )
+        })
+        .collect();
+
+    let conflicts = c
+        .query(
+            &format!(
+                "SELECT subject, prev_kiosk, prev_gate, prev_at, kiosk_id, gate, at FROM (
+                       SELECT subject, kiosk_id, gate, at, direction,
+                              LAG(direction) OVER w AS prev_direction, LAG(kiosk_id) OVER w AS prev_kiosk,
+                              LAG(gate) OVER w AS prev_gate, LAG(at) OVER w AS prev_at
+                       FROM passages
+                       WHERE venue_id = $1 AND verdict = 'admit' AND subject IS NOT NULL
+                         AND at > now() - interval '{DAY}'
+                       WINDOW w AS (PARTITION BY subject ORDER BY at, seq)
+                     ) x
+                     WHERE direction = 'entry' AND prev_direction = 'entry' AND prev_kiosk <> kiosk_id
+                     ORDER BY at DESC LIMIT {MAX_CONFLICTS}"
+            ),
+            &[&venue_id],
+        )
+        .await?
+        .iter()
+        .map(|r| GateConflict {
+            subject: r.get(0),
+            first_kiosk: r.get(1),
+            first_gate: r.get(2),
+            first_at: r.get(3),
+            second_kiosk: r.get(4),
+            second_gate: r.get(5),
+            second_at: r.get(6),
+        })
+        .collect();
+
+    Ok((inside, gates, conflicts))
+}
+
 impl Db {
+    /// The venue as the server sees it (for the console: nothing changes).
+    pub async fn venue_overview(&self, venue_id: &str) -> Result<wire::VenueState, ServerError> {
+        let client = self.pool.get().await?;
+        let (inside, gates, conflicts) = overview(&client, venue_id).await?;
+        let capacity: Option<i32> = client
+            .query_one(
+                "SELECT MIN(s.capacity) FROM venue_shares s JOIN kiosks k ON k.id = s.kiosk_id
+                 WHERE k.venue_id = $1 AND k.revoked_at IS NULL",
+                &[&venue_id],
+            )
+            .await?
+            .get(0);
+        Ok(VenueState {
+            venue_id: venue_id.to_string(),
+            server_time: Utc::now(),
+            inside,
+            capacity: capacity.map(|c| c.max(0) as u32),
+            share: None,
+            counted_seq: 0,
+            gates: gates.into_iter().map(|(g, _)| g).collect(),
+            conflicts,
+        })
+    }
+
     /// The venue as the server sees it, and a new share for `kiosk_id`, counted from the newest
     /// passage of its log the server holds.
     pub async fn venue_state(
@@ -53,28 +183,7 @@ impl Db {
         tx.execute("SELECT pg_advisory_xact_lock(7216, hashtext($1))", &[&venue_id])
             .await?;
 
-        let inside: Vec<OpenVisit> = tx
-            .query(
-                &format!(
-                    "SELECT subject, kiosk_id, gate, at FROM (
-                       SELECT DISTINCT ON (subject) subject, kiosk_id, gate, at, direction
-                       FROM passages
-                       WHERE venue_id = $1 AND verdict = 'admit' AND subject IS NOT NULL
-                         AND at > now() - interval '{PRESENCE_WINDOW}'
-                       ORDER BY subject, at DESC, seq DESC
-                     ) newest WHERE direction = 'entry' ORDER BY at"
-                ),
-                &[&venue_id],
-            )
-            .await?
-            .iter()
-            .map(|r| OpenVisit {
-                subject: r.get(0),
-                kiosk_id: r.get(1),
-                gate: r.get(2),
-                entered_at: r.get(3),
-            })
-            .collect();
+        let (inside, gates, conflicts) = overview(&tx, venue_id).await?;
 
         let counted_seq: i64 = tx
             .query_one(
@@ -83,69 +192,6 @@ impl Db {
             )
             .await?
             .get(0);
-
-        let gates: Vec<(GateCount, i64)> = tx
-            .query(
-                &format!(
-                    "SELECT k.id, COALESCE(MAX(p.gate), ''),
-                            COUNT(*) FILTER (WHERE p.direction = 'entry'),
-                            COUNT(*) FILTER (WHERE p.direction = 'exit'),
-                            k.last_seen,
-                            COUNT(*) FILTER (WHERE p.direction = 'entry' AND p.at > now() - interval '{RECENT}')
-                     FROM kiosks k
-                     LEFT JOIN passages p ON p.kiosk_id = k.id AND p.verdict = 'admit'
-                                         AND p.at > now() - interval '{PRESENCE_WINDOW}'
-                     WHERE k.venue_id = $1 AND k.revoked_at IS NULL
-                     GROUP BY k.id, k.last_seen ORDER BY k.id"
-                ),
-                &[&venue_id],
-            )
-            .await?
-            .iter()
-            .map(|r| {
-                let last_seen: Option<DateTime<Utc>> = r.get(4);
-                (
-                    GateCount {
-                        kiosk_id: r.get(0),
-                        gate: r.get(1),
-                        entries: r.get(2),
-                        exits: r.get(3),
-                        last_seen,
-                    },
-                    r.get::<_, i64>(5),
-                )
-            })
-            .collect();
-
-        let conflicts = tx
-            .query(
-                &format!(
-                    "SELECT subject, prev_kiosk, prev_gate, prev_at, kiosk_id, gate, at FROM (
-                       SELECT subject, kiosk_id, gate, at, direction,
-                              LAG(direction) OVER w AS prev_direction, LAG(kiosk_id) OVER w AS prev_kiosk,
-                              LAG(gate) OVER w AS prev_gate, LAG(at) OVER w AS prev_at
-                       FROM passages
-                       WHERE venue_id = $1 AND verdict = 'admit' AND subject IS NOT NULL
-                         AND at > now() - interval '{PRESENCE_WINDOW}'
-                       WINDOW w AS (PARTITION BY subject ORDER BY at, seq)
-                     ) x
-                     WHERE direction = 'entry' AND prev_direction = 'entry' AND prev_kiosk <> kiosk_id
-                     ORDER BY at DESC LIMIT {MAX_CONFLICTS}"
-                ),
-                &[&venue_id],
-            )
-            .await?
-            .iter()
-            .map(|r| GateConflict {
-                subject: r.get(0),
-                first_kiosk: r.get(1),
-                first_gate: r.get(2),
-                first_at: r.get(3),
-                second_kiosk: r.get(4),
-                second_gate: r.get(5),
-                second_at: r.get(6),
-            })
-            .collect();
 
         // The venue's capacity: the smallest its (unrevoked) gates report, this one included.
         let reported = request.capacity.map(|c| c.min(i32::MAX as u32) as i32);
@@ -168,22 +214,40 @@ impl Db {
             Some(capacity) => {
                 let others: Vec<Standing> = tx
                     .query(
-                        "SELECT s.share, (
-                           SELECT COUNT(*) FROM (
-                             SELECT DISTINCT ON (p.subject) p.direction FROM passages p
-                             WHERE p.kiosk_id = s.kiosk_id AND p.log_id = s.log_id AND p.seq > s.counted_seq
-                               AND p.verdict = 'admit' AND p.subject IS NOT NULL
-                             ORDER BY p.subject, p.seq DESC
-                           ) newest WHERE newest.direction = 'entry')
-                         FROM venue_shares s JOIN kiosks k ON k.id = s.kiosk_id
-                         WHERE k.venue_id = $1 AND k.revoked_at IS NULL AND s.kiosk_id <> $2 AND s.share IS NOT NULL",
+                        &format!(
+                            "SELECT s.share, s.held_share, o.since_counted, o.since_held
+                             FROM venue_shares s JOIN kiosks k ON k.id = s.kiosk_id
+                             CROSS JOIN LATERAL (
+                               SELECT COUNT(*) FILTER (WHERE newest.seq > s.counted_seq) AS since_counted,
+                                      COUNT(*) FILTER (WHERE newest.seq > COALESCE(s.held_seq, s.counted_seq)) AS since_held
+                               FROM (SELECT DISTINCT ON (p.subject) p.direction, p.seq FROM passages p
+                                     WHERE p.kiosk_id = s.kiosk_id AND p.log_id = s.log_id
+                                       AND p.seq > LEAST(s.counted_seq, COALESCE(s.held_seq, s.counted_seq))
+                                       AND p.verdict = 'admit' AND p.subject IS NOT NULL
+                                     ORDER BY p.subject, p.seq DESC) newest
+                               WHERE newest.direction = 'entry') o
+                             WHERE k.venue_id = $1 AND s.kiosk_id <> $2 AND s.share IS NOT NULL
+                               AND (k.revoked_at IS NULL OR k.revoked_at > now() - interval '{REVOKED_GRACE}')"
+                        ),
                         &[&venue_id, &kiosk_id],
                     )
                     .await?
                     .iter()
-                    .map(|r| Standing {
-                        share: r.get::<_, i32>(0).max(0) as u32,
-                        opened_since: r.get::<_, i64>(1).clamp(0, u32::MAX as i64) as u32,
+                    .map(|r| {
+                        let count = |i: usize| r.get::<_, i64>(i).clamp(0, u32::MAX as i64) as u32;
+                        let issued = Standing {
+                            share: r.get::<_, i32>(0).max(0) as u32,
+                            opened_since: count(2),
+                        };
+                        // The share the gate may still hold, if it has not confirmed the newer one.
+                        let held = r.get::<_, Option<i32>>(1).map(|share| Standing {
+                            share: share.max(0) as u32,
+                            opened_since: count(3),
+                        });
+                        match held {
+                            Some(h) if h.unspent() > issued.unspent() => h,
+                            _ => issued,
+                        }
                     })
                     .collect();
                 let weight = |recent: i64| 1 + recent.max(0) as u64;
@@ -201,17 +265,35 @@ impl Db {
                 ))
             }
         };
+        // The share the gate says it holds counts only if this server gave it (the one issued
+        // last, or the one still held before it); anything else is ignored.
+        let previous = tx
+            .query_opt(
+                "SELECT counted_seq, share, held_seq, held_share FROM venue_shares WHERE kiosk_id = $1 AND log_id = $2",
+                &[&kiosk_id, &request.log_id],
+            )
+            .await?;
+        let held = request.held.filter(|h| {
+            let h = (Some(h.counted_seq), Some(h.share.min(i32::MAX as u32) as i32));
+            previous.as_ref().is_some_and(|r| {
+                h == (r.get::<_, Option<i64>>(0), r.get::<_, Option<i32>>(1))
+                    || h == (r.get::<_, Option<i64>>(2), r.get::<_, Option<i32>>(3))
+            })
+        });
         tx.execute(
-            "INSERT INTO venue_shares (kiosk_id, log_id, counted_seq, share, capacity, issued_at)
-             VALUES ($1, $2, $3, $4, $5, now())
+            "INSERT INTO venue_shares (kiosk_id, log_id, counted_seq, share, capacity, issued_at, held_seq, held_share)
+             VALUES ($1, $2, $3, $4, $5, now(), $6, $7)
              ON CONFLICT (kiosk_id) DO UPDATE SET log_id = excluded.log_id, counted_seq = excluded.counted_seq,
-               share = excluded.share, capacity = excluded.capacity, issued_at = excluded.issued_at",
+               share = excluded.share, capacity = excluded.capacity, issued_at = excluded.issued_at,
+               held_seq = excluded.held_seq, held_share = excluded.held_share",
             &[
                 &kiosk_id,
                 &request.log_id,
                 &counted_seq,
                 &share.map(|s| s.min(i32::MAX as u32) as i32),
                 &reported,
+                &held.map(|h| h.counted_seq),
+                &held.map(|h| h.share.min(i32::MAX as u32) as i32),
             ],
         )
         .await?;
