@@ -56,6 +56,9 @@ pub enum Cmd {
         /// clients reach the server directly; behind a reverse proxy, limit at the proxy.
         #[arg(long, default_value_t = 0)]
         per_client_per_minute: u32,
+        /// IANA time zone the web console (/ui) shows days and times in.
+        #[arg(long, default_value = "Asia/Shanghai", value_parser = parse_zone)]
+        timezone: chrono_tz::Tz,
     },
     /// Delete passages older than the retention period now (what `serve` does hourly).
     Purge {
@@ -378,4 +381,9 @@ pub enum TraceCmd {
         #[arg(long)]
         venue: Option<String>,
     },
+}
+
+fn parse_zone(text: &str) -> Result<chrono_tz::Tz, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not an IANA time zone name such as \"Asia/Shanghai\""))
 }

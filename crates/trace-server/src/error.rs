@@ -34,9 +34,10 @@ pub enum ServerError {
     TimedOut(u64),
 }
 
-impl IntoResponse for ServerError {
-    fn into_response(self) -> Response {
-        let status = match &self {
+impl ServerError {
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
             ServerError::Unauthorized | ServerError::TokenRefused(_) => StatusCode::UNAUTHORIZED,
             ServerError::Conflict(_) => StatusCode::CONFLICT,
             ServerError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -46,7 +47,13 @@ impl IntoResponse for ServerError {
             ServerError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ServerError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
             ServerError::Config(_) | ServerError::Db(_) | ServerError::Pool(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        }
+    }
+}
+
+impl IntoResponse for ServerError {
+    fn into_response(self) -> Response {
+        let status = self.status();
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!("{self}");
             "internal error; the server log has the details".to_string()

@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod testkit;
 pub mod trace;
 pub mod trust;
+pub mod web;
 
 pub use api::{AppState, Metrics, router};
 pub use error::ServerError;
@@ -22,11 +23,11 @@ pub async fn serve(
     db: db::Db,
     listener: tokio::net::TcpListener,
     visit_secs: f64,
-    limits: api::Limits,
+    (limits, console_zone): (api::Limits, chrono_tz::Tz),
     signing_key: passes::vp1::IssuerKey,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), std::io::Error> {
-    let state = AppState::new(db, visit_secs, limits, signing_key);
+    let state = AppState::new(db, visit_secs, limits, signing_key).with_console_zone(console_zone);
     // The peer address reaches the per-client rate limit. Behind a reverse proxy every client
     // is the proxy: limit there, or give the server its own address.
     axum::serve(

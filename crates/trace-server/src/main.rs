@@ -72,6 +72,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             max_in_flight,
             request_timeout,
             per_client_per_minute,
+            timezone,
         } => {
             let limits = trace_server::api::Limits {
                 max_in_flight: max_in_flight as usize,
@@ -85,7 +86,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                      trust lists. Move it out with `trace-server key move-out --out FILE` and serve with --signing-key"
                 );
             }
-            serve(db, &listen, visit_hours, retention_days, limits, key).await?
+            serve(db, &listen, visit_hours, retention_days, (limits, timezone), key).await?
         }
         Cmd::Purge { retention_days } => {
             let cutoff = Utc::now() - chrono::Duration::days(retention_days.into());
@@ -172,7 +173,7 @@ async fn serve(
     listen: &str,
     visit_hours: f64,
     retention_days: u32,
-    limits: trace_server::api::Limits,
+    (limits, zone): (trace_server::api::Limits, chrono_tz::Tz),
     key: passes::vp1::IssuerKey,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
@@ -207,7 +208,7 @@ async fn serve(
         }
         tracing::info!("shutting down: finishing the requests in flight");
     };
-    trace_server::serve(db, listener, visit_hours * 3600.0, limits, key, shutdown).await?;
+    trace_server::serve(db, listener, visit_hours * 3600.0, (limits, zone), key, shutdown).await?;
     Ok(())
 }
 

@@ -82,9 +82,16 @@ impl TestServer {
             .unwrap();
         let addr = listener.local_addr().unwrap();
         runtime.spawn(async move {
-            let _ = crate::serve(db, listener, 4.0 * 3600.0, limits, key, async {
-                let _ = stopped.await;
-            })
+            let _ = crate::serve(
+                db,
+                listener,
+                4.0 * 3600.0,
+                (limits, chrono_tz::Asia::Shanghai),
+                key,
+                async {
+                    let _ = stopped.await;
+                },
+            )
             .await;
         });
         TestServer {
@@ -120,6 +127,16 @@ impl TestServer {
         let db = Db::connect(&self.database_url).unwrap();
         self.rt()
             .block_on(db.add_tracer(name, &auth::hash_token(&token), None))
+            .unwrap();
+        token
+    }
+
+    /// A venue operator of `venue`, as `trace-server operator add` makes one; their token.
+    pub fn add_operator(&self, name: &str, venue: &str) -> String {
+        let token = auth::new_token("ot_").unwrap();
+        let db = Db::connect(&self.database_url).unwrap();
+        self.rt()
+            .block_on(db.add_operator(name, venue, &auth::hash_token(&token)))
             .unwrap();
         token
     }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
-pub use crate::db::{Case, Contact, Hotspot, Peak, Visit};
+pub use crate::db::{Case, CaseVisit, Contact, Hotspot, Peak, Visit};
 use crate::error::ServerError;
 
 /// The time window of a query, `[from, to)`.
@@ -172,6 +172,31 @@ impl Tracing {
         .await?;
         let rows = self.db.contacts_of(&c.subject, w.from, w.to, self.visit_secs).await?;
         Ok(page.of(rows))
+    }
+
+    /// The case subject's own visits in the window (where the contacts were met).
+    pub async fn case_visits(&self, who: &str, case: i64, w: Window) -> Result<Vec<CaseVisit>, ServerError> {
+        let c = self.open(case, who).await?;
+        self.audit(
+            who,
+            "case_visits",
+            w,
+            serde_json::json!({ "case": case, "subject": c.subject }),
+        )
+        .await?;
+        self.db.visits_of(&c.subject, w.from, w.to, self.visit_secs).await
+    }
+
+    /// The cases `who` has open, newest first (the console offers them for a subject).
+    pub async fn open_cases_of(&self, who: &str) -> Result<Vec<Case>, ServerError> {
+        let now = chrono::Utc::now();
+        Ok(self
+            .db
+            .cases(now, false)
+            .await?
+            .into_iter()
+            .filter(|c| c.opened_by == who && c.is_open(now))
+            .collect())
     }
 
     /// Everyone who was at `venue` in the window, within an open case; one page.

@@ -70,6 +70,8 @@ pub struct AppState {
     pub rate: Option<Arc<rate::RateLimiter>>,
     /// Signs the trust list (loaded once at start: see `trust::signing_key`).
     pub signing_key: Arc<passes::vp1::IssuerKey>,
+    /// The time zone the web console shows days and times in (`serve --timezone`).
+    pub console_zone: chrono_tz::Tz,
 }
 
 impl AppState {
@@ -83,7 +85,14 @@ impl AppState {
             in_flight: Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight)),
             rate: (limits.per_client_per_minute > 0)
                 .then(|| Arc::new(rate::RateLimiter::new(limits.per_client_per_minute))),
+            console_zone: chrono_tz::Asia::Shanghai,
         }
+    }
+
+    /// The web console's time zone.
+    pub fn with_console_zone(mut self, zone: chrono_tz::Tz) -> AppState {
+        self.console_zone = zone;
+        self
     }
 }
 
@@ -117,6 +126,7 @@ routes! {
 
 pub fn router(state: AppState) -> Router {
     with_routes(Router::new())
+        .merge(crate::web::router())
         // No other route takes a body; ingest reads its own, after the token check.
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::from_fn_with_state(state.clone(), limit))
@@ -167,11 +177,12 @@ async fn json_errors(request: axum::extract::Request, next: axum::middleware::Ne
     let route = format!("{} {}", request.method(), request.uri().path());
     let response = next.run(request).await;
     let status = response.status();
+    // JSON, and the console's HTML pages, are already what their readers expect.
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }

@@ -18,7 +18,7 @@ use crate::error::ServerError;
 pub use admin::{AuditEntry, KioskCredential, KioskRow, TracerCredential, TracerRow};
 pub use cases::Case;
 pub use console::{ConsoleSession, KioskHealth, OperatorRow, Role, VenuePassage};
-pub use trace::{Contact, Hotspot, Peak, Visit};
+pub use trace::{CaseVisit, Contact, Hotspot, Peak, Visit};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),

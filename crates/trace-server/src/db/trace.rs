@@ -180,6 +180,43 @@ impl Db {
     }
 }
 
+/// One visit of a case's subject: where, and when.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CaseVisit {
+    pub venue_id: String,
+    pub t_in: DateTime<Utc>,
+    pub t_out: DateTime<Utc>,
+    pub inferred: bool,
+}
+
+impl Db {
+    /// The visits of one subject overlapping [from, to), in time order.
+    pub async fn visits_of(
+        &self,
+        subject: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        visit_secs: f64,
+    ) -> Result<Vec<CaseVisit>, ServerError> {
+        let sql = format!(
+            "WITH {}
+             SELECT venue_id, t_in, t_out, inferred FROM visits
+             WHERE t_in < $2 AND t_out > $1 ORDER BY t_in, venue_id",
+            visits_cte("visits", &window_passages("AND subject = $4"))
+        );
+        let rows = self.traced_query(&sql, &[&from, &to, &visit_secs, &subject]).await?;
+        Ok(rows
+            .iter()
+            .map(|r| CaseVisit {
+                venue_id: r.get(0),
+                t_in: r.get(1),
+                t_out: r.get(2),
+                inferred: r.get(3),
+            })
+            .collect())
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Hotspot {
     pub venue_id: String,
