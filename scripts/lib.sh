@@ -61,3 +61,31 @@ ensure_cargo() {
     return 1
   fi
 }
+
+# Debian's Chromium and its WebDriver, for the web console's browser tests.
+BROWSER_PKGS=(chromium chromium-driver)
+
+# A throwaway PostgreSQL unless DATABASE_URL is set: a temp directory, a free port, run as the
+# unprivileged postgres user (initdb refuses root), stopped however the calling script ends.
+# Exports DATABASE_URL. (Its variables stay global: the EXIT trap reads them.)
+start_throwaway_postgres() {
+  [ -n "${DATABASE_URL:-}" ] && return 0
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  pgdir=$(mktemp -d)
+  as_pg=()
+  if [ "$(id -u)" = 0 ]; then chown postgres "$pgdir"; as_pg=(runuser -u postgres --); fi
+  trap '"${as_pg[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$pgdir"' EXIT
+  "${as_pg[@]}" "$pgbin/initdb" -D "$pgdir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  # A port can be taken between the probe and the start: try a few.
+  local attempt port
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port)
+    if "${as_pg[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/pg.log" -w \
+      -o "-p $port -k $pgdir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null; then
+      break
+    fi
+    [ "$attempt" = 5 ] && { echo "error: PostgreSQL did not start; its log:" >&2; cat "$pgdir/pg.log" >&2; exit 2; }
+  done
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  echo "== PostgreSQL on port $port"
+}
