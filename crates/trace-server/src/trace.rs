@@ -174,6 +174,17 @@ impl Tracing {
         Ok(page.of(rows))
     }
 
+    /// One of `who`'s own open cases, for the console: any other — someone else's, closed, or
+    /// none — is refused with one sentence that tells them apart by nothing.
+    pub async fn own_open_case(&self, who: &str, id: i64) -> Result<Case, ServerError> {
+        self.open(id, who).await.map_err(|e| match e {
+            ServerError::NotFound(_) | ServerError::Forbidden(_) => {
+                ServerError::Forbidden(format!("case {id} is not one of your open cases"))
+            }
+            other => other,
+        })
+    }
+
     /// The case subject's own visits in the window (where the contacts were met).
     pub async fn case_visits(&self, who: &str, case: i64, w: Window) -> Result<Vec<CaseVisit>, ServerError> {
         let c = self.open(case, who).await?;

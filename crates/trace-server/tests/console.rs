@@ -183,6 +183,46 @@ fn a_tracer_signs_in_traces_a_case_under_its_case_and_downloads_a_labelled_csv()
         1
     );
 
+    // Pages with people on them are never cached or framed.
+    let headers = b.get(&contacts).send().unwrap();
+    assert_eq!(headers.headers()["cache-control"], "no-store");
+    assert_eq!(headers.headers()["x-frame-options"], "DENY");
+    assert!(
+        headers.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+
+    // Another tracer's case, or none: one refusal that tells them apart by nothing.
+    let bob = s.add_tracer("bob");
+    let bobs = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/cases", s.url))
+        .bearer_auth(&bob)
+        .json(&json!({"subject": "p-2", "reason": "household contact"}))
+        .send()
+        .unwrap();
+    assert_eq!(bobs.status(), 200);
+    let bobs_case = s.count("SELECT MAX(id) FROM cases");
+    let refusals: Vec<(u16, String)> = [bobs_case, 9999]
+        .iter()
+        .map(|id| {
+            let r = b
+                .get(format!(
+                    "{}/ui/contacts?subject=p-2&from={day}&to={day}&case={id}",
+                    s.url
+                ))
+                .send()
+                .unwrap();
+            let status = r.status().as_u16();
+            let body = r.text().unwrap().replace(&id.to_string(), "N");
+            (status, body)
+        })
+        .collect();
+    assert_eq!(refusals[0], refusals[1], "someone else's case reads like no case");
+    assert_eq!(refusals[0].0, 403);
+    assert!(!refusals[0].1.contains("bob"));
+
     // The CSV: an attachment, labelled with the case and the tracer.
     let csv = b
         .get(format!(
@@ -205,6 +245,11 @@ fn a_tracer_signs_in_traces_a_case_under_its_case_and_downloads_a_labelled_csv()
         "{first_line}"
     );
     assert!(csv.contains("\"p-2\",\"30.0\",\"mall\""), "{csv}");
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit WHERE tracer = 'alice' AND query = 'contacts_export'"),
+        1,
+        "an export is audited as one"
+    );
 
     // The other pages, with their charts.
     let hot = b
@@ -237,6 +282,9 @@ fn a_tracer_signs_in_traces_a_case_under_its_case_and_downloads_a_labelled_csv()
         .text()
         .unwrap();
     assert!(venue.contains("p-2") && venue.contains("<svg"), "{venue}");
+
+    // The audit page shows alice her own queries only.
+    assert!(!audit.contains("bob"), "{audit}");
 
     // The language switch.
     let zh = b
@@ -294,7 +342,9 @@ fn an_operator_sees_their_own_venue_and_nothing_else() {
         .text()
         .unwrap();
     assert!(page.contains("data-testid=\"inside\">1<"), "one inside: {page}");
-    assert!(page.contains("visitor-in-mall") && page.contains("mall-north") && page.contains("<svg"));
+    assert!(page.contains("mall-north") && page.contains("<svg"));
+    // Visitors by a per-venue, per-day alias: staff follow a visit, not a person's id.
+    assert!(page.contains(">v-") && !page.contains("visitor-in-mall"), "{page}");
     assert!(!page.contains("visitor-in-park") && !page.contains("park-gate"));
 
     // Another venue, tracing pages, the case form, the CSV, the audit: 403, naming nothing.
@@ -403,4 +453,23 @@ fn every_console_route_answers_every_kind_of_visitor_as_the_table_says() {
         }
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[test]
+fn rotating_or_revoking_a_tracer_token_ends_their_console_sessions() {
+    let s = TestServer::start();
+    let tracer = s.add_tracer("alice");
+    let b = browser();
+    assert!(sign_in(&b, &s.url, &tracer).url().path().ends_with("/ui/contacts"));
+    // A new token for alice (the old one leaked): the session signed in with the old one ends.
+    let fresh = trace_server::auth::new_token("tt_").unwrap();
+    let hash = trace_server::auth::hash_token(&fresh);
+    s.with_db(|db| async move { db.rotate_tracer("alice", &hash, None).await.unwrap() });
+    let after = b.get(format!("{}/ui/kiosks", s.url)).send().unwrap();
+    assert!(after.url().path().ends_with("/ui/login"), "{}", after.url());
+    // Signed in with the new one, then revoked: ended too.
+    assert!(sign_in(&b, &s.url, &fresh).url().path().ends_with("/ui/contacts"));
+    s.with_db(|db| async move { assert!(db.revoke_tracer("alice").await.unwrap()) });
+    let after = b.get(format!("{}/ui/kiosks", s.url)).send().unwrap();
+    assert!(after.url().path().ends_with("/ui/login"), "{}", after.url());
 }

@@ -257,7 +257,8 @@ fn a_tracer_and_an_operator_click_through_the_console_in_chromium() {
         sign_in(&c, &base, &operator).await;
         assert!(c.current_url().await.unwrap().path().ends_with("/ui/venues/mall"));
         let page = text(&c).await;
-        assert!(page.contains("场内人数") && page.contains("visitor-in-mall"), "{page}");
+        assert!(page.contains("场内人数") && page.contains("v-"), "{page}");
+        assert!(!page.contains("visitor-in-mall"), "an alias, not the id");
         assert!(!page.contains("visitor-in-park") && !page.contains("park-gate"));
         let inside = c
             .find(Locator::Css("[data-testid=inside]"))

@@ -150,10 +150,11 @@ impl Db {
             .map(|r| (r.get(0), r.get(1))))
     }
 
-    /// Starts a session; expired ones are swept at the same time.
+    /// Starts a session bound to the token it was signed in with (`token_hash`); expired ones
+    /// are swept at the same time.
     pub async fn start_session(
         &self,
-        id_hash: &str,
+        (id_hash, token_hash): (&str, &str),
         role: Role,
         name: &str,
         csrf: &str,
@@ -170,15 +171,17 @@ impl Db {
             .await?;
         client
             .execute(
-                "INSERT INTO console_sessions (id_hash, role, name, csrf, expires_at) VALUES ($1, $2, $3, $4, $5)",
-                &[&id_hash, &role.as_str(), &name, &csrf, &expires_at],
+                "INSERT INTO console_sessions (id_hash, role, name, csrf, expires_at, token_hash)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&id_hash, &role.as_str(), &name, &csrf, &expires_at, &token_hash],
             )
             .await?;
         Ok(())
     }
 
     /// The live session of a cookie: not expired, not idle too long, and its tracer or
-    /// operator still holds a valid token (revoking a token ends its sessions).
+    /// operator still holds the very token it was signed in with, unrevoked and unexpired
+    /// (rotating or revoking a token ends its sessions).
     pub async fn session(&self, id_hash: &str) -> Result<Option<ConsoleSession>, ServerError> {
         let client = self.pool.get().await?;
         let row = client
@@ -187,10 +190,12 @@ impl Db {
                     "UPDATE console_sessions s SET last_seen = now()
                      WHERE s.id_hash = $1 AND s.expires_at > now() AND s.last_seen > now() - interval '{IDLE}'
                        AND ((s.role = 'tracer' AND EXISTS (
-                               SELECT 1 FROM tracers t WHERE t.name = s.name AND t.revoked_at IS NULL
+                               SELECT 1 FROM tracers t WHERE t.name = s.name AND t.token_hash = s.token_hash
+                                 AND t.revoked_at IS NULL
                                  AND (t.expires_at IS NULL OR t.expires_at > now())))
                          OR (s.role = 'operator' AND EXISTS (
-                               SELECT 1 FROM operators o WHERE o.name = s.name AND o.revoked_at IS NULL)))
+                               SELECT 1 FROM operators o WHERE o.name = s.name AND o.token_hash = s.token_hash
+                                 AND o.revoked_at IS NULL)))
                      RETURNING s.role, s.name, s.csrf, s.expires_at,
                                (SELECT venue_id FROM operators o WHERE s.role = 'operator' AND o.name = s.name)"
                 ),
@@ -272,29 +277,34 @@ impl Db {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
     }
 
-    /// Every kiosk's health (of one venue, or all), with the passages the server never got.
+    /// Every kiosk's health (of one venue, or all), with the passages of its current log the
+    /// server never got: one statement (the highest sequence number received, less those
+    /// purged, less those held), not a gap report per kiosk.
     pub async fn kiosk_health(&self, venue: Option<&str>) -> Result<Vec<KioskHealth>, ServerError> {
         let rows = self
             .pool
             .get()
             .await?
             .query(
-                "SELECT k.id, k.venue_id, k.revoked_at IS NOT NULL, k.last_seen,
-                        (SELECT MAX(received_at) FROM passages p WHERE p.kiosk_id = k.id),
-                        k.clock_skew_seconds, k.version, k.backlog
-                 FROM kiosks k WHERE $1::text IS NULL OR k.venue_id = $1 ORDER BY k.venue_id, k.id LIMIT 500",
+                "SELECT k.id, k.venue_id, k.revoked_at IS NOT NULL, k.last_seen, cur.received_at,
+                        k.clock_skew_seconds, k.version, k.backlog,
+                        COALESCE(GREATEST(held.max_seq - GREATEST(COALESCE(m.purged_through, 0), 0) - held.n, 0), 0)
+                 FROM kiosks k
+                 LEFT JOIN LATERAL (SELECT log_id, received_at FROM passages p WHERE p.kiosk_id = k.id
+                                    ORDER BY received_at DESC LIMIT 1) cur ON true
+                 LEFT JOIN log_purge_marks m ON m.kiosk_id = k.id AND m.log_id = cur.log_id
+                 LEFT JOIN LATERAL (SELECT MAX(seq) AS max_seq, COUNT(*) AS n FROM passages p
+                                    WHERE p.kiosk_id = k.id AND p.log_id = cur.log_id
+                                      AND p.seq > COALESCE(m.purged_through, 0)) held ON true
+                 WHERE $1::text IS NULL OR k.venue_id = $1
+                 ORDER BY k.venue_id, k.id LIMIT 500",
                 &[&venue],
             )
             .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let id: String = r.get(0);
-            let missing = match self.kiosk_status(&id).await? {
-                Some(s) => s.gaps.iter().map(|(a, b)| b - a + 1).sum(),
-                None => 0,
-            };
-            out.push(KioskHealth {
-                id,
+        Ok(rows
+            .iter()
+            .map(|r| KioskHealth {
+                id: r.get(0),
                 venue: r.get(1),
                 revoked: r.get(2),
                 last_seen: r.get(3),
@@ -302,10 +312,9 @@ impl Db {
                 clock_skew_seconds: r.get(5),
                 version: r.get(6),
                 backlog: r.get(7),
-                missing,
-            });
-        }
-        Ok(out)
+                missing: r.get(8),
+            })
+            .collect())
     }
 
     /// What a kiosk reports with its venue round: its version and backlog.

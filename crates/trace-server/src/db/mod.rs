@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0012_subject_key.sql"),
     include_str!("../../migrations/0013_venue_shares.sql"),
     include_str!("../../migrations/0014_console.sql"),
+    include_str!("../../migrations/0015_console_session_token.sql"),
 ];
 
 /// The server's database: a connection pool. Cheap to clone.

@@ -6,12 +6,14 @@ use chrono::{DateTime, Utc};
 
 use crate::db::{Case, CaseVisit, Contact};
 
-/// One cell, quoted, never read as a formula.
+/// One cell, quoted, never read as a formula: the first character that is not white space or
+/// a control character may not start one (full-width forms included, which some spreadsheets
+/// read as their ASCII twins).
 pub fn cell(text: &str) -> String {
-    let guarded = match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_string(),
-    };
+    let first = text.chars().find(|c| !c.is_whitespace() && !c.is_control());
+    let formula = matches!(first, Some('=' | '+' | '-' | '@' | '＝' | '＋' | '－' | '＠'))
+        || text.starts_with(['\t', '\r', '\n']);
+    let guarded = if formula { format!("'{text}") } else { text.to_string() };
     format!("\"{}\"", guarded.replace('"', "\"\""))
 }
 
@@ -90,5 +92,8 @@ mod tests {
         assert_eq!(cell("@SUM(A1)"), "\"'@SUM(A1)\"");
         assert_eq!(cell("\tx"), "\"'\tx\"");
         assert_eq!(cell("a,b\nc"), "\"a,b\nc\"");
+        assert_eq!(cell("  =1+1"), "\"'  =1+1\"");
+        assert_eq!(cell("\n=1"), "\"'\n=1\"");
+        assert_eq!(cell("＝1"), "\"'＝1\"");
     }
 }

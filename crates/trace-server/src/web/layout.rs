@@ -46,7 +46,7 @@ pub fn page(lang: Lang, session: Option<&ConsoleSession>, here: &str, title: &st
                             a href=(href) aria-current=[(here == *href).then_some("page")] { (t(lang, key)) }
                         }
                     }
-                    a href={ "/ui/lang?to=" (lang.other().code()) "&next=" (here) } { (t(lang, "language")) }
+                    a href={ "/ui/lang?to=" (lang.other().code()) "&next=" (super::q(here)) } { (t(lang, "language")) }
                     @if let Some(s) = session {
                         span.muted {
                             (t(lang, "signed-in-as")) " " (s.name) " ("

@@ -35,6 +35,7 @@ macro_rules! web_routes {
         /// The console's routes, to merge into the server's router.
         pub fn router() -> Router<AppState> {
             Router::new() $(.route($path, $method($handler)))*
+                .layer(axum::middleware::from_fn(session::page_headers))
         }
     };
 }

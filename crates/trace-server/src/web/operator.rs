@@ -15,6 +15,33 @@ use super::{chart, day_window, local};
 use crate::api::AppState;
 use crate::db::{KioskHealth, Role};
 
+/// Passages a venue page lists at most.
+const PASSAGES: i64 = 500;
+
+/// What an operator sees instead of a subject id: a short alias that is the same for one
+/// person all day at this venue, and unrelated to the id tracers search on, to their alias at
+/// another venue, or on another day (keyed by the deployment's secret): staff can follow a
+/// visit, not rebuild a person's movements.
+struct Alias {
+    key: [u8; 32],
+}
+
+impl Alias {
+    fn new(secret: &str, venue: &str, day: chrono::NaiveDate) -> Alias {
+        use sha2::Digest;
+        let key = sha2::Sha256::digest(format!("console-alias\0{secret}\0{venue}\0{day}").as_bytes());
+        Alias { key: key.into() }
+    }
+
+    fn of(&self, subject: &str) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(self.key);
+        h.update(subject.as_bytes());
+        format!("v-{}", &hex::encode(h.finalize())[..10])
+    }
+}
+
 #[derive(Deserialize, Default)]
 pub struct VenueQuery {
     #[serde(default)]
@@ -52,7 +79,8 @@ pub async fn venue(
                 (h.with_timezone(&zone).hour(), e, x)
             })
             .collect();
-    let passages = s.db.venue_passages(&venue, from, to, 500).await.map_err(fail)?;
+    let passages = s.db.venue_passages(&venue, from, to, PASSAGES).await.map_err(fail)?;
+    let alias = Alias::new(&crate::trust::subject_key(&s.db).await.map_err(fail)?, &venue, day);
     let kiosks = s.db.kiosk_health(Some(&venue)).await.map_err(fail)?;
     let here = format!("/ui/venues/{venue}");
     let body = html! {
@@ -85,7 +113,7 @@ pub async fn venue(
                 tr { th { (t(lang, "subject")) } th { (t(lang, "gate")) } th { (t(lang, "time")) } th { (t(lang, "gate")) } th { (t(lang, "time")) } }
                 @for c in &overview.conflicts {
                     tr {
-                        td { (c.subject) } td { (c.first_kiosk) " · " (c.first_gate) } td { (local(zone, c.first_at)) }
+                        td { (alias.of(&c.subject)) } td { (c.first_kiosk) " · " (c.first_gate) } td { (local(zone, c.first_at)) }
                         td { (c.second_kiosk) " · " (c.second_gate) } td { (local(zone, c.second_at)) }
                     }
                 }
@@ -96,12 +124,13 @@ pub async fn venue(
         h2 { (t(lang, "kiosks")) }
         (kiosk_table(lang, zone, &kiosks))
         h2 { (t(lang, "passages")) " (" (passages.len()) ")" }
+        @if passages.len() as i64 == PASSAGES { p.notice { (t(lang, "first-rows")) " " (PASSAGES) } }
         div.scroll { table {
             tr { th { (t(lang, "time")) } th { (t(lang, "gate")) } th { (t(lang, "direction")) } th { (t(lang, "subject")) } th { (t(lang, "verdict")) } }
             @for p in &passages {
                 tr {
                     td { (local(zone, p.at)) } td { (p.gate) } td { (p.direction) }
-                    td { (p.subject.as_deref().unwrap_or("–")) } td { (p.verdict) " · " (p.reason) }
+                    td { (p.subject.as_deref().map(|s| alias.of(s)).unwrap_or_else(|| "–".into())) } td { (p.verdict) " · " (p.reason) }
                 }
             }
         } }

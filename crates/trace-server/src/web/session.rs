@@ -27,16 +27,19 @@ pub const SESSION_COOKIE: &str = "ts_session";
 /// Longest a session lasts, however busy.
 const LIFETIME_HOURS: i64 = 8;
 
-/// The value of cookie `name` in the request, if any.
+/// The value of cookie `name` in the request, if it is there exactly once (two session
+/// cookies mean one was planted from elsewhere: neither is used).
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
+    let mut found = headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v);
+    let first = found.next();
+    if found.next().is_some() { None } else { first }
 }
 
 /// A signed-in console user. Without a live session a page redirects to the sign-in form
@@ -75,6 +78,7 @@ fn url_escape(s: &str) -> String {
 fn safe_next(next: &str) -> Option<&str> {
     let ok = next.starts_with("/ui")
         && !next.contains("//")
+        && !next.contains("..")
         && !next.contains('\\')
         && !next.chars().any(|c| c.is_control());
     ok.then_some(next)
@@ -89,8 +93,14 @@ pub fn home(session: &ConsoleSession) -> String {
 }
 
 /// Whether a POST came from this console: a browser names the page's origin in `Origin`, which
-/// must be this host (a form on another site cannot sign someone in or out).
+/// must be this host, and says where the request came from in `Sec-Fetch-Site`, which must be
+/// this origin (a form on another site, or a sibling subdomain, cannot sign someone in or out).
+/// A client that sends neither is not a browser (curl), which a forged form cannot be.
 fn same_origin(headers: &HeaderMap) -> bool {
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if fetch_site.is_some_and(|site| site != "same-origin" && site != "none") {
+        return false;
+    }
     let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
@@ -110,7 +120,8 @@ fn loopback(headers: &HeaderMap) -> bool {
             host
         }
     });
-    name == "localhost" || name.starts_with("127.") || name == "[::1]"
+    let ip = name.trim_start_matches('[').trim_end_matches(']');
+    name == "localhost" || ip.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn same(a: &str, b: &str) -> bool {
@@ -196,13 +207,19 @@ pub async fn login(State(s): State<AppState>, lang: Lang, headers: HeaderMap, Fo
         }
         Err(e) => return PageError::from_server(lang, e).into_response(),
     };
+    // Signing in (again) ends the session the browser had.
+    if let Some(old) = cookie(&headers, SESSION_COOKIE)
+        && let Err(e) = s.db.end_session(&auth::hash_token(old)).await
+    {
+        return PageError::from_server(lang, e).into_response();
+    }
     let started = auth::new_token("cs_").and_then(|id| Ok((id, auth::new_token("cf_")?)));
     let Ok((id, csrf)) = started else {
         return PageError::new(StatusCode::INTERNAL_SERVER_ERROR, lang, t(lang, "error")).into_response();
     };
     let expires = Utc::now() + chrono::Duration::hours(LIFETIME_HOURS);
     if let Err(e) =
-        s.db.start_session(&auth::hash_token(&id), role, &name, &csrf, expires)
+        s.db.start_session((&auth::hash_token(&id), &hash), role, &name, &csrf, expires)
             .await
     {
         return PageError::from_server(lang, e).into_response();
@@ -270,6 +287,35 @@ pub async fn index(Signed(session): Signed) -> Redirect {
     Redirect::to(&home(&session))
 }
 
+/// Headers on every console answer: pages with people's data are never cached (a shared
+/// office computer's Back button after sign-out shows nothing), never framed, never sniffed,
+/// and load nothing but the console's own stylesheet.
+pub async fn page_headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let is_console = request.uri().path().starts_with("/ui");
+    let is_static = request.uri().path().starts_with("/ui/static/");
+    let mut response = next.run(request).await;
+    if is_console {
+        let h = response.headers_mut();
+        if !is_static {
+            h.insert(axum::http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        h.insert(axum::http::header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        h.insert(
+            axum::http::header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        );
+        h.insert(
+            axum::http::header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        );
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +332,7 @@ mod tests {
             "/ui/\\evil",
             "/other",
             "/ui\n",
+            "/ui/../v1/trace/contacts",
         ] {
             assert_eq!(safe_next(bad), None, "{bad:?}");
         }
@@ -303,5 +350,11 @@ mod tests {
         assert!(!loopback(&h));
         h.insert(HOST, HeaderValue::from_static("127.0.0.1:8080"));
         assert!(loopback(&h));
+        h.insert(HOST, HeaderValue::from_static("127.example.org"));
+        assert!(!loopback(&h), "a name that starts like an address is not this machine");
+        h.insert(HOST, HeaderValue::from_static("trace.example.org"));
+        h.insert(ORIGIN, HeaderValue::from_static("https://trace.example.org"));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
+        assert!(!same_origin(&h), "a sibling subdomain's form");
     }
 }

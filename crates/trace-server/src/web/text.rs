@@ -135,6 +135,8 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "not-found" => ("没有这个页面。", "No such page."),
         "error" => ("出错了", "Something went wrong"),
         "language" => ("English", "中文"),
+        "first-rows" => ("仅显示前", "Showing the first"),
+        "csv-has-all" => ("CSV 含全部记录", "the CSV has them all"),
         _ => return "?",
     };
     match lang {

@@ -17,6 +17,9 @@ use crate::api::AppState;
 use crate::db::{ConsoleSession, Role};
 use crate::trace::{Page, Window};
 
+/// Rows a page shows at most (the CSV reads every page).
+const PAGE: i64 = 1000;
+
 fn tracer_only(session: &ConsoleSession, lang: Lang) -> Result<(), PageError> {
     match session.role {
         Role::Tracer => Ok(()),
@@ -127,8 +130,9 @@ pub async fn contacts(
         ));
     };
     let fail = |e| PageError::from_server(lang, e);
-    let c = s.db.case(case).await.map_err(fail)?;
-    if c.as_ref().is_some_and(|c| c.subject != query.subject.trim()) {
+    // Whose case it is comes first: another tracer's case says nothing about its subject.
+    let c = s.tracing.own_open_case(&session.name, case).await.map_err(fail)?;
+    if c.subject != query.subject.trim() {
         return Err(bad(
             lang,
             format!("case {case} is about another subject: open a case for this one"),
@@ -141,7 +145,7 @@ pub async fn contacts(
             case,
             w,
             Page {
-                limit: Some(1000),
+                limit: Some(PAGE),
                 offset: None,
             },
         )
@@ -165,6 +169,7 @@ pub async fn contacts(
         } }
         @if visits.is_empty() { p.muted { (t(lang, "no-rows")) } }
         h2 { (t(lang, "contacts")) " (" (contacts.len()) ")" }
+        @if contacts.len() as i64 == PAGE { p.notice { (t(lang, "first-rows")) " " (PAGE) " · " (t(lang, "csv-has-all")) } }
         div.scroll { table {
             tr { th { (t(lang, "subject")) } th { (t(lang, "overlap")) } th { (t(lang, "venues")) } th { (t(lang, "first-overlap")) } th {} }
             @for c in &contacts {
@@ -261,25 +266,38 @@ pub async fn contacts_csv(
     let w = query.window(&s, lang)?;
     let case = query.case_id(lang)?.ok_or_else(|| bad(lang, t(lang, "case-needed")))?;
     let fail = |e| PageError::from_server(lang, e);
-    let contacts = s
-        .tracing
-        .contacts(
-            &session.name,
-            case,
-            w,
-            Page {
-                limit: Some(1000),
-                offset: None,
-            },
-        )
-        .await
-        .map_err(fail)?;
-    let visits = s.tracing.case_visits(&session.name, case, w).await.map_err(fail)?;
-    let c =
-        s.db.case(case)
+    let c = s.tracing.own_open_case(&session.name, case).await.map_err(fail)?;
+    // Every page of contacts, not the first: an export that silently drops the shortest
+    // overlaps would mislead. An export is audited as one, apart from viewing.
+    let mut contacts = Vec::new();
+    for n in 0..100 {
+        let page = s
+            .tracing
+            .contacts(
+                &session.name,
+                case,
+                w,
+                Page {
+                    limit: Some(PAGE),
+                    offset: Some(n * PAGE),
+                },
+            )
             .await
-            .map_err(fail)?
-            .ok_or_else(|| PageError::new(StatusCode::NOT_FOUND, lang, t(lang, "not-found")))?;
+            .map_err(fail)?;
+        let last = (page.len() as i64) < PAGE;
+        contacts.extend(page);
+        if last {
+            break;
+        }
+    }
+    let visits = s.tracing.case_visits(&session.name, case, w).await.map_err(fail)?;
+    s.db.audit(
+        &session.name,
+        "contacts_export",
+        &serde_json::json!({ "case": case, "rows": contacts.len(), "from": w.from, "to": w.to }),
+    )
+    .await
+    .map_err(fail)?;
     let body = csv::contacts(&c, &session.name, (w.from, w.to), &contacts, &visits);
     Ok((
         [
@@ -430,11 +448,18 @@ pub async fn audit(
     tracer_only(&session, lang)?;
     let (day, from, to) = day_window(s.console_zone, &query.day).map_err(|e| bad(lang, e))?;
     let rows: Vec<_> =
-        s.db.audit_trail(from, None, 5000)
+        s.db.audit_trail(from, Some(&session.name), 5000)
             .await
             .map_err(|e| PageError::from_server(lang, e))?
             .into_iter()
             .filter(|a| a.at < to)
+            // A tracer's own queries (others' name their cases' subjects), subjects not repeated.
+            .map(|mut a| {
+                if let Some(p) = a.params.as_object_mut() {
+                    p.remove("subject");
+                }
+                a
+            })
             .collect();
     let body = html! {
         (day_form(lang, "/ui/audit", day, None))
