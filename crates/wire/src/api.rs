@@ -36,6 +36,8 @@ pub mod routes {
     pub const TRACE_VENUE: &str = "/v1/trace/venue";
     pub const TRACE_HOTSPOTS: &str = "/v1/trace/hotspots";
     pub const TRACE_PEAKS: &str = "/v1/trace/peaks";
+    /// GET the OpenAPI document of these routes.
+    pub const API_DOCS: &str = "/api-docs";
 
     /// [`KIOSK_STATUS`] for one kiosk.
     pub fn kiosk_status(kiosk_id: &str) -> String {
@@ -45,6 +47,7 @@ pub mod routes {
 
 /// Who a kiosk token belongs to, as the server knows it.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct KioskIdentity {
     pub kiosk_id: String,
     pub venue_id: String,
@@ -73,6 +76,7 @@ impl std::fmt::Debug for KioskIdentity {
 /// One passage as a kiosk sends it. Event ids are UUIDv7 made on the kiosk, so a resend after a
 /// lost acknowledgement is harmless.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct PassageRecord {
     pub event_id: String,
     /// The identity of the kiosk's passage log. A kiosk whose log was reset or replaced starts
@@ -112,6 +116,7 @@ pub struct PassageRecord {
 /// on its own (the rest of the batch is stored all the same, so one bad passage never blocks
 /// a kiosk's queue).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct IngestReport {
     pub accepted: u64,
     pub duplicates: u64,
@@ -121,6 +126,7 @@ pub struct IngestReport {
 
 /// One passage the server will never store, and why (the kiosk parks it and tells staff).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Rejection {
     /// Position in the batch as sent (an unreadable passage may have no event id).
     pub index: usize,
@@ -136,6 +142,7 @@ pub struct Rejection {
 
 /// What the server knows of one kiosk: how much arrived, what never did, its clock.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct KioskStatus {
     pub kiosk_id: String,
     pub venue_id: String,
@@ -168,6 +175,7 @@ pub const POLICY_VERSION: u32 = 2;
 
 /// The trust list kiosks fetch: trusted pass issuers per format, and risk regions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct PolicyDocument {
     pub version: u32,
     pub issued_at: DateTime<Utc>,
@@ -185,6 +193,7 @@ pub struct PolicyDocument {
 
 /// One pass format's section of the trust list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct FormatTrust {
     /// The format's own issuer key texts (for VP1, `.pub` file texts).
     pub issuers: Vec<String>,
@@ -220,6 +229,7 @@ impl PolicyDocument {
 /// A document as sent: the exact signed bytes (as a string) and the hex Ed25519 signature by
 /// the server key each kiosk pins in `[sync] server_key`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct SignedDocument {
     pub document: String,
     pub signature: String,

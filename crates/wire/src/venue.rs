@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST` body of [`crate::routes::VENUE`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct VenueRequest {
     /// The kiosk's passage log ([`crate::PassageRecord::log_id`]): the share is counted from the
     /// newest passage of this log the server holds.
@@ -33,6 +34,7 @@ pub struct VenueRequest {
 
 /// A share as a gate holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct HeldShare {
     pub counted_seq: i64,
     pub share: u32,
@@ -40,6 +42,7 @@ pub struct HeldShare {
 
 /// The server's view of the venue, and this gate's share.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct VenueState {
     pub venue_id: String,
     pub server_time: DateTime<Utc>,
@@ -63,6 +66,7 @@ pub struct VenueState {
 
 /// A visit open at the venue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct OpenVisit {
     pub subject: String,
     pub kiosk_id: String,
@@ -72,6 +76,7 @@ pub struct OpenVisit {
 
 /// One gate of the venue, with the last day's admitted passages through it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct GateCount {
     pub kiosk_id: String,
     pub gate: String,
@@ -83,6 +88,7 @@ pub struct GateCount {
 
 /// Two admitted entries of one subject with no exit between them, at different gates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct GateConflict {
     pub subject: String,
     pub first_kiosk: String,

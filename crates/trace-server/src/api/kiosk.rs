@@ -9,6 +9,7 @@ use chrono::Utc;
 use wire::{IngestReport, KioskIdentity, KioskStatus, MAX_BATCH, SignedDocument, VenueRequest, VenueState};
 
 use super::AppState;
+use super::docs::ErrorBody;
 use crate::auth::{Caller, KioskCaller};
 use crate::error::ServerError;
 
@@ -18,6 +19,9 @@ const INGEST_BODY_LIMIT: usize = MAX_BATCH * 1024 + 64 * 1024;
 /// A kiosk sends its own passages. The token is checked (by the extractor) before the body is
 /// read, so an unauthenticated client cannot make the server buffer or parse anything; then
 /// each passage is checked on its own: refused ones are named in the report, the rest stored.
+#[utoipa::path(post, path = "/v1/passages", tag = "kiosk", security(("bearer" = [])), request_body = Vec<wire::PassageRecord>,
+    responses((status = 200, description = "stored, duplicates and refusals, each passage on its own", body = IngestReport),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn ingest(State(s): State<AppState>, k: KioskCaller, body: Body) -> Result<Json<IngestReport>, ServerError> {
     s.metrics.ingest_requests.fetch_add(1, Ordering::Relaxed);
     let body = axum::body::to_bytes(body, INGEST_BODY_LIMIT).await.map_err(|_| {
@@ -47,10 +51,14 @@ pub async fn ingest(State(s): State<AppState>, k: KioskCaller, body: Body) -> Re
 }
 
 /// The signed trust list and risk regions, for any registered kiosk.
+#[utoipa::path(get, path = "/v1/kiosk/policy", tag = "kiosk", security(("bearer" = [])),
+    responses((status = 200, body = SignedDocument), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn policy(State(s): State<AppState>, _k: KioskCaller) -> Result<Json<SignedDocument>, ServerError> {
     Ok(Json(crate::trust::signed_policy(&s.db, &s.signing_key).await?))
 }
 
+#[utoipa::path(get, path = "/v1/kiosk/whoami", tag = "kiosk", security(("bearer" = [])),
+    responses((status = 200, body = KioskIdentity), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 /// Who the token belongs to and the server's key, so a kiosk being paired can check that its
 /// configuration matches what the server has.
 pub async fn whoami(State(s): State<AppState>, k: KioskCaller) -> Result<Json<KioskIdentity>, ServerError> {
@@ -63,6 +71,8 @@ pub async fn whoami(State(s): State<AppState>, k: KioskCaller) -> Result<Json<Ki
     }))
 }
 
+#[utoipa::path(post, path = "/v1/kiosk/venue", tag = "kiosk", security(("bearer" = [])), request_body = VenueRequest,
+    responses((status = 200, body = VenueState), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 /// The kiosk's venue as every gate's passages show it, and a new share of the room for this
 /// gate. The token is checked before the body is read; the venue is the token's.
 pub async fn venue(
@@ -90,6 +100,9 @@ pub async fn venue(
 }
 
 /// Readable by a tracer, or by the kiosk itself.
+#[utoipa::path(get, path = "/v1/kiosks/{id}/status", tag = "kiosk", security(("bearer" = [])),
+    params(("id" = String, Path, description = "the kiosk's name ([kiosk] id)")),
+    responses((status = 200, body = KioskStatus), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn status(
     State(s): State<AppState>,
     caller: Caller,

@@ -1,6 +1,7 @@
 //! HTTP API, split by caller: `kiosk` (ingest, trust list, status), `tracer` (audited tracing
 //! queries), `ops` (health, metrics). Authentication is the extractors in `auth.rs`.
 
+pub mod docs;
 mod kiosk;
 mod ops;
 mod rate;
@@ -122,6 +123,7 @@ routes! {
     get routes::TRACE_VENUE => tracer::venue,
     get routes::TRACE_HOTSPOTS => tracer::hotspots,
     get routes::TRACE_PEAKS => tracer::peaks,
+    get routes::API_DOCS => docs::api_docs,
 }
 
 pub fn router(state: AppState) -> Router {

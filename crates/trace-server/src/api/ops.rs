@@ -7,11 +7,15 @@ use axum::extract::State;
 use super::AppState;
 use crate::error::ServerError;
 
+/// "ok" when the server and its database answer (exempt from limits).
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = String), (status = 500, body = super::docs::ErrorBody)))]
 pub async fn healthz(State(s): State<AppState>) -> Result<&'static str, ServerError> {
     s.db.ping().await?;
     Ok("ok\n")
 }
 
+/// Counters in the Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, body = String)))]
 pub async fn metrics(State(s): State<AppState>) -> Result<String, ServerError> {
     let m = &s.metrics;
     let stored = s.db.passage_estimate().await?.unwrap_or(0);

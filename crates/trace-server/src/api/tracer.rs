@@ -8,12 +8,13 @@ use serde::Deserialize;
 use wire::when::{Edge, parse_instant};
 
 use super::AppState;
+use super::docs::ErrorBody;
 use crate::auth::TracerCaller;
 use crate::error::ServerError;
 use crate::trace::{Case, Contact, Hotspot, Page, Peak, Visit, Window};
 
 /// The query string of the tracing routes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct Params {
     /// A date (`2026-11-20`, from its midnight UTC) or an RFC 3339 time.
     pub from: Option<String>,
@@ -58,7 +59,7 @@ impl Params {
 }
 
 /// What a tracer sends to open a case.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewCase {
     pub subject: String,
     pub reason: String,
@@ -67,6 +68,8 @@ pub struct NewCase {
 }
 
 /// Opens a case (audited); answers it with its id.
+#[utoipa::path(post, path = "/v1/cases", tag = "tracer", security(("bearer" = [])), request_body = NewCase,
+    responses((status = 200, body = Case), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn open_case(
     State(s): State<AppState>,
     t: TracerCaller,
@@ -86,6 +89,9 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, Server
         .ok_or_else(|| ServerError::BadRequest(format!("give ?{name}= (README.md shows an example)")))
 }
 
+/// Who overlapped with an open case's subject, longest overlap first; one page (`case`, `from`, `to`, `limit`, `offset`). Audited.
+#[utoipa::path(get, path = "/v1/trace/contacts", tag = "tracer", security(("bearer" = [])), params(Params),
+    responses((status = 200, body = Vec<Contact>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn contacts(
     State(s): State<AppState>,
     t: TracerCaller,
@@ -96,6 +102,9 @@ pub async fn contacts(
     ))
 }
 
+/// Everyone at `venue` in the window, within an open case whose subject was there; one page. Audited.
+#[utoipa::path(get, path = "/v1/trace/venue", tag = "tracer", security(("bearer" = [])), params(Params),
+    responses((status = 200, body = Vec<Visit>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn venue(
     State(s): State<AppState>,
     t: TracerCaller,
@@ -109,6 +118,9 @@ pub async fn venue(
     ))
 }
 
+/// The venues with the most admitted entries in the window. Audited.
+#[utoipa::path(get, path = "/v1/trace/hotspots", tag = "tracer", security(("bearer" = [])), params(Params),
+    responses((status = 200, body = Vec<Hotspot>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn hotspots(
     State(s): State<AppState>,
     t: TracerCaller,
@@ -117,6 +129,9 @@ pub async fn hotspots(
     Ok(Json(s.tracing.hotspots(&t.name, p.window(&s)?, p.limit).await?))
 }
 
+/// The busiest venue-hours in the window (of one `venue`, or all). Audited.
+#[utoipa::path(get, path = "/v1/trace/peaks", tag = "tracer", security(("bearer" = [])), params(Params),
+    responses((status = 200, body = Vec<Peak>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn peaks(
     State(s): State<AppState>,
     t: TracerCaller,

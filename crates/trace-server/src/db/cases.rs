@@ -7,7 +7,7 @@ use super::Db;
 use crate::error::ServerError;
 
 /// An opened case: whose contacts may be traced, why, by whom, until when.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Case {
     pub id: i64,
     pub subject: String,

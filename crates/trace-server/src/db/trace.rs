@@ -81,7 +81,7 @@ fn window_passages(extra: &str) -> String {
     )
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Contact {
     pub subject: String,
     pub overlap_minutes: f64,
@@ -145,7 +145,7 @@ impl Db {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Visit {
     pub subject: String,
     pub t_in: DateTime<Utc>,
@@ -181,7 +181,7 @@ impl Db {
 }
 
 /// One visit of a case's subject: where, and when.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct CaseVisit {
     pub venue_id: String,
     pub t_in: DateTime<Utc>,
@@ -217,7 +217,7 @@ impl Db {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Hotspot {
     pub venue_id: String,
     pub visits: i64,
@@ -254,7 +254,7 @@ impl Db {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Peak {
     pub venue_id: String,
     pub hour: DateTime<Utc>,
