@@ -79,7 +79,11 @@ pub fn decide(input: GateInput) -> GateDecision {
     let (verdict, reason) = match direction {
         // Leaving is never refused: a verified holder (even of a red or expired pass) is let
         // out, and their visit is closed.
-        Direction::Exit if input.verified => (VerdictKind::Admit, Reason::OkExit),
+        Direction::Exit if input.verified && input.inside => (VerdictKind::Admit, Reason::OkExit),
+        // An exit needs a matching entry: with none open at the venue (a missed entry scan, or
+        // the copy of a pass whose holder is already out), the holder is still let out, but the
+        // passage says so for staff and tracers.
+        Direction::Exit if input.verified => (VerdictKind::Admit, Reason::ExitWithoutEntry),
         // Only an entry-only gate can see an entry by someone inside (an auto gate reads it
         // as leaving): the pass is being used twice.
         Direction::Entry if input.verified && input.inside && input.verdict == VerdictKind::Admit => {
@@ -126,9 +130,10 @@ mod tests {
             (Entry, true,  true,  9, Some(9), Admit,   Reason::Ok,         In,  Deny,    Reason::AlreadyInside, false, false),
             (Entry, true,  true,  0, None,    Deny,    Reason::RedCode,    In,  Deny,    Reason::RedCode,      false, false),
             (Entry, true,  false, 9, Some(9), Admit,   Reason::Ok,         In,  Deny,    Reason::CapacityFull, false, false),
-            (Exit,  true,  false, 0, None,    Invalid, Reason::Expired,    Out, Admit,   Reason::OkExit,       false, true),
+            (Exit,  true,  false, 0, None,    Invalid, Reason::Expired,    Out, Admit,   Reason::ExitWithoutEntry, false, true),
+            (Exit,  true,  true,  3, None,    Invalid, Reason::Expired,    Out, Admit,   Reason::OkExit,       false, true),
             (Exit,  false, false, 0, None,    Invalid, Reason::Malformed,  Out, Invalid, Reason::Malformed,    false, false),
-            (Exit,  true,  false, 9, Some(1), Deny,    Reason::RedCode,    Out, Admit,   Reason::OkExit,       false, true),
+            (Exit,  true,  false, 9, Some(1), Deny,    Reason::RedCode,    Out, Admit,   Reason::ExitWithoutEntry, false, true),
         ];
         for (i, row) in table.into_iter().enumerate() {
             let (mode, verified, inside, occupancy, capacity, verdict, reason, dir, v, r, opens, closes) = row;

@@ -23,13 +23,17 @@ struct Gate {
 
 impl Gate {
     fn new(server: &TestServer, id: &str, capacity: Option<u32>) -> Gate {
+        Gate::with_mode(server, id, capacity, GateMode::Auto)
+    }
+
+    fn with_mode(server: &TestServer, id: &str, capacity: Option<u32>, gate_mode: GateMode) -> Gate {
         let token = server.add_kiosk(id, "mall");
         let dir = tempfile::tempdir().unwrap();
         let settings = StoreSettings {
             kiosk_id: id.into(),
             venue_id: "mall".into(),
             gate: format!("{id} door"),
-            gate_mode: GateMode::Auto,
+            gate_mode,
             capacity,
             repeat_window: std::time::Duration::from_secs(0),
             visit_max: std::time::Duration::from_secs(8 * 3600),
@@ -287,4 +291,32 @@ fn a_paired_gate_spends_nothing_on_capacity_before_its_first_share_and_gives_it_
     assert!(matches!(g.round(), Err(kiosk::sync::SyncError::Unauthorized(_))));
     assert_eq!(g.venue.share.as_ref().and_then(|s| s.left), Some(0), "given up");
     assert_eq!(g.scan("p2").reason, Reason::CapacityFull);
+}
+
+#[test]
+fn an_exit_gate_lets_everyone_out_and_flags_an_exit_with_no_entry_at_any_gate() {
+    let server = TestServer::start();
+    let mut door = Gate::with_mode(&server, "door", None, GateMode::Entry);
+    let mut out = Gate::with_mode(&server, "out", None, GateMode::Exit);
+    assert!(door.admits("p1"));
+    door.round().unwrap();
+    out.round().unwrap();
+    // In at the door, out at the exit gate: a matching entry.
+    let left = out.scan("p1");
+    assert_eq!(
+        (left.direction, left.verdict, left.reason),
+        (Direction::Exit, VerdictKind::Admit, Reason::OkExit)
+    );
+    // Nobody came in on this pass (a copy, or a missed scan): let out all the same, flagged.
+    let copy = out.scan("p2");
+    assert_eq!(
+        (copy.direction, copy.verdict, copy.reason),
+        (Direction::Exit, VerdictKind::Admit, Reason::ExitWithoutEntry)
+    );
+    out.round().unwrap();
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM passages WHERE reason = 'exit_without_entry' AND subject = 'p2'"),
+        1,
+        "the server keeps the flag"
+    );
 }

@@ -5,6 +5,7 @@ verdict-invalid = Pass not valid
 verdict-unreadable = Cannot read the code
 reason-ok = Pass checked. Please enter.
 reason-ok_exit = Checked out. Goodbye.
+reason-exit_without_entry = Goodbye. (No entry was recorded for this pass.)
 reason-travel_risk_warn = Admitted: travel history flagged, staff have been told.
 reason-red_code = Red health code. Please step aside and contact staff.
 reason-yellow_code = Yellow health code. Please step aside and contact staff.

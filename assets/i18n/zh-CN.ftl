@@ -5,6 +5,7 @@ verdict-invalid = 通行码无效
 verdict-unreadable = 无法识别
 reason-ok = 核验通过，请进。
 reason-ok_exit = 已登记离场，再见。
+reason-exit_without_entry = 再见。（此码没有入场记录。）
 reason-travel_risk_warn = 已放行：行程有风险提示，已通知工作人员。
 reason-red_code = 红码，请到一旁联系工作人员。
 reason-yellow_code = 黄码，请到一旁联系工作人员。

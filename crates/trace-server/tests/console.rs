@@ -283,8 +283,12 @@ fn a_tracer_signs_in_traces_a_case_under_its_case_and_downloads_a_labelled_csv()
         .unwrap();
     assert!(venue.contains("p-2") && venue.contains("<svg"), "{venue}");
 
-    // The audit page shows alice her own queries only.
-    assert!(!audit.contains("bob"), "{audit}");
+    // The audit page shows every tracer's queries and cases, never whom they were about.
+    assert!(audit.contains("bob"), "{audit}");
+    assert!(
+        !audit.contains("case-1") && !audit.contains("p-2"),
+        "no subjects: {audit}"
+    );
 
     // The language switch.
     let zh = b

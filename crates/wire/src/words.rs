@@ -96,6 +96,9 @@ words! {
         Ok = "ok",
         /// A verified holder leaving: exits are never refused.
         OkExit = "ok_exit",
+        /// A verified holder let out at an exit gate with no entry of theirs open at the venue
+        /// (a missed entry scan, or a copied pass): let out all the same, and flagged.
+        ExitWithoutEntry = "exit_without_entry",
         /// A visit left open past `[visit] max_hours`, closed by the kiosk.
         AutoCheckout = "auto_checkout",
         RedCode = "red_code",
@@ -152,7 +155,7 @@ words! {
 impl Reason {
     /// Reasons a visitor is let out with (the exit side of a visit).
     pub fn is_exit(self) -> bool {
-        matches!(self, Reason::OkExit | Reason::AutoCheckout)
+        matches!(self, Reason::OkExit | Reason::ExitWithoutEntry | Reason::AutoCheckout)
     }
 }
 

@@ -438,6 +438,9 @@ pub async fn peaks(
     Ok(page(lang, Some(&session), "/ui/peaks", t(lang, "peaks"), body))
 }
 
+/// Audit lines a page lists at most.
+const AUDIT_ROWS: i64 = 5000;
+
 /// `/ui/audit?day=D`: every tracing query of the day, who asked, under which case.
 pub async fn audit(
     State(s): State<AppState>,
@@ -448,12 +451,13 @@ pub async fn audit(
     tracer_only(&session, lang)?;
     let (day, from, to) = day_window(s.console_zone, &query.day).map_err(|e| bad(lang, e))?;
     let rows: Vec<_> =
-        s.db.audit_trail(from, Some(&session.name), 5000)
+        s.db.audit_trail(from, None, AUDIT_ROWS)
             .await
             .map_err(|e| PageError::from_server(lang, e))?
             .into_iter()
             .filter(|a| a.at < to)
-            // A tracer's own queries (others' name their cases' subjects), subjects not repeated.
+            // Every tracer's queries, who asked and under which case, but never whom they were
+            // about: a case's subject is for the tracer who holds the case.
             .map(|mut a| {
                 if let Some(p) = a.params.as_object_mut() {
                     p.remove("subject");
@@ -474,6 +478,7 @@ pub async fn audit(
             }
         } }
         @if rows.is_empty() { p.muted { (t(lang, "no-rows")) } }
+        @if rows.len() as i64 == AUDIT_ROWS { p.notice { (t(lang, "first-rows")) " " (AUDIT_ROWS) } }
     };
     Ok(page(lang, Some(&session), "/ui/audit", t(lang, "audit"), body))
 }
