@@ -320,3 +320,28 @@ fn an_exit_gate_lets_everyone_out_and_flags_an_exit_with_no_entry_at_any_gate() 
         "the server keeps the flag"
     );
 }
+
+#[test]
+fn a_gate_whose_log_was_reset_learns_who_it_let_in_from_the_server() {
+    let server = TestServer::start();
+    let mut gate = Gate::new(&server, "solo", Some(5));
+    gate.round().unwrap();
+    assert!(gate.admits("p1"));
+    gate.round().unwrap();
+    // The log is lost (a new disk): a new, empty log under the same kiosk.
+    let settings = gate.store.settings().clone();
+    let fresh = tempfile::tempdir().unwrap();
+    gate.store = Store::open(&fresh.path().join("kiosk.db"), settings).unwrap();
+    let before = gate.scan("p2");
+    assert_eq!(before.reason, Reason::CapacityFull, "no share for the new log yet");
+    gate.round().unwrap();
+    // p1 came in through this gate before the reset: leaving now is an exit, not an entry.
+    let out = gate.scan("p1");
+    assert_eq!(
+        (out.direction, out.reason),
+        (Direction::Exit, Reason::OkExit),
+        "{out:?}"
+    );
+    assert!(gate.admits("p2"));
+    gate._dir = fresh;
+}
