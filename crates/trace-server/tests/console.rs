@@ -194,6 +194,14 @@ fn a_tracer_signs_in_traces_a_case_under_its_case_and_downloads_a_labelled_csv()
             .contains("frame-ancestors 'none'")
     );
 
+    // A sibling site's page cannot make the signed-in browser run an audited query.
+    let traced_url = format!("{contacts}&case={case}");
+    assert_eq!(b.get(&traced_url).send().unwrap().status(), 200);
+    let before = s.count("SELECT COUNT(*) FROM audit");
+    let foreign = b.get(&traced_url).header("sec-fetch-site", "same-site").send().unwrap();
+    assert!(foreign.url().path().ends_with("/ui/login"), "{}", foreign.url());
+    assert_eq!(s.count("SELECT COUNT(*) FROM audit"), before);
+
     // Another tracer's case, or none: one refusal that tells them apart by nothing.
     let bob = s.add_tracer("bob");
     let bobs = reqwest::blocking::Client::new()

@@ -42,15 +42,24 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     if found.next().is_some() { None } else { first }
 }
 
-/// A signed-in console user. Without a live session a page redirects to the sign-in form
-/// (which sends them back after).
+/// A signed-in console user. Without a live session (or when another site's page made the
+/// request) a page redirects to the sign-in form (which sends them back after).
 pub struct Signed(pub ConsoleSession);
 
 impl FromRequestParts<AppState> for Signed {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Signed, Response> {
         let lang = Lang::from_request_parts(parts, state).await.unwrap_or(Lang::En);
-        if let Some(id) = cookie(&parts.headers, SESSION_COOKIE) {
+        // A request another site's page made (a sibling subdomain's link, image or script) is
+        // served as if signed out: pages run audited queries, and nobody else's page may make
+        // a tracer's browser run one. Typed addresses, bookmarks and the console's own links
+        // are `none` or `same-origin`.
+        let foreign = parts
+            .headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|site| site != "same-origin" && site != "none");
+        if let Some(id) = cookie(&parts.headers, SESSION_COOKIE).filter(|_| !foreign) {
             match state.db.session(&auth::hash_token(id)).await {
                 Ok(Some(session)) => return Ok(Signed(session)),
                 Ok(None) => {}
