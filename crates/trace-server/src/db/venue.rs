@@ -55,92 +55,96 @@ async fn overview(
     c: &impl deadpool_postgres::GenericClient,
     venue_id: &str,
 ) -> Result<(Vec<OpenVisit>, Gates, Vec<GateConflict>), ServerError> {
-    let inside: Vec<OpenVisit> = c
+    // One pass over the venue's admitted passages in time order per subject (one sort, the
+    // round's main cost): the newest passage of each subject says who is inside, and an entry
+    // right after another entry at a different gate is a conflict.
+    let rows = c
         .query(
             &format!(
-                "SELECT subject, kiosk_id, gate, at FROM (
-                       SELECT DISTINCT ON (subject) subject, kiosk_id, gate, at, direction
-                       FROM passages
-                       WHERE venue_id = $1 AND verdict = 'admit' AND subject IS NOT NULL
-                         AND at > now() - interval '{PRESENCE_WINDOW}'
-                       ORDER BY subject, at DESC, seq DESC
-                     ) newest WHERE direction = 'entry' ORDER BY at"
+                "SELECT subject, kiosk_id, gate, at, newest, prev_kiosk, prev_gate, prev_at,
+                        prev_direction = 'entry' AND prev_kiosk <> kiosk_id AND at > now() - interval '{DAY}'
+                 FROM (
+                   SELECT subject, kiosk_id, gate, at, direction,
+                          LEAD(seq) OVER w IS NULL AS newest,
+                          LAG(direction) OVER w AS prev_direction, LAG(kiosk_id) OVER w AS prev_kiosk,
+                          LAG(gate) OVER w AS prev_gate, LAG(at) OVER w AS prev_at
+                   FROM passages
+                   WHERE venue_id = $1 AND verdict = 'admit' AND subject IS NOT NULL
+                     AND at > now() - interval '{PRESENCE_WINDOW}'
+                   WINDOW w AS (PARTITION BY subject ORDER BY at, seq)
+                 ) x
+                 WHERE direction = 'entry'
+                   AND (newest OR (prev_direction = 'entry' AND prev_kiosk <> kiosk_id
+                                   AND at > now() - interval '{DAY}'))
+                 ORDER BY at"
             ),
             &[&venue_id],
         )
-        .await?
-        .iter()
-        .map(|r| OpenVisit {
-            subject: r.get(0),
-            kiosk_id: r.get(1),
-            gate: r.get(2),
-            entered_at: r.get(3),
-        })
-        .collect();
+        .await?;
+    let mut inside = Vec::new();
+    let mut conflicts = Vec::new();
+    for r in &rows {
+        let (subject, kiosk_id, gate, at): (String, String, String, DateTime<Utc>) =
+            (r.get(0), r.get(1), r.get(2), r.get(3));
+        // The second entry of one subject at another gate with no exit between (last day).
+        if r.get::<_, Option<bool>>(8) == Some(true) {
+            conflicts.push(GateConflict {
+                subject: subject.clone(),
+                first_kiosk: r.get::<_, Option<String>>(5).unwrap_or_default(),
+                first_gate: r.get::<_, Option<String>>(6).unwrap_or_default(),
+                first_at: r.get::<_, Option<DateTime<Utc>>>(7).unwrap_or(at),
+                second_kiosk: kiosk_id.clone(),
+                second_gate: gate.clone(),
+                second_at: at,
+            });
+        }
+        if r.get::<_, bool>(4) {
+            inside.push(OpenVisit {
+                subject,
+                kiosk_id,
+                gate,
+                entered_at: at,
+            });
+        }
+    }
+    // Newest first, at most MAX_CONFLICTS.
+    conflicts.reverse();
+    conflicts.truncate(MAX_CONFLICTS as usize);
 
-    let gates: Vec<(GateCount, i64)> = c
+    // Each gate's day: one aggregate over the venue's day (no sort), joined to its kiosks.
+    let gates: Gates = c
         .query(
             &format!(
-                "SELECT k.id, COALESCE(MAX(p.gate), ''),
-                            COUNT(*) FILTER (WHERE p.direction = 'entry'),
-                            COUNT(*) FILTER (WHERE p.direction = 'exit'),
-                            k.last_seen,
-                            COUNT(*) FILTER (WHERE p.direction = 'entry' AND p.at > now() - interval '{RECENT}')
-                     FROM kiosks k
-                     LEFT JOIN passages p ON p.venue_id = $1 AND p.kiosk_id = k.id AND p.verdict = 'admit'
-                                         AND p.at > now() - interval '{DAY}'
-                     WHERE k.venue_id = $1 AND k.revoked_at IS NULL
-                     GROUP BY k.id, k.last_seen ORDER BY k.id"
+                "SELECT k.id, COALESCE(d.gate, ''), COALESCE(d.entries, 0), COALESCE(d.exits, 0), k.last_seen,
+                        COALESCE(d.recent, 0)
+                 FROM kiosks k
+                 LEFT JOIN (SELECT kiosk_id, MAX(gate) AS gate,
+                                   COUNT(*) FILTER (WHERE direction = 'entry') AS entries,
+                                   COUNT(*) FILTER (WHERE direction = 'exit') AS exits,
+                                   COUNT(*) FILTER (WHERE direction = 'entry' AND at > now() - interval '{RECENT}') AS recent
+                            FROM passages
+                            WHERE venue_id = $1 AND verdict = 'admit' AND at > now() - interval '{DAY}'
+                            GROUP BY kiosk_id) d ON d.kiosk_id = k.id
+                 WHERE k.venue_id = $1 AND k.revoked_at IS NULL
+                 ORDER BY k.id"
             ),
             &[&venue_id],
         )
         .await?
         .iter()
         .map(|r| {
-            let last_seen: Option<DateTime<Utc>> = r.get(4);
             (
                 GateCount {
                     kiosk_id: r.get(0),
                     gate: r.get(1),
                     entries: r.get(2),
                     exits: r.get(3),
-                    last_seen,
+                    last_seen: r.get(4),
                 },
                 r.get::<_, i64>(5),
             )
         })
         .collect();
-
-    let conflicts = c
-        .query(
-            &format!(
-                "SELECT subject, prev_kiosk, prev_gate, prev_at, kiosk_id, gate, at FROM (
-                       SELECT subject, kiosk_id, gate, at, direction,
-                              LAG(direction) OVER w AS prev_direction, LAG(kiosk_id) OVER w AS prev_kiosk,
-                              LAG(gate) OVER w AS prev_gate, LAG(at) OVER w AS prev_at
-                       FROM passages
-                       WHERE venue_id = $1 AND verdict = 'admit' AND subject IS NOT NULL
-                         AND at > now() - interval '{DAY}'
-                       WINDOW w AS (PARTITION BY subject ORDER BY at, seq)
-                     ) x
-                     WHERE direction = 'entry' AND prev_direction = 'entry' AND prev_kiosk <> kiosk_id
-                     ORDER BY at DESC LIMIT {MAX_CONFLICTS}"
-            ),
-            &[&venue_id],
-        )
-        .await?
-        .iter()
-        .map(|r| GateConflict {
-            subject: r.get(0),
-            first_kiosk: r.get(1),
-            first_gate: r.get(2),
-            first_at: r.get(3),
-            second_kiosk: r.get(4),
-            second_gate: r.get(5),
-            second_at: r.get(6),
-        })
-        .collect();
-
     Ok((inside, gates, conflicts))
 }
 
