@@ -226,10 +226,21 @@ impl SyncClient {
             let mut unanswered = std::collections::HashSet::new();
             for r in &report.rejected {
                 let Some(p) = batch.get(r.index) else { continue };
-                if r.identity && (p.kiosk_id.as_str(), p.venue_id.as_str()) == (current.0.as_str(), current.1.as_str())
+                // A word the server does not know yet (it is older than this kiosk) is not the
+                // passage's fault: keep it queued until the server is updated.
+                let older_server = r.reason.contains("unknown variant");
+                if older_server
+                    || r.identity
+                        && (p.kiosk_id.as_str(), p.venue_id.as_str()) == (current.0.as_str(), current.1.as_str())
                 {
                     unanswered.insert(r.index);
-                    wrong_token.get_or_insert_with(|| r.reason.clone());
+                    wrong_token.get_or_insert_with(|| match older_server {
+                        true => format!(
+                            "{}: the trace server is older than this kiosk; update the server",
+                            r.reason
+                        ),
+                        false => r.reason.clone(),
+                    });
                 } else {
                     refused.push((p.event_id.clone(), r.reason.clone()));
                 }
@@ -243,12 +254,14 @@ impl SyncClient {
             sent += ids.len();
             store.acknowledge(ids, refused)?;
             if let Some(reason) = wrong_token {
-                return Err(SyncError::Refused {
-                    status: 403,
-                    body: format!(
+                let body = if reason.ends_with("update the server") {
+                    format!("{reason}; the passages stay queued until it is")
+                } else {
+                    format!(
                         "{reason}; the passages stay queued: check [sync] token, [kiosk] id and [venue] id against what `trace-server kiosk add` was given"
-                    ),
-                });
+                    )
+                };
+                return Err(SyncError::Refused { status: 403, body });
             }
         }
     }

@@ -63,6 +63,7 @@ async fn overview(
             &format!(
                 "SELECT subject, kiosk_id, gate, at, newest, prev_kiosk, prev_gate, prev_at,
                         prev_direction = 'entry' AND prev_kiosk <> kiosk_id AND at > now() - interval '{DAY}'
+                            AND prev_at > now() - interval '{DAY}'
                  FROM (
                    SELECT subject, kiosk_id, gate, at, direction,
                           LEAD(seq) OVER w IS NULL AS newest,
@@ -75,7 +76,7 @@ async fn overview(
                  ) x
                  WHERE direction = 'entry'
                    AND (newest OR (prev_direction = 'entry' AND prev_kiosk <> kiosk_id
-                                   AND at > now() - interval '{DAY}'))
+                                   AND at > now() - interval '{DAY}' AND prev_at > now() - interval '{DAY}'))
                  ORDER BY at"
             ),
             &[&venue_id],

@@ -66,7 +66,12 @@ impl FromRequestParts<AppState> for Signed {
                 Err(e) => return Err(PageError::from_server(lang, e).into_response()),
             }
         }
-        let here = parts.uri.path_and_query().map_or("/ui", |p| p.as_str());
+        // A foreign request is not sent back where it asked to go after signing in: the page
+        // that made it chose the query.
+        let here = match foreign {
+            true => "/ui",
+            false => parts.uri.path_and_query().map_or("/ui", |p| p.as_str()),
+        };
         let next: String = url_escape(here);
         Err(Redirect::to(&format!("/ui/login?next={next}")).into_response())
     }
