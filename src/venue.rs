@@ -82,7 +82,7 @@ impl VenueStore for Store {
             VenueUpdate::View(state) => self.apply_venue_state(&state, now)?,
             VenueUpdate::Forfeit => self.forfeit_share()?,
         }
-        Ok((self.share_view()?, self.venue_occupancy()?))
+        Ok((self.share_view()?, self.venue_occupancy(now)?))
     }
 }
 

@@ -51,12 +51,7 @@ impl Presence for VenuePresence<'_, '_> {
             .is_some())
     }
     fn occupancy(&self) -> Result<u32, StoreError> {
-        Ok(self.tx.query_row(
-            "SELECT COUNT(*) FROM (SELECT subject FROM open_visits
-                                   UNION SELECT subject FROM venue_inside WHERE entered_ms > ?1)",
-            params![self.open_since_ms],
-            |r| r.get::<_, i64>(0),
-        )? as u32)
+        inside_count(self.tx, self.open_since_ms)
     }
     fn room(&self) -> Result<(u32, Option<u32>), StoreError> {
         match share(self.tx)? {
@@ -108,6 +103,17 @@ fn share(tx: &rusqlite::Connection) -> Result<Option<Share>, StoreError> {
             },
         )
         .optional()?)
+}
+
+/// Visits open at the venue: this gate's, and other gates' that entered after `open_since_ms`
+/// (older ones are over, as this gate closes its own).
+fn inside_count(conn: &rusqlite::Connection, open_since_ms: i64) -> Result<u32, StoreError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM (SELECT subject FROM open_visits
+                               UNION SELECT subject FROM venue_inside WHERE entered_ms > ?1)",
+        params![open_since_ms],
+        |r| r.get::<_, i64>(0),
+    )? as u32)
 }
 
 fn opened_since(conn: &rusqlite::Connection, counted_seq: i64) -> Result<u32, StoreError> {
@@ -182,12 +188,11 @@ impl Store {
 
     /// Who is inside the venue as this gate knows it: the visits it opened and those the
     /// server's last view listed at other gates.
-    pub fn venue_occupancy(&self) -> Result<u32, StoreError> {
-        Ok(self.conn.query_row(
-            "SELECT COUNT(*) FROM (SELECT subject FROM open_visits UNION SELECT subject FROM venue_inside)",
-            [],
-            |r| r.get::<_, i64>(0),
-        )? as u32)
+    pub fn venue_occupancy(&self, now: DateTime<Utc>) -> Result<u32, StoreError> {
+        inside_count(
+            &self.conn,
+            now.timestamp_millis() - self.settings.visit_max.as_millis() as i64,
+        )
     }
 
     /// This gate's share and what is left of it, if the server has given one.

@@ -75,12 +75,14 @@ fn main() {
                     + Duration::milliseconds(
                         (v as i64 * 72_000_000 / visitors as i64) + (direction == "exit") as i64 * 60_000,
                     );
-                batches[k].push(json!({
-                    "event_id": uuid::Uuid::new_v4(), "log_id": "ab", "seq": seq[k], "kiosk_id": format!("g{k}"),
-                    "venue_id": "mall", "gate": format!("Gate {k}"), "direction": direction, "subject": format!("s{v}"),
-                    "kind": "health", "issuer": "iss", "health": "green", "verdict": "admit",
-                    "reason": if direction == "entry" { "ok" } else { "ok_exit" }, "at": at.to_rfc3339()
-                }));
+                batches[k].push(trace_server::testkit::passage_json(
+                    &format!("g{k}"),
+                    "mall",
+                    seq[k],
+                    &format!("s{v}"),
+                    direction,
+                    at,
+                ));
             }
         }
         for (k, batch) in batches.iter().enumerate() {

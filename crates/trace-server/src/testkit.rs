@@ -249,3 +249,21 @@ pub async fn fresh_database() -> String {
     Db::connect(&url).unwrap().migrate().await.unwrap();
     url
 }
+
+/// One admitted passage as a kiosk sends it (log `ab`, gate "Main", a green health pass), for
+/// tests and benchmarks that feed the real ingest route.
+pub fn passage_json(
+    kiosk: &str,
+    venue: &str,
+    seq: i64,
+    subject: &str,
+    direction: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "event_id": uuid::Uuid::new_v4(), "log_id": "ab", "seq": seq, "kiosk_id": kiosk, "venue_id": venue,
+        "gate": "Main", "direction": direction, "subject": subject, "kind": "health", "issuer": "iss",
+        "health": "green", "verdict": "admit", "reason": if direction == "entry" { "ok" } else { "ok_exit" },
+        "at": at.to_rfc3339()
+    })
+}

@@ -41,12 +41,9 @@ fn visit(
     let mut passages = vec![];
     let mut push = |direction: &str, when: DateTime<Utc>| {
         *seq += 1;
-        passages.push(json!({
-            "event_id": uuid::Uuid::new_v4(), "log_id": "ab", "seq": *seq, "kiosk_id": kiosk, "venue_id": venue,
-            "gate": "Main", "direction": direction, "subject": subject, "kind": "health", "issuer": "iss",
-            "health": "green", "verdict": "admit", "reason": if direction == "entry" { "ok" } else { "ok_exit" },
-            "at": when.to_rfc3339()
-        }));
+        passages.push(trace_server::testkit::passage_json(
+            kiosk, venue, *seq, subject, direction, when,
+        ));
     };
     push("entry", at);
     if let Some(m) = minutes {

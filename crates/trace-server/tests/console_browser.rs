@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use trace_server::testkit::TestServer;
+use trace_server::testkit::{TestServer, passage_json as passage};
 
 /// chromedriver on a free port, stopped when dropped.
 struct Driver {
@@ -129,22 +129,6 @@ fn post(s: &TestServer, token: &str, passages: serde_json::Value) {
         .send()
         .unwrap();
     assert_eq!(r.status(), 200);
-}
-
-fn passage(
-    kiosk: &str,
-    venue: &str,
-    seq: i64,
-    subject: &str,
-    direction: &str,
-    at: chrono::DateTime<Utc>,
-) -> serde_json::Value {
-    json!({
-        "event_id": uuid::Uuid::new_v4(), "log_id": "ab", "seq": seq, "kiosk_id": kiosk, "venue_id": venue,
-        "gate": "North", "direction": direction, "subject": subject, "kind": "health", "issuer": "iss",
-        "health": "green", "verdict": "admit", "reason": if direction == "entry" { "ok" } else { "ok_exit" },
-        "at": at.to_rfc3339()
-    })
 }
 
 #[test]

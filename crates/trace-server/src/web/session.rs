@@ -72,19 +72,9 @@ impl FromRequestParts<AppState> for Signed {
             true => "/ui",
             false => parts.uri.path_and_query().map_or("/ui", |p| p.as_str()),
         };
-        let next: String = url_escape(here);
+        let next = super::q(here);
         Err(Redirect::to(&format!("/ui/login?next={next}")).into_response())
     }
-}
-
-/// Percent-encodes everything but unreserved characters and '/'.
-fn url_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Where a sign-in or language switch may send the browser back to: a console path only,
