@@ -136,7 +136,7 @@ fn the_signed_trust_list_is_verified_cached_and_tampering_is_refused() {
     let key = server.server_key();
     let policy = c.refresh_policy(&key, &cache, chrono::Utc::now()).unwrap();
     assert_eq!(policy.risk_regions, vec!["R-North".to_string()]);
-    assert_eq!(policy.issuers_for("vp1").len(), 1);
+    assert_eq!(policy.issuer_count("vp1"), 1);
     // Offline restart: the cached list verifies and is applied on top of the configuration.
     let cached = kiosk::sync::load_cached_policy(&key, &cache, chrono::Utc::now())
         .unwrap()
@@ -235,6 +235,18 @@ fn the_server_list_scopes_an_issuer_to_some_kinds_unless_the_kiosk_scopes_it_its
     assert!(refused.is_empty(), "{refused:?}");
     assert_eq!(merged.judge(&badge, now).reason, wire::Reason::Ok);
     assert_eq!(merged.judge(&health, now).reason, wire::Reason::IssuerNotForKind);
+
+    // A kiosk too old to read scopes reads `issuers` only: the scoped key is not there, so it
+    // refuses the issuer's passes (fails closed) instead of trusting it for every kind.
+    let vp1 = list.trust_for("vp1");
+    assert_eq!((vp1.issuers.len(), vp1.scoped.len(), vp1.kinds.len()), (0, 1, 0));
+    let mut old_view = list.clone();
+    if let Some(section) = old_view.formats.get_mut("vp1") {
+        section.scoped.clear();
+    }
+    let (old_kiosk, _) = kiosk::check::Rules::merged(&base, &old_view);
+    assert_eq!(old_kiosk.judge(&health, now).reason, wire::Reason::UnknownIssuer);
+    assert_eq!(old_kiosk.judge(&badge, now).reason, wire::Reason::UnknownIssuer);
 
     // A kiosk that scopes the issuer itself keeps its own scope.
     let own = [(

@@ -42,7 +42,7 @@ pub fn sync_once(config_path: Option<&Path>) -> Result<(), CommandError> {
             let policy = client.refresh_policy(key, &cache, Utc::now())?;
             println!(
                 "trust list: {} VP1 issuers, {} risk regions (issued {})",
-                policy.issuers_for("vp1").len(),
+                policy.issuer_count("vp1"),
                 policy.risk_regions.len(),
                 policy.issued_at
             );

@@ -153,7 +153,7 @@ pub fn pair(config_path: Option<&Path>, args: &PairArgs) -> Result<(), CommandEr
     }
     println!(
         "  trust list: {} VP1 issuers, {} risk regions (issued {})",
-        policy.issuers_for("vp1").len(),
+        policy.issuer_count("vp1"),
         policy.risk_regions.len(),
         policy.issued_at
     );
@@ -171,9 +171,27 @@ pub fn pair(config_path: Option<&Path>, args: &PairArgs) -> Result<(), CommandEr
             }
         }
     }
+    if who.subject_key.is_none() && who.subject_key_fingerprint.is_some() && config.hc1.subject_key.is_none() {
+        println!(
+            "  the server sent no DCC subject key (it sends it to a token once, while pairing): EU DCCs stay \
+             refused here; pair again with a fresh token (`trace-server kiosk rotate {}` prints the command)",
+            who.kiosk_id
+        );
+    }
     give_back_to_owner(&config.db_path);
     println!("restart the kiosk to use the new settings; `kiosk sync --once` sends the backlog now");
     Ok(())
+}
+
+/// The server's subject-key fingerprint: sent with every `whoami`, or (an older server)
+/// computed from the key it sent.
+fn server_subject_fingerprint(who: &wire::KioskIdentity) -> Option<String> {
+    who.subject_key_fingerprint.clone().or_else(|| {
+        who.subject_key
+            .as_deref()
+            .and_then(crate::pass::SubjectKey::from_hex)
+            .map(|k| k.fingerprint())
+    })
 }
 
 /// Pairing usually runs as root (it writes /etc/kiosk/kiosk.toml) while the kiosk runs as its
@@ -246,17 +264,21 @@ pub fn check_online(config: &Config) -> Result<(), CommandError> {
             }
         },
     }
-    // Compared, never printed: the key is a secret.
-    let server_subject_key = who.subject_key.as_deref().and_then(crate::pass::SubjectKey::from_hex);
-    match (&config.hc1.subject_key, server_subject_key) {
-        (Some(mine), Some(theirs)) if *mine != theirs => problems.push(
-            "[trust.hc1] subject_key differs from the server's: EU DCC holders' ids here will not match other              kiosks' or `trace-server dcc-subject`; remove the line and run `kiosk pair` again to take the              server's (this splits the history kept under the old key)"
-                .into(),
-        ),
-        (None, Some(_)) => problems.push(
-            "[trust.hc1] subject_key is not set: no EU DCC is accepted; run `kiosk pair` again to take the              server's"
-                .into(),
-        ),
+    // Compared by fingerprint, never printed: the key is a secret the server sends a token
+    // only while pairing.
+    let rotate = format!(
+        "pair again with a fresh token (`trace-server kiosk rotate {}` prints the command) to take the server's",
+        who.kiosk_id
+    );
+    match (&config.hc1.subject_key, server_subject_fingerprint(&who)) {
+        (Some(mine), Some(theirs)) if mine.fingerprint() != theirs => problems.push(format!(
+            "[trust.hc1] subject_key differs from the server's: EU DCC holders' ids here will not match other \
+             kiosks' or `trace-server dcc-subject`; remove the line and {rotate} (this splits the history kept \
+             under the old key)"
+        )),
+        (None, Some(_)) => problems.push(format!(
+            "[trust.hc1] subject_key is not set: no EU DCC is accepted; {rotate}"
+        )),
         _ => {}
     }
     let skew = (Utc::now() - who.server_time).num_seconds();

@@ -203,11 +203,11 @@ pub fn check_config(path: Option<&Path>, online: bool) -> Result<(), CommandErro
         Some(Ok(Some(p))) => {
             println!(
                 "  server's trust list (kept on disk): {} VP1 issuers, risk regions {:?}, issued {}",
-                p.issuers_for("vp1").len(),
+                p.issuer_count("vp1"),
                 p.risk_regions,
                 p.issued_at
             );
-            p.issuers_for("vp1").len()
+            p.issuer_count("vp1")
         }
         Some(Err(e)) => {
             println!("  warning: the server's trust list kept on disk is not used: {e}");

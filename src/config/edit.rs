@@ -88,7 +88,7 @@ pub fn with_pairing(text: &str, path: &Path, p: &Pairing) -> Result<(String, Con
             Some(old) if !old.trim().is_empty() && old != new => changes.push(Change {
                 key: "[trust.hc1] subject_key".into(),
                 before: Some("<secret>".into()),
-                after: "<secret> KEPT: it differs from the server's, so `trace-server dcc-subject` ids will not match this kiosk's; remove the line and pair again to take the server's".into(),
+                after: "<secret> KEPT: it differs from the server's, so `trace-server dcc-subject` ids will not match this kiosk's; remove the line and pair again with a fresh token (`trace-server kiosk rotate`) to take the server's".into(),
                 changed: false,
             }),
             before => {

@@ -30,6 +30,12 @@ impl SubjectKey {
         Some(SubjectKey(bytes.try_into().ok()?))
     }
 
+    /// Its fingerprint, to compare with the server's (`whoami` sends it; the key itself only
+    /// once per token).
+    pub fn fingerprint(&self) -> String {
+        hc1::subject_key_fingerprint(&self.0)
+    }
+
     /// A key for this process only: subjects are not comparable with any other run, which is
     /// right for one-off checks (`kiosk scan --trust-dsc` without a configured key).
     pub fn ephemeral() -> SubjectKey {

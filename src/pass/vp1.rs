@@ -103,9 +103,9 @@ impl PassFormat for Vp1Format {
         let mut refused = Vec::new();
         // The server's scopes, for issuers kiosk.toml does not scope itself. A scope naming no
         // kind this kiosk knows leaves the issuer trusted for nothing rather than everything.
-        for (issuer, names) in &section.kinds {
+        let mut scope = |issuer: &str, names: &[String], refused: &mut Vec<String>| {
             if kinds.contains_key(issuer) {
-                continue;
+                return;
             }
             let parsed: Vec<PassKind> = names.iter().filter_map(|n| n.parse().ok()).collect();
             if parsed.len() < names.len() {
@@ -113,17 +113,28 @@ impl PassFormat for Vp1Format {
                     "trust list (vp1): unknown kinds in the scope of {issuer}: {names:?}"
                 ));
             }
-            kinds.insert(issuer.clone(), parsed);
+            kinds.insert(issuer.to_string(), parsed);
+        };
+        // An older server's spelling: scopes in a map beside the keys.
+        for (issuer, names) in &section.kinds {
+            scope(issuer, names, &mut refused);
         }
-        for text in &section.issuers {
+        let keys = section.issuers.iter().map(|k| (k, None));
+        for (text, names) in keys.chain(section.scoped.iter().map(|s| (&s.key, Some(&s.kinds)))) {
             let mut probe = TrustStore::new();
-            match probe.add_public_file(text) {
-                // A key pinned in kiosk.toml for this issuer wins over the server's.
-                Ok(issuer) if self.trust.get(&issuer).is_some() => {}
-                Ok(_) => {
-                    let _same_text_parsed_above = trust.add_public_file(text);
+            let issuer = match probe.add_public_file(text) {
+                Ok(issuer) => issuer,
+                Err(e) => {
+                    refused.push(format!("trust list (vp1): an issuer key was refused: {e}"));
+                    continue;
                 }
-                Err(e) => refused.push(format!("trust list (vp1): an issuer key was refused: {e}")),
+            };
+            if let Some(names) = names {
+                scope(&issuer, names, &mut refused);
+            }
+            // A key pinned in kiosk.toml for this issuer wins over the server's.
+            if self.trust.get(&issuer).is_none() {
+                let _same_text_parsed_above = trust.add_public_file(text);
             }
         }
         (
@@ -161,5 +172,36 @@ mod tests {
         }
         assert!(formats.verify(&pass(&"x".repeat(129))).is_err());
         assert!(matches!(formats.verify("HC1:xyz"), Err(PassError::NotAPass(p)) if p == "VP1:"));
+    }
+
+    #[test]
+    fn scopes_are_read_from_both_spellings_of_the_servers_list() {
+        let key = ::passes::vp1::IssuerKey::from_seed("site", [4; 32]);
+        let at = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap();
+        let health =
+            ::passes::vp1::issue(&key, &Claims::health("site", "w-1", "A*", HealthColour::Green, at, at)).unwrap();
+        let base = Vp1Format::new(TrustStore::new());
+        let badge_only = vec!["badge".to_string()];
+        // This server: the key with its scope, apart from unscoped keys.
+        let scoped = wire::FormatTrust {
+            scoped: vec![wire::ScopedIssuer {
+                key: key.to_public_file(),
+                kinds: badge_only.clone(),
+            }],
+            ..wire::FormatTrust::default()
+        };
+        // An older server: the key among the others, its scope in a map beside them.
+        let older = wire::FormatTrust {
+            issuers: vec![key.to_public_file()],
+            kinds: [("site".to_string(), badge_only)].into(),
+            ..wire::FormatTrust::default()
+        };
+        for section in [scoped, older] {
+            let (merged, refused) = base.with_server_issuers(&section);
+            assert!(refused.is_empty(), "{refused:?}");
+            assert!(merged.trusts("site"));
+            let err = merged.verify(&health).unwrap_err();
+            assert_eq!(err.reason(), wire::Reason::IssuerNotForKind, "{err}");
+        }
     }
 }

@@ -28,6 +28,10 @@ pub struct Cli {
     /// in the database is used.
     #[arg(long, env = "TRACE_SERVER_SIGNING_KEY", global = true)]
     pub signing_key: Option<std::path::PathBuf>,
+    /// The DCC subject key file (`trace-server subject-key generate`/`move-out`); without it
+    /// the key kept in the database is used.
+    #[arg(long, env = "TRACE_SERVER_SUBJECT_KEY", global = true)]
+    pub subject_key: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Cmd,
 }
@@ -56,6 +60,15 @@ pub enum Cmd {
         /// clients reach the server directly; behind a reverse proxy, limit at the proxy.
         #[arg(long, default_value_t = 0)]
         per_client_per_minute: u32,
+        /// Reverse proxy address or network (e.g. 10.0.0.0/8; repeatable) whose
+        /// X-Forwarded-For names the client for --per-client-per-minute. The header is ignored
+        /// from every other peer.
+        #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_net)]
+        trusted_proxies: Vec<ipnet::IpNet>,
+        /// Requests a minute one token (kiosk, tracer or operator; console sessions count
+        /// against their token) may make from any addresses; more get 429. 0: no limit.
+        #[arg(long, default_value_t = crate::api::PER_TOKEN_PER_MINUTE)]
+        per_token_per_minute: u32,
         /// IANA time zone the web console (/ui) shows days and times in.
         #[arg(long, default_value = "Asia/Shanghai", value_parser = parse_zone)]
         timezone: chrono_tz::Tz,
@@ -84,6 +97,9 @@ pub enum Cmd {
         #[command(subcommand)]
         action: Option<KeyCmd>,
     },
+    /// The DCC subject key (keys EU DCC holders' ids): make one, or move it out of the database.
+    #[command(subcommand)]
+    SubjectKey(SubjectKeyCmd),
     /// Trust a pass issuer: its .pub file goes into the signed list kiosks fetch.
     IssuerAdd {
         /// The issuer's public key file (`kiosk pass keygen` writes NAME.pub).
@@ -149,6 +165,23 @@ pub enum KeyCmd {
     },
     /// Move the key kept in the database to a file (kiosks keep their pinned key) and delete
     /// it from the database.
+    MoveOut {
+        /// Where to write it (never over an existing file).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SubjectKeyCmd {
+    /// Make a new subject key file (0600) for a new deployment; serve with --subject-key.
+    Generate {
+        /// Where to write it (never over an existing file).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Move the key kept in the database to a file (kiosks keep theirs) and delete it from the
+    /// database: a dump then holds ids but not the key that links them to names.
     MoveOut {
         /// Where to write it (never over an existing file).
         #[arg(long)]
@@ -386,4 +419,10 @@ pub enum TraceCmd {
 fn parse_zone(text: &str) -> Result<chrono_tz::Tz, String> {
     text.parse()
         .map_err(|_| format!("{text:?} is not an IANA time zone name such as \"Asia/Shanghai\""))
+}
+
+fn parse_net(text: &str) -> Result<ipnet::IpNet, String> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is not an address or network such as 10.0.0.5 or 10.0.0.0/8"))
 }

@@ -85,6 +85,7 @@ async fn caller(parts: &axum::http::request::Parts, state: &AppState) -> Result<
                 k.id, k.id
             ))));
         }
+        state.spend_token_budget(&format!("kiosk:{}", k.id))?;
         let skew = reported_skew(parts);
         if stale(k.last_seen) || skew.is_some_and(|s| s.abs() > 60.0) {
             state.db.kiosk_seen(&k.id, skew).await?;
@@ -106,6 +107,7 @@ async fn caller(parts: &axum::http::request::Parts, state: &AppState) -> Result<
             ))))
         }
         Some(t) => {
+            state.spend_token_budget(&format!("tracer:{}", t.name))?;
             if stale(t.last_seen) {
                 state.db.tracer_seen(&t.name).await?;
             }

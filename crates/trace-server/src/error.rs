@@ -28,7 +28,7 @@ pub enum ServerError {
     NotFound(String),
     #[error("the server is busy ({0} requests in flight); retry in a few seconds")]
     Busy(usize),
-    #[error("too many requests from this address; retry in {0} s")]
+    #[error("too many requests from this address or token; retry in {0} s")]
     RateLimited(u64),
     #[error("the request took longer than {0} s (a slow or stalled upload?); send it again")]
     TimedOut(u64),
@@ -60,6 +60,13 @@ impl IntoResponse for ServerError {
         } else {
             self.to_string()
         };
-        (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+        let mut response = (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
+        // Rounded up by whoever made the error: a client that waits what it is told is served.
+        if let ServerError::RateLimited(secs) = self
+            && let Ok(value) = axum::http::HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }

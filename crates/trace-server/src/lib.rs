@@ -24,12 +24,12 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     visit_secs: f64,
     (limits, console_zone): (api::Limits, chrono_tz::Tz),
-    signing_key: passes::vp1::IssuerKey,
+    keys: api::Keys,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), std::io::Error> {
-    let state = AppState::new(db, visit_secs, limits, signing_key).with_console_zone(console_zone);
+    let state = AppState::new(db, visit_secs, limits, keys).with_console_zone(console_zone);
     // The peer address reaches the per-client rate limit. Behind a reverse proxy every client
-    // is the proxy: limit there, or give the server its own address.
+    // is the proxy, unless it is named with `--trusted-proxy` (then its X-Forwarded-For is read).
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::Utc;
 use clap::Parser;
-use trace_server::args::{Cli, Cmd, KeyCmd};
+use trace_server::args::{Cli, Cmd, KeyCmd, SubjectKeyCmd};
 use trace_server::db::Db;
 
 /// `user@host:port/db` of a database URL, without its password, for error messages.
@@ -44,6 +44,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         println!("{}", trace_server::trust::public_hex(&key));
         return Ok(());
     }
+    if let Cmd::SubjectKey(SubjectKeyCmd::Generate { out }) = &cli.command {
+        trace_server::trust::generate_subject_key(out)?;
+        eprintln!(
+            "subject key written to {} (0600); serve (and run dcc-subject) with --subject-key {}",
+            out.display(),
+            out.display()
+        );
+        return Ok(());
+    }
     // The public half of a key file needs no database either.
     if let (Cmd::Key { action: None }, Some(file)) = (&cli.command, &cli.signing_key) {
         let text =
@@ -72,21 +81,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             max_in_flight,
             request_timeout,
             per_client_per_minute,
+            trusted_proxies,
+            per_token_per_minute,
             timezone,
         } => {
             let limits = trace_server::api::Limits {
                 max_in_flight: max_in_flight as usize,
                 request_timeout: std::time::Duration::from_secs(request_timeout),
                 per_client_per_minute,
+                per_token_per_minute,
+                trusted_proxies,
             };
-            let key = trace_server::trust::signing_key(&db, cli.signing_key.as_deref()).await?;
+            let keys = trace_server::api::Keys {
+                signing: trace_server::trust::signing_key(&db, cli.signing_key.as_deref()).await?,
+                subject: trace_server::trust::subject_key(&db, cli.subject_key.as_deref()).await?,
+            };
             if cli.signing_key.is_none() {
                 tracing::warn!(
                     "the trust-list signing key is kept in the database: anyone who reads a backup can forge \
                      trust lists. Move it out with `trace-server key move-out --out FILE` and serve with --signing-key"
                 );
             }
-            serve(db, &listen, visit_hours, retention_days, (limits, timezone), key).await?
+            if cli.subject_key.is_none() {
+                tracing::warn!(
+                    "the DCC subject key is kept in the database: a dump holds holders' ids and the key that links \
+                     them to names together. Move it out with `trace-server subject-key move-out --out FILE` and \
+                     serve with --subject-key"
+                );
+            }
+            serve(db, &listen, visit_hours, retention_days, (limits, timezone), keys).await?
         }
         Cmd::Purge { retention_days } => {
             let cutoff = Utc::now() - chrono::Duration::days(retention_days.into());
@@ -112,6 +135,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Key {
             action: Some(KeyCmd::Generate { .. }),
         } => {}
+        Cmd::SubjectKey(SubjectKeyCmd::MoveOut { out }) => {
+            trace_server::trust::move_subject_key_out(&db, &out).await?;
+            eprintln!(
+                "the subject key is now only in {} (0600); serve and run dcc-subject with --subject-key {} \
+                 (kiosks keep theirs)",
+                out.display(),
+                out.display()
+            );
+        }
+        // Handled before the database is opened.
+        Cmd::SubjectKey(SubjectKeyCmd::Generate { .. }) => {}
         Cmd::IssuerAdd { file, kinds } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read the issuer key {}", file.display()))?;
@@ -144,8 +178,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::DccSubject { family, given, dob } => {
             println!(
                 "{}",
-                trace_server::trust::dcc_subject(&db, trace_server::trace::CLI, &family, given.as_deref(), &dob)
-                    .await?
+                trace_server::trust::dcc_subject(
+                    &db,
+                    &trace_server::trust::subject_key(&db, cli.subject_key.as_deref()).await?,
+                    trace_server::trace::CLI,
+                    &family,
+                    given.as_deref(),
+                    &dob
+                )
+                .await?
             );
         }
         Cmd::RiskRegionRemove { region } => {
@@ -174,7 +215,7 @@ async fn serve(
     visit_hours: f64,
     retention_days: u32,
     (limits, zone): (trace_server::api::Limits, chrono_tz::Tz),
-    key: passes::vp1::IssuerKey,
+    keys: trace_server::api::Keys,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
         format!("cannot listen on {listen}: is another server using it? Give another address with --listen")
@@ -208,7 +249,7 @@ async fn serve(
         }
         tracing::info!("shutting down: finishing the requests in flight");
     };
-    trace_server::serve(db, listener, visit_hours * 3600.0, (limits, zone), key, shutdown).await?;
+    trace_server::serve(db, listener, visit_hours * 3600.0, (limits, zone), keys, shutdown).await?;
     Ok(())
 }
 

@@ -21,10 +21,14 @@ pub struct TestServer {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-/// The default limits, which have no per-client rate: tests send thousands of requests from
-/// 127.0.0.1 on purpose (`tests/abuse.rs` tests the rate limit itself).
+/// The default limits without the per-token rate (and, like the default, no per-client
+/// rate): tests send thousands of requests with one token from 127.0.0.1 on purpose
+/// (`tests/abuse.rs` tests the rate limits themselves).
 fn unlimited() -> crate::api::Limits {
-    crate::api::Limits::default()
+    crate::api::Limits {
+        per_token_per_minute: 0,
+        ..crate::api::Limits::default()
+    }
 }
 
 /// The runtime a test server runs on: two worker threads.
@@ -72,9 +76,12 @@ impl TestServer {
     ) -> TestServer {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let db = Db::connect(&database_url).unwrap();
-        let key = runtime
-            .block_on(crate::trust::signing_key(&db, signing_key_file))
-            .unwrap();
+        let keys = crate::api::Keys {
+            signing: runtime
+                .block_on(crate::trust::signing_key(&db, signing_key_file))
+                .unwrap(),
+            subject: runtime.block_on(crate::trust::subject_key(&db, None)).unwrap(),
+        };
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind(
                 addr.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()),
@@ -87,7 +94,7 @@ impl TestServer {
                 listener,
                 4.0 * 3600.0,
                 (limits, chrono_tz::Asia::Shanghai),
-                key,
+                keys,
                 async {
                     let _ = stopped.await;
                 },

@@ -40,6 +40,9 @@ pub async fn signing_key(db: &Db, file: Option<&std::path::Path>) -> Result<pass
             path.display()
         )));
     }
+    // A file from the start: the database notes it, so a later run without the file fails
+    // loudly instead of making a second key no kiosk is pinned to.
+    db.keep_first_server_key(MOVED_OUT).await?;
     Ok(key)
 }
 
@@ -166,12 +169,113 @@ pub async fn add_dscs(db: &Db, bytes: &[u8]) -> Result<Vec<String>, ServerError>
     Ok(lines)
 }
 
-/// The deployment's secret for DCC holders' ids (64 hex), made on first use. Kiosks receive
-/// it at pairing (`whoami`), so every kiosk keys ids alike; tracers use it via `dcc-subject`.
-pub async fn subject_key(db: &Db) -> Result<String, ServerError> {
-    let mut fresh = [0u8; 32];
-    getrandom::fill(&mut fresh).map_err(|e| ServerError::Config(format!("no randomness from the system: {e}")))?;
-    db.subject_key(&hex::encode(fresh)).await
+/// The deployment's secret for DCC holders' ids: kiosks receive it once at pairing (`whoami`),
+/// so every kiosk keys ids alike; tracers use it via `dcc-subject`; the console derives its
+/// per-venue aliases from it. Never printed by `Debug`.
+#[derive(Clone)]
+pub struct SubjectKey([u8; 32]);
+
+impl std::fmt::Debug for SubjectKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SubjectKey(<secret>)")
+    }
+}
+
+impl SubjectKey {
+    fn parse(text: &str, whence: &str) -> Result<SubjectKey, ServerError> {
+        hex::decode(text.trim())
+            .ok()
+            .and_then(|k| k.try_into().ok())
+            .map(SubjectKey)
+            .ok_or_else(|| ServerError::Config(format!("{whence}: the subject key must be 64 hex characters")))
+    }
+
+    fn fresh() -> Result<SubjectKey, ServerError> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| ServerError::Config(format!("no randomness from the system: {e}")))?;
+        Ok(SubjectKey(key))
+    }
+
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    pub fn fingerprint(&self) -> String {
+        passes::hc1::subject_key_fingerprint(&self.0)
+    }
+}
+
+/// The subject key: from `file` when given (kept out of the database like the signing key: a
+/// dump then holds pseudonymous ids but not the key that links them to names), else the one
+/// kept in the database (made on first use; `trace-server subject-key move-out` takes it out).
+pub async fn subject_key(db: &Db, file: Option<&std::path::Path>) -> Result<SubjectKey, ServerError> {
+    let stored = db.subject_key_secret().await?;
+    let Some(path) = file else {
+        return match stored {
+            Some(text) if text == MOVED_OUT => Err(ServerError::Config(
+                "the DCC subject key was moved out of the database (`subject-key move-out`): give \
+                 --subject-key FILE or set TRACE_SERVER_SUBJECT_KEY"
+                    .into(),
+            )),
+            Some(text) => SubjectKey::parse(&text, "the database's subject key"),
+            None => SubjectKey::parse(
+                &db.keep_first_subject_key(&SubjectKey::fresh()?.hex()).await?,
+                "the database's subject key",
+            ),
+        };
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ServerError::Config(format!(
+            "cannot read the subject key {}: {e}; make one with `trace-server subject-key generate --out FILE`",
+            path.display()
+        ))
+    })?;
+    let key = SubjectKey::parse(&text, &path.display().to_string())?;
+    match stored {
+        Some(text) if text != MOVED_OUT && SubjectKey::parse(&text, "").is_ok_and(|k| k.0 != key.0) => {
+            // Kiosks key ids with the database's key: another one would split every history.
+            Err(ServerError::Config(format!(
+                "the database holds the subject key kiosks use, and {} is another one. Move the database's \
+                 key out instead: remove {} and run `trace-server subject-key move-out --out {}`",
+                path.display(),
+                path.display(),
+                path.display()
+            )))
+        }
+        Some(_) => Ok(key),
+        // A file from the start: the database notes it, so a later run without the file fails
+        // loudly instead of making a second key.
+        None => {
+            db.keep_first_subject_key(MOVED_OUT).await?;
+            Ok(key)
+        }
+    }
+}
+
+/// Writes the database's subject key to `out` (0600, never over an existing file) and deletes
+/// it from the database.
+pub async fn move_subject_key_out(db: &Db, out: &std::path::Path) -> Result<SubjectKey, ServerError> {
+    let text = db
+        .subject_key_secret()
+        .await?
+        .filter(|t| t != MOVED_OUT)
+        .ok_or_else(|| {
+            ServerError::Config("the database holds no subject key (it is made on first use, or was moved out)".into())
+        })?;
+    let key = SubjectKey::parse(&text, "the database's subject key")?;
+    write_new_secret(out, &format!("{}\n", key.hex()))?;
+    db.mark_subject_key_moved_out(MOVED_OUT).await?;
+    Ok(key)
+}
+
+/// A new subject key file (0600), for a deployment that keeps it out of the database from the
+/// start.
+pub fn generate_subject_key(out: &std::path::Path) -> Result<(), ServerError> {
+    write_new_secret(out, &format!("{}\n", SubjectKey::fresh()?.hex()))
 }
 
 /// A name as the certificate transliterates it (ICAO 9303): upper case A-Z, `<` between parts.
@@ -199,6 +303,7 @@ fn transliterated(name: &str) -> Result<String, ServerError> {
 /// name: turning a name into an id is how a tracer finds a person.
 pub async fn dcc_subject(
     db: &Db,
+    key: &SubjectKey,
     who: &str,
     family_t: &str,
     given_t: Option<&str>,
@@ -213,11 +318,7 @@ pub async fn dcc_subject(
         )));
     }
     let (family_t, given_t) = (family_t.as_str(), given_t.as_deref());
-    let key: [u8; 32] = hex::decode(subject_key(db).await?)
-        .ok()
-        .and_then(|k| k.try_into().ok())
-        .ok_or_else(|| ServerError::Config("the stored subject key is not 64 hex characters".into()))?;
-    let id = passes::hc1::subject_id(&key, family_t, given_t, dob);
+    let id = passes::hc1::subject_id(key.bytes(), family_t, given_t, dob);
     db.audit(who, "dcc_subject", &serde_json::json!({ "subject": id }))
         .await?;
     Ok(id)
@@ -230,11 +331,16 @@ pub async fn add_risk_region(db: &Db, region: &str) -> Result<(), ServerError> {
 /// The current trust list, signed.
 pub async fn signed_policy(db: &Db, key: &passes::vp1::IssuerKey) -> Result<SignedDocument, ServerError> {
     let (rows, risk_regions) = db.trust_list().await?;
-    let kinds = rows
-        .iter()
-        .filter_map(|r| r.kinds.clone().map(|k| (r.id.clone(), k)))
+    // Scoped issuers apart from the others: a kiosk too old to read scopes must not see them.
+    let (scoped, anykind): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.kinds.is_some());
+    let scoped = scoped
+        .into_iter()
+        .map(|r| wire::ScopedIssuer {
+            key: r.public_key,
+            kinds: r.kinds.unwrap_or_default(),
+        })
         .collect();
-    let issuers = rows.into_iter().map(|r| r.public_key).collect();
+    let issuers = anykind.into_iter().map(|r| r.public_key).collect();
     let now = Utc::now();
     let dscs = db.dsc_list(now).await?;
     let doc = PolicyDocument {
@@ -244,12 +350,19 @@ pub async fn signed_policy(db: &Db, key: &passes::vp1::IssuerKey) -> Result<Sign
         issuers: Vec::new(),
         // Each format its section: VP1 issuer key files, HC1 signer certificates (base64 DER).
         formats: [
-            ("vp1".to_string(), FormatTrust { issuers, kinds }),
+            (
+                "vp1".to_string(),
+                FormatTrust {
+                    issuers,
+                    scoped,
+                    ..FormatTrust::default()
+                },
+            ),
             (
                 "hc1".to_string(),
                 FormatTrust {
                     issuers: dscs,
-                    kinds: Default::default(),
+                    ..FormatTrust::default()
                 },
             ),
         ]

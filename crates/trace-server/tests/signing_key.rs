@@ -54,10 +54,19 @@ fn a_key_made_offline_signs_the_list_and_the_database_never_holds_it() {
     passes::vp1::verify_document(&public, signed.document.as_bytes(), &signed.signature)
         .expect("signed with the file's key");
     assert_eq!(
-        s.count("SELECT COUNT(*) FROM server_key"),
+        s.count("SELECT COUNT(*) FROM server_key WHERE secret <> 'moved-out'"),
         0,
         "the database holds no key"
     );
+    // …only a note that the key lives in a file: a run without it fails instead of making a
+    // second key no kiosk is pinned to.
+    let forgot = trace_server()
+        .env("DATABASE_URL", &s.database_url)
+        .arg("key")
+        .output()
+        .unwrap();
+    assert!(!forgot.status.success());
+    assert!(String::from_utf8_lossy(&forgot.stderr).contains("--signing-key"));
     // `kiosk add` prints the key kiosks must pin: the file's.
     let pair = run(trace_server()
         .env("DATABASE_URL", &s.database_url)

@@ -55,9 +55,15 @@ pub struct KioskIdentity {
     pub server_key: String,
     pub server_time: DateTime<Utc>,
     /// The deployment's secret for EU DCC holders' ids (64 hex): pairing writes it into
-    /// `[trust.hc1] subject_key`, so every kiosk keys one person alike. Older servers send none.
+    /// `[trust.hc1] subject_key`, so every kiosk keys one person alike. Sent to a token only
+    /// within ten minutes of the first time it was sent (pairing, and a retry of it), never
+    /// after: a stolen token cannot fetch it. `trace-server kiosk rotate` opens it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_key: Option<String>,
+    /// The subject key's fingerprint (`passes::hc1::subject_key_fingerprint`), always sent, so
+    /// `kiosk check-config --online` can compare keys without the key. Older servers send none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_key_fingerprint: Option<String>,
 }
 
 impl std::fmt::Debug for KioskIdentity {
@@ -69,6 +75,7 @@ impl std::fmt::Debug for KioskIdentity {
             .field("server_key", &self.server_key)
             .field("server_time", &self.server_time)
             .field("subject_key", &self.subject_key.as_ref().map(|_| "<secret>"))
+            .field("subject_key_fingerprint", &self.subject_key_fingerprint)
             .finish()
     }
 }
@@ -200,8 +207,34 @@ pub struct FormatTrust {
     /// Issuer id → the only kinds of pass it is trusted for (`trace-server issuer-add
     /// --kinds`); issuers not named: any kind. A kiosk's own `[trust.vp1] kinds` entry for an
     /// issuer wins.
+    ///
+    /// Servers from before `scoped` wrote this; newer ones leave it empty. Kiosks from before
+    /// scopes ignore it and would trust such an issuer for every kind, which is why a scoped
+    /// issuer now travels in `scoped` instead, where they do not look at all.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub kinds: std::collections::BTreeMap<String, Vec<String>>,
+    /// Issuers trusted for some kinds of pass only, each key with its scope. Kept apart from
+    /// `issuers` so that a kiosk too old to read scopes does not see the key at all and refuses
+    /// its passes (fails closed) rather than trusting it for every kind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scoped: Vec<ScopedIssuer>,
+}
+
+/// An issuer key trusted for `kinds` of pass only (`trace-server issuer-add --kinds`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ScopedIssuer {
+    /// The issuer's key text (for VP1, its `.pub` file text).
+    pub key: String,
+    /// The kinds of pass it may sign (`health`, `travel`, `badge`).
+    pub kinds: Vec<String>,
+}
+
+impl FormatTrust {
+    /// How many issuers the section trusts, scoped ones included.
+    pub fn issuer_count(&self) -> usize {
+        self.issuers.len() + self.scoped.len()
+    }
 }
 
 impl PolicyDocument {
@@ -209,19 +242,21 @@ impl PolicyDocument {
     pub fn trust_for(&self, format: &str) -> FormatTrust {
         match self.formats.get(format) {
             Some(t) => t.clone(),
-            None => FormatTrust {
-                issuers: self.issuers_for(format).to_vec(),
-                kinds: Default::default(),
+            None if format == "vp1" => FormatTrust {
+                issuers: self.issuers.clone(),
+                ..FormatTrust::default()
             },
+            None => FormatTrust::default(),
         }
     }
 
-    /// The trusted issuer keys of one format, from either version.
-    pub fn issuers_for(&self, format: &str) -> &[String] {
+    /// How many issuers of one format the list trusts (scoped ones included), from either
+    /// version.
+    pub fn issuer_count(&self, format: &str) -> usize {
         match self.formats.get(format) {
-            Some(t) => &t.issuers,
-            None if format == "vp1" => &self.issuers,
-            None => &[],
+            Some(t) => t.issuer_count(),
+            None if format == "vp1" => self.issuers.len(),
+            None => 0,
         }
     }
 }

@@ -9,7 +9,7 @@ mod words;
 
 pub use api::{
     FormatTrust, IngestReport, KioskIdentity, KioskStatus, MAX_BATCH, POLICY_VERSION, PassageRecord, PolicyDocument,
-    Rejection, SignedDocument, routes,
+    Rejection, ScopedIssuer, SignedDocument, routes,
 };
 pub use venue::{GateConflict, GateCount, HeldShare, OpenVisit, VenueRequest, VenueState};
 pub use words::{Direction, Reason, UnknownWord, VerdictKind};

@@ -97,6 +97,16 @@ pub fn subject_id(key: &[u8; 32], family_t: &str, given_t: Option<&str>, dob: &s
     format!("hc1:{hex}")
 }
 
+/// A short fingerprint of a subject key (16 hex of SHA-256 over a label and the key): lets a
+/// kiosk check it holds the deployment's key without the server sending the key again.
+pub fn subject_key_fingerprint(key: &[u8; 32]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"dcc-subject-key-fingerprint:v1\n");
+    h.update(key);
+    h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The QR text to its COSE_Sign1; `Err(NotAPass)` for any other prefix.
 pub fn open(text: &str) -> Result<CoseSign1, Hc1Error> {
     envelope::open(text, PREFIX).map_err(|e| match e {

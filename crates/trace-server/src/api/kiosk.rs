@@ -60,14 +60,17 @@ pub async fn policy(State(s): State<AppState>, _k: KioskCaller) -> Result<Json<S
 #[utoipa::path(get, path = "/v1/kiosk/whoami", tag = "kiosk", security(("bearer" = [])),
     responses((status = 200, body = KioskIdentity), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 /// Who the token belongs to and the server's key, so a kiosk being paired can check that its
-/// configuration matches what the server has.
+/// configuration matches what the server has; the DCC subject key only while pairing (see
+/// `Db::give_subject_key`), its fingerprint always.
 pub async fn whoami(State(s): State<AppState>, k: KioskCaller) -> Result<Json<KioskIdentity>, ServerError> {
+    let subject_key = s.db.give_subject_key(&k.kiosk).await?.then(|| s.subject_key.hex());
     Ok(Json(KioskIdentity {
         kiosk_id: k.kiosk,
         venue_id: k.venue,
         server_key: crate::trust::public_hex(&s.signing_key),
         server_time: Utc::now(),
-        subject_key: Some(crate::trust::subject_key(&s.db).await?),
+        subject_key,
+        subject_key_fingerprint: Some(s.subject_key.fingerprint()),
     }))
 }
 

@@ -36,7 +36,7 @@ pub struct Metrics {
 }
 
 /// How much the server takes on at once, and for how long.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     /// Requests served at once; more get 503 at once (a flood queues nothing).
     pub max_in_flight: usize,
@@ -47,7 +47,19 @@ pub struct Limits {
     /// a reverse proxy every client has the proxy's address, and one limit would be shared by
     /// the whole fleet; limit at the proxy then.
     pub per_client_per_minute: u32,
+    /// Requests a minute one credential (a kiosk's, tracer's or operator's token, console
+    /// sessions included) may make, from whatever addresses; more get 429 and a Retry-After.
+    /// Counted after the token is checked, so unknown tokens cost nobody's budget. 0: no limit.
+    pub per_token_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client for the per-client rate
+    /// (`serve --trusted-proxy`); from any other peer the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
+
+/// Requests a minute a token may make by default: a kiosk syncs and asks for its venue every
+/// few seconds and a tracer clicks; ten a second, in bursts of a hundred, is far above either
+/// and far below a stolen token scraping the server.
+pub const PER_TOKEN_PER_MINUTE: u32 = 600;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -55,8 +67,19 @@ impl Default for Limits {
             max_in_flight: 256,
             request_timeout: std::time::Duration::from_secs(60),
             per_client_per_minute: 0,
+            per_token_per_minute: PER_TOKEN_PER_MINUTE,
+            trusted_proxies: Vec::new(),
         }
     }
+}
+
+/// The server's two secrets, loaded once at start (`trust::signing_key`, `trust::subject_key`).
+#[derive(Debug)]
+pub struct Keys {
+    /// Signs the trust list.
+    pub signing: passes::vp1::IssuerKey,
+    /// Keys DCC holders' ids and the console's aliases.
+    pub subject: crate::trust::SubjectKey,
 }
 
 #[derive(Clone)]
@@ -68,25 +91,42 @@ pub struct AppState {
     /// One permit per request being served (`limits.max_in_flight`).
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// `limits.per_client_per_minute`, per client address.
-    pub rate: Option<Arc<rate::RateLimiter>>,
+    pub rate: Option<Arc<rate::RateLimiter<std::net::IpAddr>>>,
+    /// `limits.per_token_per_minute`, per credential (`kiosk:ID`, `tracer:NAME`, `operator:NAME`).
+    pub token_rate: Option<Arc<rate::RateLimiter<String>>>,
     /// Signs the trust list (loaded once at start: see `trust::signing_key`).
     pub signing_key: Arc<passes::vp1::IssuerKey>,
+    /// The DCC subject key (loaded once at start: see `trust::subject_key`).
+    pub subject_key: Arc<crate::trust::SubjectKey>,
     /// The time zone the web console shows days and times in (`serve --timezone`).
     pub console_zone: chrono_tz::Tz,
 }
 
 impl AppState {
-    pub fn new(db: Db, visit_secs: f64, limits: Limits, signing_key: passes::vp1::IssuerKey) -> AppState {
+    pub fn new(db: Db, visit_secs: f64, limits: Limits, keys: Keys) -> AppState {
         AppState {
-            signing_key: Arc::new(signing_key),
+            signing_key: Arc::new(keys.signing),
+            subject_key: Arc::new(keys.subject),
             tracing: Tracing::new(db.clone(), visit_secs),
             db,
             metrics: Arc::new(Metrics::default()),
-            limits,
             in_flight: Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight)),
             rate: (limits.per_client_per_minute > 0)
                 .then(|| Arc::new(rate::RateLimiter::new(limits.per_client_per_minute))),
+            token_rate: (limits.per_token_per_minute > 0)
+                .then(|| Arc::new(rate::RateLimiter::new(limits.per_token_per_minute))),
+            limits,
             console_zone: chrono_tz::Asia::Shanghai,
+        }
+    }
+
+    /// `Err(429)` when the credential `who` has spent its request budget (`per_token_per_minute`).
+    pub fn spend_token_budget(&self, who: &str) -> Result<(), ServerError> {
+        match &self.token_rate {
+            Some(rate) => rate
+                .check(&who.to_string(), std::time::Instant::now())
+                .map_err(|wait| ServerError::RateLimited(wait.as_secs_f64().ceil().max(1.0) as u64)),
+            None => Ok(()),
         }
     }
 
@@ -148,17 +188,12 @@ async fn limit(State(s): State<AppState>, request: axum::extract::Request, next:
     let client = request
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
+        .map(|c| rate::client_address(c.0.ip(), request.headers(), &s.limits.trusted_proxies));
     if let (Some(rate), Some(client)) = (&s.rate, client)
-        && let Err(wait) = rate.check(client, std::time::Instant::now())
+        && let Err(wait) = rate.check(&rate::client_key(client), std::time::Instant::now())
     {
         // Rounded up: a client that waits what it is told is served.
-        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-        let mut slow_down = ServerError::RateLimited(secs).into_response();
-        if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
-            slow_down.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return slow_down;
+        return ServerError::RateLimited(wait.as_secs_f64().ceil().max(1.0) as u64).into_response();
     }
     let Ok(_permit) = s.in_flight.clone().try_acquire_owned() else {
         let mut busy = ServerError::Busy(s.limits.max_in_flight).into_response();

@@ -235,13 +235,38 @@ impl Db {
 
     /// Gives kiosk `id` a new token (the old one stops working now; a revoked kiosk works
     /// again). `None`: no such kiosk; otherwise its venue.
+    /// Whether kiosk `id`'s token may receive the DCC subject key now: the first time, and
+    /// again within ten minutes of it (a pairing retried after a mistake), never later. Each
+    /// time it is given is audited under `kiosk:ID`, in the same statement.
+    pub async fn give_subject_key(&self, id: &str) -> Result<bool, ServerError> {
+        let row = self
+            .pool
+            .get()
+            .await?
+            .query_opt(
+                "WITH given AS (
+                     UPDATE kiosks SET subject_key_given_at = COALESCE(subject_key_given_at, now())
+                     WHERE id = $1
+                       AND (subject_key_given_at IS NULL OR subject_key_given_at > now() - interval '10 minutes')
+                     RETURNING id, subject_key_given_at)
+                 INSERT INTO audit (tracer, query, params)
+                 SELECT 'kiosk:' || id, 'subject_key_given', jsonb_build_object('first_given_at', subject_key_given_at)
+                 FROM given
+                 RETURNING 1",
+                &[&id],
+            )
+            .await?;
+        Ok(row.is_some())
+    }
+
     pub async fn rotate_kiosk(&self, id: &str, token_hash: &str) -> Result<Option<String>, ServerError> {
         let row = self
             .pool
             .get()
             .await?
             .query_opt(
-                "UPDATE kiosks SET token_hash = $2, rotated_at = now(), revoked_at = NULL WHERE id = $1
+                "UPDATE kiosks SET token_hash = $2, rotated_at = now(), revoked_at = NULL, subject_key_given_at = NULL
+                 WHERE id = $1
                  RETURNING venue_id",
                 &[&id, &token_hash],
             )

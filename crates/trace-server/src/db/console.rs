@@ -18,7 +18,7 @@ pub enum Role {
 }
 
 impl Role {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Role::Tracer => "tracer",
             Role::Operator => "operator",

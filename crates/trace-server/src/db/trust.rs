@@ -38,9 +38,30 @@ impl Db {
         Ok(client.query_one("SELECT secret FROM server_key", &[]).await?.get(0))
     }
 
-    /// The deployment's DCC subject key; `fresh` is stored if there is none yet (the first
-    /// caller's wins, so concurrent first calls agree).
-    pub async fn subject_key(&self, fresh: &str) -> Result<String, ServerError> {
+    /// The DCC subject key kept in the database (or the moved-out marker), if any.
+    pub async fn subject_key_secret(&self) -> Result<Option<String>, ServerError> {
+        let row = self
+            .pool
+            .get()
+            .await?
+            .query_opt("SELECT secret FROM subject_key", &[])
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Replaces the stored subject key with `marker` (after it was moved to a file).
+    pub async fn mark_subject_key_moved_out(&self, marker: &str) -> Result<(), ServerError> {
+        self.pool
+            .get()
+            .await?
+            .execute("UPDATE subject_key SET secret = $1", &[&marker])
+            .await?;
+        Ok(())
+    }
+
+    /// Stores `fresh` as the DCC subject key unless one is stored already; returns whichever is
+    /// stored (the first caller's wins, so concurrent first calls agree).
+    pub async fn keep_first_subject_key(&self, fresh: &str) -> Result<String, ServerError> {
         let client = self.pool.get().await?;
         client
             .execute(

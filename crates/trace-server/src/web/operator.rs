@@ -80,7 +80,7 @@ pub async fn venue(
             })
             .collect();
     let passages = s.db.venue_passages(&venue, from, to, PASSAGES).await.map_err(fail)?;
-    let alias = Alias::new(&crate::trust::subject_key(&s.db).await.map_err(fail)?, &venue, day);
+    let alias = Alias::new(&s.subject_key.hex(), &venue, day);
     let kiosks = s.db.kiosk_health(Some(&venue)).await.map_err(fail)?;
     let here = format!("/ui/venues/{venue}");
     let body = html! {

@@ -61,7 +61,14 @@ impl FromRequestParts<AppState> for Signed {
             .is_some_and(|site| site != "same-origin" && site != "none");
         if let Some(id) = cookie(&parts.headers, SESSION_COOKIE).filter(|_| !foreign) {
             match state.db.session(&auth::hash_token(id)).await {
-                Ok(Some(session)) => return Ok(Signed(session)),
+                Ok(Some(session)) => {
+                    // A session spends its token's budget: signing in gives no second one.
+                    let who = format!("{}:{}", session.role.as_str(), session.name);
+                    return match state.spend_token_budget(&who) {
+                        Ok(()) => Ok(Signed(session)),
+                        Err(e) => Err(PageError::from_server(lang, e).into_response()),
+                    };
+                }
                 Ok(None) => {}
                 Err(e) => return Err(PageError::from_server(lang, e).into_response()),
             }
