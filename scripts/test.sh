@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one gate: formatting, lints, and every test of the workspace. CI runs this (.ci/run).
 # Run as root on a fresh Debian machine it installs what it needs; it starts a throwaway
-# PostgreSQL (unless DATABASE_URL is set) and stops it however the tests end.
+# PostgreSQL (unless DATABASE_URL is set) and stops it however the tests end, then runs the
+# tests again on a throwaway Citus cluster (built from ../shared/citus on first use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -21,11 +22,27 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked --features trace-server/testkit -- -D warnings
+run_tests() {
+  if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --locked --no-fail-fast --features trace-server/testkit
+  else
+    cargo test --workspace --locked --no-fail-fast --features trace-server/testkit
+  fi
+}
 echo "== tests"
-if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast --features trace-server/testkit
-else
-  cargo test --workspace --locked --no-fail-fast --features trace-server/testkit
+run_tests
+# The same tests against a Citus cluster (a coordinator and two workers, scripts/citus.sh):
+# the server's migrations distribute passages by venue there, and every query must still
+# work. The build is reused; only the database differs. SKIP_CITUS=1 skips it.
+if [ -z "${SKIP_CITUS:-}" ]; then
+  echo "== tests on Citus"
+  (
+    citus_dir=$(mktemp -d -u /tmp/citus.XXXXXX)
+    trap 'bash scripts/citus.sh stop "$citus_dir"' EXIT
+    citus_url=$(bash scripts/citus.sh start "$citus_dir" | sed -n 's/^DATABASE_URL=//p')
+    [ -n "$citus_url" ] || { echo "error: the Citus cluster did not start" >&2; exit 2; }
+    DATABASE_URL=$citus_url run_tests
+  )
 fi
 echo "== README.md's commands"
 bash scripts/readme-check.sh

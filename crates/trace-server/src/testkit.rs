@@ -241,20 +241,49 @@ pub async fn fresh_database() -> String {
     getrandom::fill(&mut r).unwrap();
     let name = format!("test_{}", hex::encode(r));
     client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
-    let mut config: tokio_postgres::Config = admin.parse().unwrap();
-    config.dbname(&name);
-    let url = format!(
-        "postgres://{}@{}:{}/{}",
-        config.get_user().unwrap_or("postgres"),
-        match config.get_hosts().first() {
-            Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-            _ => "127.0.0.1".to_string(),
-        },
-        config.get_ports().first().copied().unwrap_or(5432),
-        name
-    );
+    let config: tokio_postgres::Config = admin.parse().unwrap();
+    let user = config.get_user().unwrap_or("postgres").to_string();
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "127.0.0.1".to_string(),
+    };
+    let url_at = |port: u16, db: &str| format!("postgres://{user}@{host}:{port}/{db}");
+    let url = url_at(config.get_ports().first().copied().unwrap_or(5432), &name);
+    // On a Citus coordinator (scripts/citus.sh), the new database is a cluster of its own: the
+    // same database on every worker, Citus in each, the workers added (node lists are kept
+    // per database). The migrations then distribute the tables as in production.
+    let workers = client
+        .query(
+            "SELECT nodename, nodeport FROM pg_dist_node WHERE groupid <> 0 AND noderole = 'primary'
+             AND EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')",
+            &[],
+        )
+        .await
+        .unwrap_or_default();
+    let coordinator_port = config.get_ports().first().copied().unwrap_or(5432);
+    if !workers.is_empty() {
+        for w in &workers {
+            let port: i32 = w.get(1);
+            run_sql(&url_at(port as u16, "postgres"), &format!("CREATE DATABASE {name}")).await;
+            run_sql(&url_at(port as u16, &name), "CREATE EXTENSION citus").await;
+        }
+        let mut setup =
+            format!("CREATE EXTENSION citus; SELECT citus_set_coordinator_host('{host}', {coordinator_port});");
+        for w in &workers {
+            let (node, port): (String, i32) = (w.get(0), w.get(1));
+            setup.push_str(&format!("SELECT citus_add_node('{node}', {port});"));
+        }
+        run_sql(&url, &setup).await;
+    }
     Db::connect(&url).unwrap().migrate().await.unwrap();
     url
+}
+
+/// Runs `sql` on the database at `url`, in a connection of its own.
+async fn run_sql(url: &str, sql: &str) {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client.batch_execute(sql).await.unwrap();
 }
 
 /// One admitted passage as a kiosk sends it (log `ab`, gate "Main", a green health pass), for

@@ -226,8 +226,9 @@ impl Db {
             .get()
             .await?
             .execute(
-                "UPDATE kiosks SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1",
-                &[&id],
+                // The time as a parameter: Citus refuses now() inside COALESCE on its tables.
+                "UPDATE kiosks SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+                &[&id, &Utc::now()],
             )
             .await?;
         Ok(n == 1)
@@ -245,15 +246,15 @@ impl Db {
             .await?
             .query_opt(
                 "WITH given AS (
-                     UPDATE kiosks SET subject_key_given_at = COALESCE(subject_key_given_at, now())
+                     UPDATE kiosks SET subject_key_given_at = COALESCE(subject_key_given_at, $2::timestamptz)
                      WHERE id = $1
-                       AND (subject_key_given_at IS NULL OR subject_key_given_at > now() - interval '10 minutes')
+                       AND (subject_key_given_at IS NULL OR subject_key_given_at > $2::timestamptz - interval '10 minutes')
                      RETURNING id, subject_key_given_at)
                  INSERT INTO audit (tracer, query, params)
                  SELECT 'kiosk:' || id, 'subject_key_given', jsonb_build_object('first_given_at', subject_key_given_at)
                  FROM given
                  RETURNING 1",
-                &[&id],
+                &[&id, &Utc::now()],
             )
             .await?;
         Ok(row.is_some())

@@ -286,16 +286,24 @@ impl Db {
             .get()
             .await?
             .query(
-                "SELECT k.id, k.venue_id, k.revoked_at IS NOT NULL, k.last_seen, cur.received_at,
+                // Joins, not LATERAL subqueries: Citus plans a join of passages with the kiosks
+                // reference table on every node, and refuses correlated subqueries.
+                "WITH cur AS (SELECT DISTINCT ON (venue_id, kiosk_id) venue_id, kiosk_id, log_id, received_at
+                              FROM passages WHERE $1::text IS NULL OR venue_id = $1
+                              ORDER BY venue_id, kiosk_id, received_at DESC, seq DESC),
+                      held AS (SELECT p.venue_id, p.kiosk_id, MAX(p.seq) AS max_seq, COUNT(*) AS n
+                               FROM passages p
+                               JOIN cur c ON c.venue_id = p.venue_id AND c.kiosk_id = p.kiosk_id AND c.log_id = p.log_id
+                               LEFT JOIN log_purge_marks m ON m.kiosk_id = p.kiosk_id AND m.log_id = p.log_id
+                               WHERE p.seq > COALESCE(m.purged_through, 0)
+                               GROUP BY p.venue_id, p.kiosk_id)
+                 SELECT k.id, k.venue_id, k.revoked_at IS NOT NULL, k.last_seen, cur.received_at,
                         k.clock_skew_seconds, k.version, k.backlog,
                         COALESCE(GREATEST(held.max_seq - GREATEST(COALESCE(m.purged_through, 0), 0) - held.n, 0), 0)
                  FROM kiosks k
-                 LEFT JOIN LATERAL (SELECT log_id, received_at FROM passages p WHERE p.kiosk_id = k.id
-                                    ORDER BY received_at DESC LIMIT 1) cur ON true
+                 LEFT JOIN cur ON cur.venue_id = k.venue_id AND cur.kiosk_id = k.id
                  LEFT JOIN log_purge_marks m ON m.kiosk_id = k.id AND m.log_id = cur.log_id
-                 LEFT JOIN LATERAL (SELECT MAX(seq) AS max_seq, COUNT(*) AS n FROM passages p
-                                    WHERE p.kiosk_id = k.id AND p.log_id = cur.log_id
-                                      AND p.seq > COALESCE(m.purged_through, 0)) held ON true
+                 LEFT JOIN held ON held.venue_id = k.venue_id AND held.kiosk_id = k.id
                  WHERE $1::text IS NULL OR k.venue_id = $1
                  ORDER BY k.venue_id, k.id LIMIT 500",
                 &[&venue],

@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0014_console.sql"),
     include_str!("../../migrations/0015_console_session_token.sql"),
     include_str!("../../migrations/0016_subject_key_once.sql"),
+    include_str!("../../migrations/0017_scale_out.sql"),
 ];
 
 /// The server's database: a connection pool. Cheap to clone.

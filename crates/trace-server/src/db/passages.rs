@@ -44,14 +44,17 @@ impl Db {
         let tx = client.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock(7216, hashtext($1))", &[&venue_id])
             .await?;
+        // Counted from RETURNING, not the command tag: on Citus an INSERT … SELECT reports the
+        // rows it routed, duplicates included.
         let accepted = tx
-            .execute(
+            .query(
                 "INSERT INTO passages (event_id, kiosk_id, venue_id, seq, gate, direction, subject, kind, issuer, health,
                                        verdict, reason, at, inferred, log_id, format, chain_hash)
                  SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::text[],
                                       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[],
                                       $14::bool[], $15::text[], $16::text[], $17::text[])
-                 ON CONFLICT DO NOTHING",
+                 ON CONFLICT DO NOTHING
+                 RETURNING 1",
                 &[
                     &event_ids,
                     &kiosk_ids,
@@ -72,7 +75,8 @@ impl Db {
                     &hashes,
                 ],
             )
-            .await?;
+            .await?
+            .len() as u64;
         tx.commit().await?;
         if refused > 0 {
             client
@@ -108,16 +112,18 @@ impl Db {
                 "SELECT COUNT(*), COUNT(DISTINCT log_id), MAX(received_at),
                         -- reported by the kiosk with its calls: passage times may be back-dated
                         (SELECT clock_skew_seconds FROM kiosks WHERE id = $1),
-                        (SELECT log_id FROM passages WHERE kiosk_id = $1 ORDER BY received_at DESC, seq DESC LIMIT 1)
-                 FROM passages WHERE kiosk_id = $1",
-                &[&kiosk_id],
+                        (SELECT log_id FROM passages WHERE venue_id = $2 AND kiosk_id = $1
+                         ORDER BY received_at DESC, seq DESC LIMIT 1)
+                 FROM passages WHERE venue_id = $2 AND kiosk_id = $1",
+                &[&kiosk_id, &venue_id],
             )
             .await?;
         let log_id: String = s.get::<_, Option<String>>(4).unwrap_or_default();
         let newest = client
             .query_opt(
-                "SELECT seq, chain_hash FROM passages WHERE kiosk_id = $1 AND log_id = $2 ORDER BY seq DESC LIMIT 1",
-                &[&kiosk_id, &log_id],
+                "SELECT seq, chain_hash FROM passages WHERE venue_id = $3 AND kiosk_id = $1 AND log_id = $2
+                 ORDER BY seq DESC LIMIT 1",
+                &[&kiosk_id, &log_id, &venue_id],
             )
             .await?;
         let max_seq: i64 = newest.as_ref().map_or(0, |r| r.get(0));
@@ -129,9 +135,9 @@ impl Db {
                      SELECT seq, COALESCE(LAG(seq) OVER (ORDER BY seq),
                                           (SELECT purged_through FROM log_purge_marks WHERE kiosk_id = $1 AND log_id = $2),
                                           0) AS prev
-                     FROM passages WHERE kiosk_id = $1 AND log_id = $2
+                     FROM passages WHERE venue_id = $3 AND kiosk_id = $1 AND log_id = $2
                  ) s WHERE seq - prev > 1 ORDER BY seq",
-                &[&kiosk_id, &log_id],
+                &[&kiosk_id, &log_id, &venue_id],
             )
             .await?
             .iter()

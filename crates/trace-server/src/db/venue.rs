@@ -192,8 +192,8 @@ impl Db {
 
         let counted_seq: i64 = tx
             .query_one(
-                "SELECT COALESCE(MAX(seq), 0) FROM passages WHERE kiosk_id = $1 AND log_id = $2",
-                &[&kiosk_id, &request.log_id],
+                "SELECT COALESCE(MAX(seq), 0) FROM passages WHERE venue_id = $3 AND kiosk_id = $1 AND log_id = $2",
+                &[&kiosk_id, &request.log_id, &venue_id],
             )
             .await?
             .get(0);
@@ -226,7 +226,7 @@ impl Db {
                                SELECT COUNT(*) FILTER (WHERE newest.seq > s.counted_seq) AS since_counted,
                                       COUNT(*) FILTER (WHERE newest.seq > COALESCE(s.held_seq, s.counted_seq)) AS since_held
                                FROM (SELECT DISTINCT ON (p.subject) p.direction, p.seq FROM passages p
-                                     WHERE p.kiosk_id = s.kiosk_id AND p.log_id = s.log_id
+                                     WHERE p.venue_id = $1 AND p.kiosk_id = s.kiosk_id AND p.log_id = s.log_id
                                        AND p.seq > LEAST(s.counted_seq, COALESCE(s.held_seq, s.counted_seq))
                                        AND p.verdict = 'admit' AND p.subject IS NOT NULL
                                      ORDER BY p.subject, p.seq DESC) newest
