@@ -180,6 +180,11 @@ mod tests {
         let at = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap();
         let health =
             ::passes::vp1::issue(&key, &Claims::health("site", "w-1", "A*", HealthColour::Green, at, at)).unwrap();
+        let mut claims = Claims::health("site", "w-1", "A*", HealthColour::Green, at, at);
+        claims.kind = PassKind::Badge;
+        claims.health = None;
+        claims.badge_role = Some("staff".into());
+        let badge = ::passes::vp1::issue(&key, &claims).unwrap();
         let base = Vp1Format::new(TrustStore::new());
         let badge_only = vec!["badge".to_string()];
         // This server: the key with its scope, apart from unscoped keys.
@@ -202,6 +207,7 @@ mod tests {
             assert!(merged.trusts("site"));
             let err = merged.verify(&health).unwrap_err();
             assert_eq!(err.reason(), wire::Reason::IssuerNotForKind, "{err}");
+            assert_eq!(merged.verify(&badge).unwrap().subject, "w-1", "trusted for badges");
         }
     }
 }

@@ -2,3 +2,6 @@
 -- not with every whoami: a token stolen from a paired kiosk cannot fetch it. Rotating the
 -- token opens it again for the new one.
 ALTER TABLE kiosks ADD COLUMN subject_key_given_at TIMESTAMPTZ;
+-- Kiosks that have used their token already were paired by a server that sent the key with
+-- every whoami: they have it, and their tokens must not fetch it again.
+UPDATE kiosks SET subject_key_given_at = COALESCE(rotated_at, created_at) WHERE last_seen IS NOT NULL;

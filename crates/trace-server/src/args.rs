@@ -56,11 +56,11 @@ pub enum Cmd {
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
         request_timeout: u64,
         /// Requests a minute one client address (IPv6: one /64) may make (bursts of ten
-        /// seconds' worth); more get 429 and Retry-After. 0 (default): no limit. Set it when
-        /// clients reach the server directly; behind a reverse proxy, limit at the proxy.
+        /// seconds' worth); more get 429 and Retry-After. 0 (default): no limit. Behind a
+        /// reverse proxy, name it with --trusted-proxy, or every client is the proxy.
         #[arg(long, default_value_t = 0)]
         per_client_per_minute: u32,
-        /// Reverse proxy address or network (e.g. 10.0.0.0/8; repeatable) whose
+        /// Reverse proxy address (e.g. 10.0.0.5; a network trusts every host in it; repeatable) whose
         /// X-Forwarded-For names the client for --per-client-per-minute. The header is ignored
         /// from every other peer.
         #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_net)]

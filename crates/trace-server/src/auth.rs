@@ -85,7 +85,14 @@ async fn caller(parts: &axum::http::request::Parts, state: &AppState) -> Result<
                 k.id, k.id
             ))));
         }
-        state.spend_token_budget(&format!("kiosk:{}", k.id))?;
+        // Sending passages has a budget of its own: a kiosk draining a long backlog must not
+        // spend the budget its venue rounds and trust-list refreshes need.
+        let class = if parts.uri.path() == wire::routes::PASSAGES {
+            ":ingest"
+        } else {
+            ""
+        };
+        state.spend_token_budget(&format!("kiosk:{}{class}", k.id))?;
         let skew = reported_skew(parts);
         if stale(k.last_seen) || skew.is_some_and(|s| s.abs() > 60.0) {
             state.db.kiosk_seen(&k.id, skew).await?;

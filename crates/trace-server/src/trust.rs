@@ -27,8 +27,21 @@ pub async fn signing_key(db: &Db, file: Option<&std::path::Path>) -> Result<pass
     })?;
     let key = passes::vp1::IssuerKey::parse_secret_file(&text)
         .map_err(|e| ServerError::Config(format!("signing key {}: {e}", path.display())))?;
-    if let Some(stored) = db.server_key_secret().await?
-        && passes::vp1::IssuerKey::parse_secret_file(&stored).is_ok_and(|k| public_hex(&k) != public_hex(&key))
+    let public = public_hex(&key);
+    let stored = db.server_key_secret().await?;
+    if let Some(pinned) = stored.as_deref().and_then(moved_out_id)
+        && pinned != public
+    {
+        // The key was moved out (or served from a file from the start) and this file holds
+        // another: kiosks are pinned to the first.
+        return Err(ServerError::Config(format!(
+            "{} holds signing key {public}, but kiosks are pinned to {pinned} (the key this database was \
+             served with): give the file that holds that key",
+            path.display()
+        )));
+    }
+    if let Some(stored) = stored
+        && passes::vp1::IssuerKey::parse_secret_file(&stored).is_ok_and(|k| public_hex(&k) != public)
     {
         // Kiosks are pinned to the database's key: signing with another would cut them all off.
         return Err(ServerError::Config(format!(
@@ -42,7 +55,7 @@ pub async fn signing_key(db: &Db, file: Option<&std::path::Path>) -> Result<pass
     }
     // A file from the start: the database notes it, so a later run without the file fails
     // loudly instead of making a second key no kiosk is pinned to.
-    db.keep_first_server_key(MOVED_OUT).await?;
+    db.keep_first_server_key(&moved_out(&public)).await?;
     Ok(key)
 }
 
@@ -52,13 +65,13 @@ pub async fn move_key_out(db: &Db, out: &std::path::Path) -> Result<passes::vp1:
     let text = db
         .server_key_secret()
         .await?
-        .filter(|t| t != MOVED_OUT)
+        .filter(|t| !is_moved_out(t))
         .ok_or_else(|| {
             ServerError::Config("the database holds no signing key (it is made on first use, or was moved out)".into())
         })?;
     let key = passes::vp1::IssuerKey::parse_secret_file(&text).map_err(|e| ServerError::Config(e.to_string()))?;
     write_new_secret(out, &text)?;
-    db.mark_server_key_moved_out(MOVED_OUT).await?;
+    db.mark_server_key_moved_out(&moved_out(&public_hex(&key))).await?;
     Ok(key)
 }
 
@@ -76,19 +89,34 @@ pub fn write_new_secret(path: &std::path::Path, text: &str) -> Result<(), Server
     f.write_all(text.as_bytes()).and_then(|()| f.sync_all()).map_err(fail)
 }
 
-/// What the database keeps in place of a key moved to a file: a command run without
-/// `--signing-key` then says so, instead of quietly making a new key no kiosk is pinned to.
+/// What the database keeps in place of a key kept in a file (moved out, or given from the
+/// start): `moved-out:` and the key's public hex or fingerprint. A command run without the
+/// file then says so instead of quietly making a second key, and a file holding another key
+/// is refused. (A bare `moved-out` is from before the key was noted: any file is taken.)
 const MOVED_OUT: &str = "moved-out";
+
+fn moved_out(id: &str) -> String {
+    format!("{MOVED_OUT}:{id}")
+}
+
+fn is_moved_out(stored: &str) -> bool {
+    stored == MOVED_OUT || moved_out_id(stored).is_some()
+}
+
+fn moved_out_id(stored: &str) -> Option<&str> {
+    stored.strip_prefix(MOVED_OUT)?.strip_prefix(':')
+}
 
 /// The signing key kept in the database, made on first use.
 pub async fn server_key(db: &Db) -> Result<passes::vp1::IssuerKey, ServerError> {
     let parse =
         |text: &str| passes::vp1::IssuerKey::parse_secret_file(text).map_err(|e| ServerError::Config(e.to_string()));
     if let Some(text) = db.server_key_secret().await? {
-        if text == MOVED_OUT {
+        if is_moved_out(&text) {
             return Err(ServerError::Config(
-                "the signing key was moved out of the database (`key move-out`): give --signing-key FILE or \
-                 set TRACE_SERVER_SIGNING_KEY"
+                "the signing key is kept in a file, not in the database (moved out, or served from a file \
+                 from the start): give --signing-key FILE or set TRACE_SERVER_SIGNING_KEY (a .deb install \
+                 keeps it in /etc/trace-server/signing.key)"
                     .into(),
             ));
         }
@@ -216,9 +244,9 @@ pub async fn subject_key(db: &Db, file: Option<&std::path::Path>) -> Result<Subj
     let stored = db.subject_key_secret().await?;
     let Some(path) = file else {
         return match stored {
-            Some(text) if text == MOVED_OUT => Err(ServerError::Config(
-                "the DCC subject key was moved out of the database (`subject-key move-out`): give \
-                 --subject-key FILE or set TRACE_SERVER_SUBJECT_KEY"
+            Some(text) if is_moved_out(&text) => Err(ServerError::Config(
+                "the DCC subject key is kept in a file, not in the database (`subject-key move-out`, or \
+                 served from a file from the start): give --subject-key FILE or set TRACE_SERVER_SUBJECT_KEY"
                     .into(),
             )),
             Some(text) => SubjectKey::parse(&text, "the database's subject key"),
@@ -236,7 +264,14 @@ pub async fn subject_key(db: &Db, file: Option<&std::path::Path>) -> Result<Subj
     })?;
     let key = SubjectKey::parse(&text, &path.display().to_string())?;
     match stored {
-        Some(text) if text != MOVED_OUT && SubjectKey::parse(&text, "").is_ok_and(|k| k.0 != key.0) => {
+        Some(text) if moved_out_id(&text).is_some_and(|id| id != key.fingerprint()) => {
+            Err(ServerError::Config(format!(
+                "{} holds another subject key than the one this deployment's ids were made with: give the file \
+             `subject-key move-out` wrote (a new key would split every holder's history)",
+                path.display()
+            )))
+        }
+        Some(text) if !is_moved_out(&text) && SubjectKey::parse(&text, "").is_ok_and(|k| k.0 != key.0) => {
             // Kiosks key ids with the database's key: another one would split every history.
             Err(ServerError::Config(format!(
                 "the database holds the subject key kiosks use, and {} is another one. Move the database's \
@@ -250,7 +285,7 @@ pub async fn subject_key(db: &Db, file: Option<&std::path::Path>) -> Result<Subj
         // A file from the start: the database notes it, so a later run without the file fails
         // loudly instead of making a second key.
         None => {
-            db.keep_first_subject_key(MOVED_OUT).await?;
+            db.keep_first_subject_key(&moved_out(&key.fingerprint())).await?;
             Ok(key)
         }
     }
@@ -262,13 +297,13 @@ pub async fn move_subject_key_out(db: &Db, out: &std::path::Path) -> Result<Subj
     let text = db
         .subject_key_secret()
         .await?
-        .filter(|t| t != MOVED_OUT)
+        .filter(|t| !is_moved_out(t))
         .ok_or_else(|| {
             ServerError::Config("the database holds no subject key (it is made on first use, or was moved out)".into())
         })?;
     let key = SubjectKey::parse(&text, "the database's subject key")?;
     write_new_secret(out, &format!("{}\n", key.hex()))?;
-    db.mark_subject_key_moved_out(MOVED_OUT).await?;
+    db.mark_subject_key_moved_out(&moved_out(&key.fingerprint())).await?;
     Ok(key)
 }
 

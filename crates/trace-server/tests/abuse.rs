@@ -122,7 +122,7 @@ fn client_from(ip: &str) -> reqwest::blocking::Client {
 #[test]
 fn a_token_over_its_budget_is_told_to_wait_from_every_address_while_other_tokens_are_served() {
     let s = TestServer::start_with(Limits {
-        per_token_per_minute: 60, // one a second, bursts of 10
+        per_token_per_minute: 6, // one in ten seconds, bursts of 10: no refill during the test
         ..Limits::default()
     });
     let stolen = s.add_kiosk("gate-01", "mall");
@@ -143,12 +143,20 @@ fn a_token_over_its_budget_is_told_to_wait_from_every_address_while_other_tokens
     let refused = policy(&addresses[3], &stolen);
     assert_eq!(refused.status(), 429);
     let wait: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((1..=2).contains(&wait), "{wait}");
+    assert!((1..=10).contains(&wait), "{wait}");
     assert_eq!(
         policy(&addresses[0], &honest).status(),
         200,
         "another kiosk is not held back"
     );
+    // Sending passages has its own budget: a backlog drain does not starve venue rounds.
+    let ingest = addresses[0]
+        .post(format!("{}/v1/passages", s.url))
+        .bearer_auth(&stolen)
+        .json(&serde_json::json!([]))
+        .send()
+        .unwrap();
+    assert_eq!(ingest.status(), 200);
     // Unknown tokens spend nobody's budget: 401, not 429, and the honest kiosk goes on.
     for _ in 0..20 {
         assert_eq!(policy(&addresses[0], "kt_made_up").status(), 401);
@@ -159,7 +167,7 @@ fn a_token_over_its_budget_is_told_to_wait_from_every_address_while_other_tokens
 #[test]
 fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_rate() {
     let s = TestServer::start_with(Limits {
-        per_client_per_minute: 60,
+        per_client_per_minute: 6, // bursts of 10, no refill during the test
         trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
         ..Limits::default()
     });

@@ -54,7 +54,7 @@ fn a_key_made_offline_signs_the_list_and_the_database_never_holds_it() {
     passes::vp1::verify_document(&public, signed.document.as_bytes(), &signed.signature)
         .expect("signed with the file's key");
     assert_eq!(
-        s.count("SELECT COUNT(*) FROM server_key WHERE secret <> 'moved-out'"),
+        s.count("SELECT COUNT(*) FROM server_key WHERE secret NOT LIKE 'moved-out%'"),
         0,
         "the database holds no key"
     );
@@ -88,7 +88,7 @@ fn moving_the_key_out_keeps_the_kiosks_pin() {
         .arg(&file));
     assert_eq!(moved, pinned);
     assert_eq!(
-        s.count("SELECT COUNT(*) FROM server_key WHERE secret <> 'moved-out'"),
+        s.count("SELECT COUNT(*) FROM server_key WHERE secret NOT LIKE 'moved-out%'"),
         0,
         "no secret left in the database"
     );
@@ -105,6 +105,30 @@ fn moving_the_key_out_keeps_the_kiosks_pin() {
         .env("TRACE_SERVER_SIGNING_KEY", &file)
         .arg("key"));
     assert_eq!(served, pinned);
+    // A file with another key: refused, kiosks are pinned to the moved one.
+    let other = dir.path().join("other.key");
+    run(trace_server().args(["key", "generate", "--out"]).arg(&other));
+    let wrong = trace_server()
+        .env("DATABASE_URL", &s.database_url)
+        .env("TRACE_SERVER_SIGNING_KEY", &other)
+        .args([
+            "kiosk",
+            "add",
+            "--venue",
+            "v",
+            "--name",
+            "k",
+            "--url",
+            "http://127.0.0.1:1",
+        ])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("pinned to"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
     let twice = trace_server()
         .env("DATABASE_URL", &s.database_url)
         .args(["key", "move-out", "--out"])

@@ -44,8 +44,8 @@ pub struct Limits {
     pub request_timeout: std::time::Duration,
     /// Requests a minute one client address (IPv6: one /64) may make on average (bursts of
     /// ten seconds' worth); more get 429 and a Retry-After. 0 (the default): no limit — behind
-    /// a reverse proxy every client has the proxy's address, and one limit would be shared by
-    /// the whole fleet; limit at the proxy then.
+    /// a reverse proxy every client has the proxy's address unless the proxy is listed in
+    /// `trusted_proxies`.
     pub per_client_per_minute: u32,
     /// Requests a minute one credential (a kiosk's, tracer's or operator's token, console
     /// sessions included) may make, from whatever addresses; more get 429 and a Retry-After.

@@ -234,8 +234,6 @@ impl Db {
         Ok(n == 1)
     }
 
-    /// Gives kiosk `id` a new token (the old one stops working now; a revoked kiosk works
-    /// again). `None`: no such kiosk; otherwise its venue.
     /// Whether kiosk `id`'s token may receive the DCC subject key now: the first time, and
     /// again within ten minutes of it (a pairing retried after a mistake), never later. Each
     /// time it is given is audited under `kiosk:ID`, in the same statement.
@@ -260,6 +258,8 @@ impl Db {
         Ok(row.is_some())
     }
 
+    /// Gives kiosk `id` a new token (the old one stops working now; a revoked kiosk works
+    /// again). `None`: no such kiosk; otherwise its venue.
     pub async fn rotate_kiosk(&self, id: &str, token_hash: &str) -> Result<Option<String>, ServerError> {
         let row = self
             .pool

@@ -218,6 +218,10 @@ pub async fn login(State(s): State<AppState>, lang: Lang, headers: HeaderMap, Fo
         }
         Err(e) => return PageError::from_server(lang, e).into_response(),
     };
+    // Signing in spends the token's budget too: a stolen token cannot mint sessions unbounded.
+    if let Err(e) = s.spend_token_budget(&format!("{}:{name}", role.as_str())) {
+        return PageError::from_server(lang, e).into_response();
+    }
     // Signing in (again) ends the session the browser had.
     if let Some(old) = cookie(&headers, SESSION_COOKIE)
         && let Err(e) = s.db.end_session(&auth::hash_token(old)).await
