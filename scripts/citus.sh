@@ -73,9 +73,10 @@ start_node() {
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
     # max_prepared_transactions: Citus commits writes to several nodes with two-phase commit.
+    # max_worker_processes: each database with Citus runs a maintenance worker (tests make many).
     if as_pg "$(pgbin)/pg_ctl" -D "$dir/$name" -l "$dir/$name.log" -w -o "-p $port -k $dir \
         -c listen_addresses=127.0.0.1 -c shared_preload_libraries=citus -c fsync=off \
-        -c max_prepared_transactions=100 -c max_connections=300" start >/dev/null; then
+        -c max_prepared_transactions=100 -c max_connections=300 -c max_worker_processes=256" start >/dev/null; then
       echo "$port" >"$dir/$name.port"
       psql_at "$port" -c "CREATE EXTENSION citus"
       return 0

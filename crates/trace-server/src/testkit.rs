@@ -262,6 +262,9 @@ pub async fn fresh_database() -> String {
         .unwrap_or_default();
     let coordinator_port = config.get_ports().first().copied().unwrap_or(5432);
     if !workers.is_empty() {
+        // One database's cluster at a time: adding nodes copies roles to the workers, and two
+        // databases doing it at once collide ("tuple concurrently updated").
+        client.batch_execute("SELECT pg_advisory_lock(7217)").await.unwrap();
         for w in &workers {
             let port: i32 = w.get(1);
             run_sql(&url_at(port as u16, "postgres"), &format!("CREATE DATABASE {name}")).await;
@@ -274,6 +277,7 @@ pub async fn fresh_database() -> String {
             setup.push_str(&format!("SELECT citus_add_node('{node}', {port});"));
         }
         run_sql(&url, &setup).await;
+        client.batch_execute("SELECT pg_advisory_unlock(7217)").await.unwrap();
     }
     Db::connect(&url).unwrap().migrate().await.unwrap();
     url
