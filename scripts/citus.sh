@@ -29,6 +29,8 @@ pgbin() { ls -d /usr/lib/postgresql/15/bin 2>/dev/null || { echo "error: Postgre
 
 # Builds and installs Citus into PostgreSQL 15 unless its library is there already.
 ensure_citus() {
+  # Installed already (Debian's PostgreSQL 15 keeps extensions here): nothing to build.
+  [ -f /usr/lib/postgresql/15/lib/citus.so ] && return 0
   local libdir
   ensure_pkgs "${CITUS_BUILD_PKGS[@]}"
   libdir=$("$(pgbin)/pg_config" --pkglibdir 2>/dev/null || /usr/bin/pg_config --pkglibdir)
@@ -73,10 +75,11 @@ start_node() {
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
     # max_prepared_transactions: Citus commits writes to several nodes with two-phase commit.
-    # max_worker_processes: each database with Citus runs a maintenance worker (tests make many).
+    # max_worker_processes, max_connections: each database with Citus runs a maintenance worker
+    # that keeps connections to the workers (the tests make a database each).
     if as_pg "$(pgbin)/pg_ctl" -D "$dir/$name" -l "$dir/$name.log" -w -o "-p $port -k $dir \
         -c listen_addresses=127.0.0.1 -c shared_preload_libraries=citus -c fsync=off \
-        -c max_prepared_transactions=100 -c max_connections=300 -c max_worker_processes=256" start >/dev/null; then
+        -c max_prepared_transactions=100 -c max_connections=1000 -c max_worker_processes=256" start >/dev/null; then
       echo "$port" >"$dir/$name.port"
       psql_at "$port" -c "CREATE EXTENSION citus"
       return 0

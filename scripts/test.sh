@@ -34,6 +34,11 @@ run_tests
 # The same tests against a Citus cluster (a coordinator and two workers, scripts/citus.sh):
 # the server's migrations distribute passages by venue there, and every query must still
 # work. The build is reused; only the database differs. SKIP_CITUS=1 skips it.
+if [ -z "${SKIP_CITUS:-}" ] && [ ! -f /usr/lib/postgresql/15/lib/citus.so ] &&
+  [ ! -f "${CITUS_SRC:-../shared/citus}/citus-13.2.2.tar.gz" ]; then
+  echo "note: no Citus installed and no source in ../shared/citus (or CITUS_SRC): the Citus run is skipped" >&2
+  SKIP_CITUS=1
+fi
 if [ -z "${SKIP_CITUS:-}" ]; then
   echo "== tests on Citus"
   (

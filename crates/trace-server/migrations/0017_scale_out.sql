@@ -23,11 +23,13 @@ BEGIN
     PERFORM create_reference_table('kiosks');
     PERFORM create_reference_table('log_purge_marks');
     PERFORM create_reference_table('venue_shares');
-    PERFORM create_reference_table('cases');
     PERFORM create_distributed_table('passages', 'venue_id');
     ALTER TABLE passages ADD CONSTRAINT passages_kiosk_id_fkey FOREIGN KEY (kiosk_id) REFERENCES kiosks (id);
     ALTER TABLE log_purge_marks ADD CONSTRAINT log_purge_marks_kiosk_id_fkey FOREIGN KEY (kiosk_id) REFERENCES kiosks (id);
     ALTER TABLE venue_shares ADD CONSTRAINT venue_shares_kiosk_id_fkey FOREIGN KEY (kiosk_id) REFERENCES kiosks (id);
-    -- The rest (credentials, trust list, sessions, the audit trail and its append-only
-    -- trigger) stay on the coordinator, which alone answers for them.
+    -- The rest (credentials, cases, trust list, sessions, the audit trail and its
+    -- append-only trigger) stay on the coordinator, which alone answers for them: nothing
+    -- joins them with passages, and confirmed cases are not copied to every worker. Every
+    -- server must connect to the coordinator (its advisory locks order ingest and shares).
+    -- A database migrated before Citus was installed stays undistributed.
 END $$;

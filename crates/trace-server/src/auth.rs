@@ -87,12 +87,13 @@ async fn caller(parts: &axum::http::request::Parts, state: &AppState) -> Result<
         }
         // Sending passages has a budget of its own: a kiosk draining a long backlog must not
         // spend the budget its venue rounds and trust-list refreshes need.
+        // (Told apart before the first `:`, so no kiosk name can reach another's bucket.)
         let class = if parts.uri.path() == wire::routes::PASSAGES {
-            ":ingest"
+            "kiosk-ingest"
         } else {
-            ""
+            "kiosk"
         };
-        state.spend_token_budget(&format!("kiosk:{}{class}", k.id))?;
+        state.spend_token_budget(&format!("{class}:{}", k.id))?;
         let skew = reported_skew(parts);
         if stale(k.last_seen) || skew.is_some_and(|s| s.abs() > 60.0) {
             state.db.kiosk_seen(&k.id, skew).await?;
