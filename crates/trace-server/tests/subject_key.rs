@@ -87,15 +87,9 @@ fn dcc_subject(c: &mut Command) -> std::process::Output {
 #[test]
 fn the_subject_key_moves_out_of_the_database_and_ids_stay_the_same() {
     let s = TestServer::start();
-    let before = run(trace_server(&s).args([
-        "dcc-subject",
-        "--family",
-        "MUSTERMANN",
-        "--given",
-        "ERIKA",
-        "--dob",
-        "1964-08-12",
-    ]));
+    let first = dcc_subject(&mut trace_server(&s));
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let before = String::from_utf8_lossy(&first.stdout).trim().to_string();
     assert!(before.starts_with("hc1:"), "{before}");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("subject.key");
