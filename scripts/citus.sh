@@ -15,9 +15,11 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 CITUS_VERSION=13.2.2
 CITUS_SRC=${CITUS_SRC:-$here/../shared/citus}
+# libicu-dev: PostgreSQL's server headers include ICU's (Debian builds it with ICU); Citus'
+# COPY code reaches them. ../shared/citus/README.md's list lacks it (its machine had it).
 CITUS_BUILD_PKGS=(postgresql postgresql-server-dev-15 build-essential libkrb5-dev liblz4-dev
   libzstd-dev libxml2-dev libxslt1-dev libselinux1-dev libpam0g-dev libssl-dev libreadline-dev
-  zlib1g-dev)
+  zlib1g-dev libicu-dev)
 WORKERS=2
 
 usage() {
