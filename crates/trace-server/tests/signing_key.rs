@@ -19,6 +19,26 @@ fn run(c: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// `kiosk add` (which prints the key kiosks pin) with the signing key file `key`.
+fn kiosk_add_signed_with(s: &TestServer, key: &std::path::Path) -> std::process::Output {
+    trace_server()
+        .env("DATABASE_URL", &s.database_url)
+        .arg("--signing-key")
+        .arg(key)
+        .args([
+            "kiosk",
+            "add",
+            "--venue",
+            "v",
+            "--name",
+            "k",
+            "--url",
+            "http://127.0.0.1:1",
+        ])
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn a_key_made_offline_signs_the_list_and_the_database_never_holds_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -108,21 +128,7 @@ fn moving_the_key_out_keeps_the_kiosks_pin() {
     // A file with another key: refused, kiosks are pinned to the moved one.
     let other = dir.path().join("other.key");
     run(trace_server().args(["key", "generate", "--out"]).arg(&other));
-    let wrong = trace_server()
-        .env("DATABASE_URL", &s.database_url)
-        .env("TRACE_SERVER_SIGNING_KEY", &other)
-        .args([
-            "kiosk",
-            "add",
-            "--venue",
-            "v",
-            "--name",
-            "k",
-            "--url",
-            "http://127.0.0.1:1",
-        ])
-        .output()
-        .unwrap();
+    let wrong = kiosk_add_signed_with(&s, &other);
     assert!(!wrong.status.success());
     assert!(
         String::from_utf8_lossy(&wrong.stderr).contains("pinned to"),
@@ -132,7 +138,7 @@ fn moving_the_key_out_keeps_the_kiosks_pin() {
     let twice = trace_server()
         .env("DATABASE_URL", &s.database_url)
         .args(["key", "move-out", "--out"])
-        .arg(dir.path().join("other.key"))
+        .arg(dir.path().join("again.key"))
         .output()
         .unwrap();
     assert!(!twice.status.success());
@@ -155,22 +161,7 @@ fn a_file_key_other_than_the_pinned_database_key_is_refused() {
         .unwrap();
     // `key` with a file only reads the file; serving checks it against the database.
     assert!(out.status.success());
-    let serve = trace_server()
-        .env("DATABASE_URL", &s.database_url)
-        .arg("--signing-key")
-        .arg(&file)
-        .args([
-            "kiosk",
-            "add",
-            "--venue",
-            "v",
-            "--name",
-            "k",
-            "--url",
-            "http://127.0.0.1:1",
-        ])
-        .output()
-        .unwrap();
+    let serve = kiosk_add_signed_with(&s, &file);
     assert!(!serve.status.success(), "kiosks are pinned to the database's key");
     assert!(String::from_utf8_lossy(&serve.stderr).contains("key move-out"));
 }
