@@ -48,9 +48,13 @@ ensure_citus() {
   tar xzf "$tarball" -C "$build"
   local src
   src=$(find "$build" -maxdepth 1 -mindepth 1 -type d | head -n 1)
-  for p in "$CITUS_SRC"/*.patch; do
-    [ -f "$p" ] && patch -d "$src" -p1 <"$p" >>"$build/build.log"
-  done
+  # The patch renames Citus' own have_createdb_privilege() for PostgreSQL 15.20+, whose headers
+  # export one; older 15.x (a mirror without bookworm-updates) has none, and needs Citus' own.
+  if grep -q have_createdb_privilege /usr/include/postgresql/15/server/commands/dbcommands.h 2>/dev/null; then
+    for p in "$CITUS_SRC"/*.patch; do
+      [ -f "$p" ] && patch -d "$src" -p1 <"$p" >>"$build/build.log"
+    done
+  fi
   if ! (cd "$src" && PG_CONFIG="$(pgbin)/pg_config" ./configure --without-libcurl &&
     make -j"$(nproc)" && make install) >>"$build/build.log" 2>&1; then
     echo "error: building Citus failed; the end of its log:" >&2
