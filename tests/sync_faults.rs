@@ -1,6 +1,8 @@
 //! The real sync worker against the real trace server behind a fault-injecting proxy: 500s,
 //! lost acknowledgements, a server too slow to answer, a server killed before and after its
-//! commit, while the kiosk keeps recording. Every passage must arrive exactly once.
+//! commit, while the kiosk keeps recording; the server's database (on Citus: the worker with
+//! the venue's shard) going away; a server that takes smaller batches than the kiosk sends.
+//! Every passage must arrive exactly once.
 
 mod common;
 mod faults;
@@ -124,6 +126,181 @@ fn every_passage_arrives_exactly_once_through_500s_slowness_and_kills() {
         .unwrap();
     assert_eq!(status["gaps"], serde_json::json!([]), "{status}");
     assert_eq!(status["passages"], 200);
+}
+
+/// The sync worker as a kiosk runs it, on `store`, against `url`; its statuses come out of the
+/// returned channel.
+fn spawn_sync(
+    url: &str,
+    token: &str,
+    store: &StoreHandle,
+    dir: &std::path::Path,
+    batch_size: usize,
+) -> mpsc::Receiver<SyncStatus> {
+    let config = SyncConfig {
+        url: url.into(),
+        token: Secret(token.into()),
+        server_key: None,
+        interval: Duration::from_millis(50),
+        venue_interval: Duration::from_secs(5),
+        batch_size,
+        timeout: Duration::from_secs(10),
+    };
+    let (tx, statuses) = mpsc::channel::<SyncStatus>();
+    let clock = Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap()));
+    let base = Rules::vp1(passes::vp1::TrustStore::new(), Policy::default());
+    let shared = Arc::new(std::sync::RwLock::new(base.clone()));
+    kiosk::sync::spawn(
+        kiosk::sync::Gate {
+            kiosk_id: "k1".into(),
+            capacity: None,
+        },
+        config,
+        store.clone(),
+        clock,
+        (base, shared, dir.join("policy.json")),
+        SyncStatus::default(),
+        move |s| {
+            let _ = tx.send(s);
+        },
+    )
+    .unwrap();
+    statuses
+}
+
+/// Waits for a round that left nothing pending and failed in nothing; returns every error the
+/// rounds before it reported.
+fn until_synced(statuses: &mpsc::Receiver<SyncStatus>, within: Duration) -> Vec<String> {
+    let deadline = Instant::now() + within;
+    let mut errors = Vec::new();
+    loop {
+        let status = statuses
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the sync worker reports after every round");
+        match status.last_error {
+            Some(e) => errors.push(e),
+            None if status.pending == 0 => return errors,
+            None => {}
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {} pending: {errors:?}",
+            status.pending
+        );
+    }
+}
+
+#[test]
+fn the_database_or_the_venues_worker_going_away_mid_sync_answers_503_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _thread) =
+        StoreHandle::spawn(Store::open(&dir.path().join("kiosk.db"), settings()).unwrap(), || {}).unwrap();
+    let server = TestServer::start();
+    let token = server.add_kiosk("k1", "v1");
+    for i in 0..30 {
+        store.record(scan(i)).recv().unwrap().unwrap();
+    }
+    let statuses = spawn_sync(&server.url, &token, &store, dir.path(), 10);
+    until_synced(&statuses, Duration::from_secs(60));
+    assert_eq!(server.count("SELECT COUNT(*) FROM passages"), 30);
+
+    // The node goes while the kiosk keeps scanning and syncing.
+    let outage = server.take_down_node_of("v1");
+    let raw = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/passages", server.url))
+        .bearer_auth(&token)
+        .json(&[trace_server::testkit::passage_json(
+            "k1",
+            "v1",
+            999,
+            "sub-x",
+            "entry",
+            Utc::now(),
+        )])
+        .send()
+        .unwrap();
+    assert_eq!(raw.status(), 503, "a node away is not the request's fault");
+    assert!(raw.headers().contains_key("retry-after"));
+    let body: serde_json::Value = raw.json().unwrap();
+    assert!(body["error"].as_str().unwrap().contains("send it again"), "{body}");
+    for i in 30..60 {
+        store.record(scan(i)).recv().unwrap().unwrap();
+    }
+    // A round may fail before the new passages are queued (asking for the trust list or the
+    // gap report): wait for one that failed with passages left to send.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = statuses.recv_timeout(Duration::from_secs(30)).unwrap();
+        if let Some(e) = &status.last_error {
+            assert!(e.contains("503"), "the kiosk saw the outage as one to retry: {e}");
+            if status.pending > 0 {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no round failed with passages queued while the node was away"
+        );
+    }
+
+    server.end_outage(&outage);
+    let errors = until_synced(&statuses, Duration::from_secs(120));
+    assert!(
+        errors.iter().all(|e| e.contains("503")),
+        "only the outage failed: {errors:?}"
+    );
+    assert_eq!(server.count("SELECT COUNT(*) FROM passages"), 60, "every passage once");
+    assert_eq!(
+        server.count("SELECT COUNT(DISTINCT seq) FROM passages WHERE kiosk_id = 'k1'"),
+        60
+    );
+    assert_eq!(store.pending_sync().recv().unwrap().unwrap(), 0);
+}
+
+#[test]
+fn a_batch_too_large_for_the_server_gets_413_and_the_kiosk_sends_it_in_halves() {
+    let server = TestServer::start_with(trace_server::api::Limits {
+        per_token_per_minute: 0,
+        max_batch: 8,
+        ..trace_server::api::Limits::default()
+    });
+    let token = server.add_kiosk("k1", "v1");
+    let at = Utc::now();
+    let nine: Vec<_> = (1..=9)
+        .map(|seq| trace_server::testkit::passage_json("k1", "v1", seq, "sub-x", "entry", at))
+        .collect();
+    let raw = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/passages", server.url))
+        .bearer_auth(&token)
+        .json(&nine)
+        .send()
+        .unwrap();
+    assert_eq!(raw.status(), 413);
+    let body: serde_json::Value = raw.json().unwrap();
+    assert!(body["error"].as_str().unwrap().contains("at most 8"), "{body}");
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM passages"),
+        0,
+        "nothing of a refused batch is kept"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _thread) =
+        StoreHandle::spawn(Store::open(&dir.path().join("kiosk.db"), settings()).unwrap(), || {}).unwrap();
+    for i in 0..50 {
+        store.record(scan(i)).recv().unwrap().unwrap();
+    }
+    let statuses = spawn_sync(&server.url, &token, &store, dir.path(), 40);
+    let errors = until_synced(&statuses, Duration::from_secs(60));
+    assert!(
+        errors.is_empty(),
+        "splitting is not a failure the operator sees: {errors:?}"
+    );
+    assert_eq!(server.count("SELECT COUNT(*) FROM passages WHERE kiosk_id = 'k1'"), 50);
+    assert_eq!(
+        server.count("SELECT COUNT(DISTINCT seq) FROM passages WHERE kiosk_id = 'k1'"),
+        50
+    );
 }
 
 #[test]

@@ -131,7 +131,9 @@ pub struct SyncStatus {
 pub struct SyncClient {
     url: String,
     token: String,
-    batch_size: usize,
+    /// Passages per request: `[sync] batch_size`, halved each time the server (or a proxy in
+    /// front of it) answers 413, and kept that small for the client's life.
+    batch_size: std::sync::atomic::AtomicUsize,
     http: reqwest::blocking::Client,
     /// Sent with every call (`Kiosk-Clock`): the server measures this kiosk's clock skew from
     /// it, not from passage times, which may be back-dated on purpose.
@@ -148,7 +150,7 @@ impl SyncClient {
         Ok(SyncClient {
             url: config.url.clone(),
             token: config.token.0.clone(),
-            batch_size: config.batch_size,
+            batch_size: config.batch_size.max(1).into(),
             http,
             clock: std::sync::Arc::new(SystemClock),
         })
@@ -203,7 +205,8 @@ impl SyncClient {
     pub fn sync_once(&self, store: &mut dyn SyncStore) -> Result<usize, SyncError> {
         let mut sent = 0;
         loop {
-            let batch = store.backlog(self.batch_size)?;
+            let size = self.batch_size.load(std::sync::atomic::Ordering::Relaxed);
+            let batch = store.backlog(size)?;
             if batch.is_empty() {
                 return Ok(sent);
             }
@@ -212,6 +215,18 @@ impl SyncClient {
                 .json(&batch)
                 .send()
                 .map_err(|e| SyncError::Unreachable(e.to_string()))?;
+            // Too large for the server or a proxy in front of it: nothing was stored, so the
+            // same passages go again in halves. A single passage refused for its size stays
+            // queued (an error the operator sees), never dropped.
+            if response.status() == reqwest::StatusCode::PAYLOAD_TOO_LARGE && batch.len() > 1 {
+                let half = batch.len() / 2;
+                eprintln!(
+                    "kiosk: the trace server took no batch of {}; sending {half} at a time",
+                    batch.len()
+                );
+                self.batch_size.store(half, std::sync::atomic::Ordering::Relaxed);
+                continue;
+            }
             let report: IngestReport = accepted(response)?.json().map_err(|e| SyncError::Refused {
                 status: 200,
                 body: format!("unreadable ingest report: {e}"),

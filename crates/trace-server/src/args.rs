@@ -69,6 +69,11 @@ pub enum Cmd {
         /// against their token) may make from any addresses; more get 429. 0: no limit.
         #[arg(long, default_value_t = crate::api::PER_TOKEN_PER_MINUTE)]
         per_token_per_minute: u32,
+        /// Passages one ingest request may carry; a larger batch gets 413 and the kiosk
+        /// sends it in halves. Lower it when a proxy in front limits request bodies.
+        #[arg(long, default_value_t = wire::MAX_BATCH as u32,
+              value_parser = clap::value_parser!(u32).range(1..=wire::MAX_BATCH as i64))]
+        max_batch: u32,
         /// IANA time zone the web console (/ui) shows days and times in.
         #[arg(long, default_value = "Asia/Shanghai", value_parser = parse_zone)]
         timezone: chrono_tz::Tz,

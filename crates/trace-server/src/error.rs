@@ -32,6 +32,49 @@ pub enum ServerError {
     RateLimited(u64),
     #[error("the request took longer than {0} s (a slow or stalled upload?); send it again")]
     TimedOut(u64),
+    #[error("{0}")]
+    TooLarge(String),
+}
+
+/// Seconds a client is asked to wait when the database (or, on Citus, a worker) cannot be
+/// reached: long enough for a restart or a failover, short enough that a kiosk's backlog moves.
+const UNAVAILABLE_RETRY_SECS: u64 = 10;
+
+impl ServerError {
+    /// The database, or on Citus one of its workers, could not be reached: nothing is wrong
+    /// with the request, and sending it again later will work. PostgreSQL reports this as a
+    /// connection exception (class 08: Citus uses 08006 when a worker does not answer), a
+    /// server shutting down or starting (57P01–57P03) or out of connections (53300), Citus a
+    /// worker connection lost inside a transaction as XX000 naming it; the pool as a failed
+    /// or timed-out connect.
+    pub fn is_unavailable(&self) -> bool {
+        let unreachable = |e: &tokio_postgres::Error| {
+            e.is_closed()
+                || e.code().is_some_and(|c| {
+                    let c = c.code();
+                    c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03" | "53300")
+                })
+                // Citus, when a worker's connection breaks inside a transaction, reports an
+                // internal error (XX000) naming the connection rather than 08006.
+                || e.as_db_error().is_some_and(|d| {
+                    d.code().code() == "XX000"
+                        && (d.message().starts_with("failure on connection marked as essential")
+                            || d.message().starts_with("connection to the remote node"))
+                })
+                // No SQLSTATE and not a statement error: the socket itself failed.
+                || (e.code().is_none() && e.as_db_error().is_none() && std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()))
+        };
+        match self {
+            ServerError::Db(e) => unreachable(e),
+            // A new connection failed: unreachable, unless the server refused who we are or the
+            // database is not there (configuration, not an outage).
+            ServerError::Pool(deadpool_postgres::PoolError::Backend(e)) => !e
+                .code()
+                .is_some_and(|c| c.code().starts_with("28") || c.code() == "3D000"),
+            ServerError::Pool(deadpool_postgres::PoolError::Timeout(_)) => true,
+            _ => false,
+        }
+    }
 }
 
 impl ServerError {
@@ -46,6 +89,8 @@ impl ServerError {
             ServerError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServerError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ServerError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+            ServerError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            _ if self.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             ServerError::Config(_) | ServerError::Db(_) | ServerError::Pool(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -54,15 +99,26 @@ impl ServerError {
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let unavailable = self.is_unavailable();
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!("{self}");
             "internal error; the server log has the details".to_string()
+        } else if unavailable {
+            tracing::warn!("{self}");
+            format!(
+                "the database cannot be reached right now; nothing was stored: send it again in {UNAVAILABLE_RETRY_SECS} s"
+            )
         } else {
             self.to_string()
         };
         let mut response = (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
         // Rounded up by whoever made the error: a client that waits what it is told is served.
-        if let ServerError::RateLimited(secs) = self
+        let retry_after = match self {
+            ServerError::RateLimited(secs) => Some(secs),
+            _ if unavailable => Some(UNAVAILABLE_RETRY_SECS),
+            _ => None,
+        };
+        if let Some(secs) = retry_after
             && let Ok(value) = axum::http::HeaderValue::from_str(&secs.to_string())
         {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);

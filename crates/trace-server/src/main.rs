@@ -83,6 +83,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             per_client_per_minute,
             trusted_proxies,
             per_token_per_minute,
+            max_batch,
             timezone,
         } => {
             let limits = trace_server::api::Limits {
@@ -91,6 +92,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 per_client_per_minute,
                 per_token_per_minute,
                 trusted_proxies,
+                max_batch: max_batch as usize,
             };
             let keys = trace_server::api::Keys {
                 signing: trace_server::trust::signing_key(&db, cli.signing_key.as_deref()).await?,

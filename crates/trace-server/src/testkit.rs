@@ -219,6 +219,50 @@ impl TestServer {
         self.rt().block_on(f(db))
     }
 
+    /// Makes the node holding `venue`'s passages unreachable for this test's database: on Citus
+    /// the worker with the venue's shard (the coordinator keeps answering, so tokens are still
+    /// checked), on one PostgreSQL the database itself. Its connections are cut and new ones
+    /// refused until [`Outage::end`]; other tests' databases on the same node are untouched.
+    pub fn take_down_node_of(&self, venue: &str) -> Outage {
+        let rt = self.rt();
+        let config: tokio_postgres::Config = self.database_url.parse().unwrap();
+        let name = config.get_dbname().unwrap().to_string();
+        let user = config.get_user().unwrap_or("postgres").to_string();
+        let node = rt.block_on(async {
+            let (client, conn) = tokio_postgres::connect(&self.database_url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            client
+                .query_opt(
+                    "SELECT nodename, nodeport FROM citus_shards
+                     WHERE table_name = 'passages'::regclass
+                       AND shardid = get_shard_id_for_distribution_column('passages', $1::text)",
+                    &[&venue],
+                )
+                .await
+                .ok()
+                .flatten()
+                .map(|r| (r.get::<_, String>(0), r.get::<_, i32>(1) as u16))
+        });
+        let admin = match node {
+            Some((ref host, port)) => format!("postgres://{user}@{host}:{port}/postgres"),
+            None => admin_url(),
+        };
+        let outage = Outage {
+            admin,
+            database: name,
+            on_worker: node.is_some(),
+        };
+        rt.block_on(outage.set(false));
+        outage
+    }
+
+    /// Ends an outage started by [`TestServer::take_down_node_of`].
+    pub fn end_outage(&self, outage: &Outage) {
+        self.rt().block_on(outage.set(true));
+    }
+
     fn rt(&self) -> &tokio::runtime::Runtime {
         self.runtime.as_ref().unwrap()
     }
@@ -229,6 +273,27 @@ impl Drop for TestServer {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
+    }
+}
+
+/// A node made unreachable for one test database (see [`TestServer::take_down_node_of`]).
+pub struct Outage {
+    admin: String,
+    database: String,
+    /// A Citus worker (true) or the only PostgreSQL (false).
+    pub on_worker: bool,
+}
+
+impl Outage {
+    async fn set(&self, allow: bool) {
+        let name = &self.database;
+        let mut sql = format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allow};");
+        if !allow {
+            sql.push_str(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';"
+            ));
+        }
+        run_sql(&self.admin, &sql).await;
     }
 }
 

@@ -13,27 +13,33 @@ use super::docs::ErrorBody;
 use crate::auth::{Caller, KioskCaller};
 use crate::error::ServerError;
 
-/// Largest ingest body read: a full batch of generous passages (≈ 1 KiB each) fits.
-const INGEST_BODY_LIMIT: usize = MAX_BATCH * 1024 + 64 * 1024;
+/// Largest ingest body read for a batch of `max_batch`: generous passages (≈ 1 KiB each) fit.
+fn body_limit(max_batch: usize) -> usize {
+    max_batch * 1024 + 64 * 1024
+}
 
 /// A kiosk sends its own passages. The token is checked (by the extractor) before the body is
 /// read, so an unauthenticated client cannot make the server buffer or parse anything; then
 /// each passage is checked on its own: refused ones are named in the report, the rest stored.
 #[utoipa::path(post, path = "/v1/passages", tag = "kiosk", security(("bearer" = [])), request_body = Vec<wire::PassageRecord>,
     responses((status = 200, description = "stored, duplicates and refusals, each passage on its own", body = IngestReport),
-              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 413, description = "more passages than the server takes at once: send the batch in halves", body = ErrorBody),
+              (status = 503, description = "the database or a worker is unreachable: nothing stored, retry after Retry-After", body = ErrorBody)))]
 pub async fn ingest(State(s): State<AppState>, k: KioskCaller, body: Body) -> Result<Json<IngestReport>, ServerError> {
     s.metrics.ingest_requests.fetch_add(1, Ordering::Relaxed);
-    let body = axum::body::to_bytes(body, INGEST_BODY_LIMIT).await.map_err(|_| {
-        ServerError::BadRequest(format!(
-            "the body is larger than {INGEST_BODY_LIMIT} bytes; send at most {MAX_BATCH} passages per request"
+    let max_batch = s.limits.max_batch.clamp(1, MAX_BATCH);
+    let limit = body_limit(max_batch);
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ServerError::TooLarge(format!(
+            "the body is larger than {limit} bytes; send at most {max_batch} passages per request"
         ))
     })?;
     let items: Vec<serde_json::Value> = serde_json::from_slice(&body)
         .map_err(|e| ServerError::BadRequest(format!("the body must be a JSON array of passages: {e}")))?;
-    if items.len() > MAX_BATCH {
-        return Err(ServerError::BadRequest(format!(
-            "batch of {} passages; send at most {MAX_BATCH}",
+    if items.len() > max_batch {
+        return Err(ServerError::TooLarge(format!(
+            "batch of {} passages; this server takes at most {max_batch} per request",
             items.len()
         )));
     }

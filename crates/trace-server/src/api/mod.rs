@@ -54,6 +54,9 @@ pub struct Limits {
     /// Reverse proxies whose `X-Forwarded-For` names the client for the per-client rate
     /// (`serve --trusted-proxy`); from any other peer the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Passages one ingest request may carry (at most `wire::MAX_BATCH`); a larger batch, or a
+    /// body too big for this many, gets 413 and the kiosk sends it in halves.
+    pub max_batch: usize,
 }
 
 /// Requests a minute a token may make by default: a kiosk syncs and asks for its venue every
@@ -69,6 +72,7 @@ impl Default for Limits {
             per_client_per_minute: 0,
             per_token_per_minute: PER_TOKEN_PER_MINUTE,
             trusted_proxies: Vec::new(),
+            max_batch: MAX_BATCH,
         }
     }
 }
