@@ -1,12 +1,15 @@
 //! Tracing queries at scale, over real HTTP against a real PostgreSQL.
 //!
 //! `DATABASE_URL=postgres://… cargo bench -p trace-server --bench trace -- [--passages N]
-//!  [--venues N] [--subjects N] [--days N] [--queries N] [--fresh]`
+//!  [--venues N] [--subjects N] [--days N] [--queries N] [--ingest N] [--fresh]`
 //!
 //! Generates the data once into a database named after the spec (`bench_trace_…`) and reuses
 //! it on later runs (`--fresh` drops it first). Prints p50/p95 of the contacts query over a
 //! 14-day window for random subjects, a day's hotspots, a day's peaks, a venue's day; the
-//! baseline is an HTTP round trip to `/healthz` in the same run.
+//! baseline is an HTTP round trip to `/healthz` in the same run. Then the ingest rate: `--ingest`
+//! passages (default 100 000) through the real path (HTTP, token, checks, counts), against
+//! `COPY` of as many rows into the same table in the same run. Pointed at a Citus coordinator
+//! (`scripts/citus.sh`), the same figures for the cluster.
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +17,7 @@ use chrono::{TimeZone, Utc};
 use trace_server::auth;
 use trace_server::db::Db;
 use trace_server::db::synth::Spec;
-use trace_server::testkit::{TestServer, admin_url};
+use trace_server::testkit::{TestServer, admin_url, passage_json};
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
     args.iter()
@@ -185,11 +188,25 @@ fn main() {
         window.0, window.1
     ));
     println!("hotspots, whole {}-day window: {ms:.0} ms", spec.days);
+    // A venue's visitor list is asked under a case whose subject was there that day.
     let times: Vec<f64> = (0..days)
         .map(|d| {
             let (from, to) = day(d);
+            let start = spec.start + chrono::Duration::days(d as i64);
+            let subject: String = server.with_db(|db| async move {
+                let client = db.pool().get().await.unwrap();
+                client
+                    .query_one(
+                        "SELECT subject FROM passages WHERE venue_id = 'synth-v1' AND at >= $1 AND at < $2 LIMIT 1",
+                        &[&start, &(start + chrono::Duration::days(1))],
+                    )
+                    .await
+                    .unwrap()
+                    .get(0)
+            });
             timed(&format!(
-                "/v1/trace/venue?venue=synth-v1&from={}&to={}",
+                "/v1/trace/venue?venue=synth-v1&case={}&from={}&to={}",
+                server.open_case(&tracer, &subject),
                 enc(from),
                 enc(to)
             ))
@@ -198,4 +215,93 @@ fn main() {
         .collect();
     let (p50, p95, _) = percentiles(times);
     println!("visitors of the busiest venue, one day: p50 {p50:.1} ms  p95 {p95:.1} ms");
+
+    ingest_rates(&server, arg(&args, "--ingest", 100_000usize));
+}
+
+/// Passages a second through the real ingest path (4 kiosks sending batches of 1 000 at once,
+/// as a fleet does) and rows a second through `COPY` into the same table, in this run.
+fn ingest_rates(server: &TestServer, n: usize) {
+    const KIOSKS: usize = 4;
+    const BATCH: usize = 1_000;
+    let run = Utc::now().timestamp_millis();
+    let kiosks: Vec<(String, String, String)> = (0..KIOSKS)
+        .map(|k| {
+            let (kiosk, venue) = (format!("ingest-{run}-k{k}"), format!("ingest-{run}-v{k}"));
+            let token = server.add_kiosk(&kiosk, &venue);
+            (kiosk, venue, token)
+        })
+        .collect();
+    let now = Utc::now();
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for (kiosk, venue, token) in &kiosks {
+            scope.spawn(move || {
+                let http = reqwest::blocking::Client::new();
+                let per_kiosk = n / KIOSKS;
+                for first in (0..per_kiosk).step_by(BATCH) {
+                    let batch: Vec<serde_json::Value> = (first..per_kiosk.min(first + BATCH))
+                        .map(|i| {
+                            let direction = if i % 2 == 0 { "entry" } else { "exit" };
+                            let at = now - chrono::Duration::seconds((per_kiosk - i) as i64);
+                            passage_json(kiosk, venue, i as i64 + 1, &format!("sub-{}", i / 2), direction, at)
+                        })
+                        .collect();
+                    let response = http
+                        .post(format!("{}/v1/passages", server.url))
+                        .bearer_auth(token)
+                        .json(&batch)
+                        .send()
+                        .unwrap();
+                    assert!(response.status().is_success(), "ingest: {}", response.status());
+                }
+            });
+        }
+    });
+    let sent = (n / KIOSKS) * KIOSKS;
+    let http_rate = sent as f64 / started.elapsed().as_secs_f64();
+
+    let copied = server.with_db(|db| async move {
+        use futures_util::SinkExt;
+        let client = db.pool().get().await.unwrap();
+        let sink = client
+            .copy_in("COPY passages (event_id, kiosk_id, venue_id, seq, gate, direction, subject, kind, issuer, health, verdict, reason, at, inferred, log_id) FROM STDIN")
+            .await
+            .unwrap();
+        let mut sink = std::pin::pin!(sink);
+        let started = Instant::now();
+        let (kiosk, venue) = (&kiosks[0].0, &kiosks[0].1);
+        let mut chunk = String::new();
+        for i in 0..sent {
+            let direction = if i % 2 == 0 { "entry" } else { "exit" };
+            let at = (now - chrono::Duration::seconds(i as i64)).to_rfc3339();
+            chunk.push_str(&format!(
+                "{}\t{kiosk}\t{venue}\t{}\tMain\t{direction}\tsub-{}\thealth\tiss\tgreen\tadmit\tok\t{at}\tf\tcopy\n",
+                uuid::Uuid::new_v4(),
+                i + 1,
+                i / 2
+            ));
+            if chunk.len() > 1 << 20 {
+                sink.as_mut().send(bytes::Bytes::from(std::mem::take(&mut chunk))).await.unwrap();
+            }
+        }
+        sink.as_mut().send(bytes::Bytes::from(chunk)).await.unwrap();
+        let rows = sink.as_mut().finish().await.unwrap();
+        let secs = started.elapsed().as_secs_f64();
+        // The next run measures the same data set: this run's ingest leaves nothing behind.
+        for table in ["passages", "venue_hours", "venue_days", "venue_day_visitors", "venue_stays"] {
+            client
+                .execute(&format!("DELETE FROM {table} WHERE venue_id LIKE 'ingest-%'"), &[])
+                .await
+                .unwrap();
+        }
+        (rows, secs)
+    });
+    let copy_rate = copied.0 as f64 / copied.1;
+    println!(
+        "ingest: {sent} passages through HTTP (4 kiosks, batches of {BATCH}, checks and counts included): {http_rate:.0}/s; \
+         COPY of {} rows into the same table: {copy_rate:.0}/s (the real path runs at {:.2}x COPY's rate)",
+        copied.0,
+        http_rate / copy_rate
+    );
 }

@@ -240,6 +240,9 @@ fn a_tracer_and_an_operator_click_through_the_console_in_chromium() {
         c.set_window_size(390, 844).await.unwrap();
         sign_in(&c, &base, &operator).await;
         assert!(c.current_url().await.unwrap().path().ends_with("/ui/venues/mall"));
+        // The passages' day, named: in the hours after midnight in Shanghai they fall on the
+        // day before the one the page opens on.
+        c.goto(&format!("{base}/ui/venues/mall?day={day}")).await.unwrap();
         let page = text(&c).await;
         assert!(page.contains("场内人数") && page.contains("v-"), "{page}");
         assert!(!page.contains("visitor-in-mall"), "an alias, not the id");

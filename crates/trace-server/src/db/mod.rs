@@ -5,6 +5,7 @@ mod admin;
 mod cases;
 mod console;
 mod passages;
+pub mod rollup;
 pub mod synth;
 mod trace;
 mod trust;
@@ -38,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0015_console_session_token.sql"),
     include_str!("../../migrations/0016_subject_key_once.sql"),
     include_str!("../../migrations/0017_scale_out.sql"),
+    include_str!("../../migrations/0018_rollups.sql"),
 ];
 
 /// The server's database: a connection pool. Cheap to clone.

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use wire::{IngestReport, KioskStatus};
 
-use super::Db;
+use super::{Db, rollup};
 use crate::error::ServerError;
 use crate::ingest::CheckedPassage;
 
@@ -54,7 +54,7 @@ impl Db {
                                       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[],
                                       $14::bool[], $15::text[], $16::text[], $17::text[])
                  ON CONFLICT DO NOTHING
-                 RETURNING 1",
+                 RETURNING venue_id, at, direction, verdict, subject",
                 &[
                     &event_ids,
                     &kiosk_ids,
@@ -75,8 +75,21 @@ impl Db {
                     &hashes,
                 ],
             )
-            .await?
-            .len() as u64;
+            .await?;
+        let stored: Vec<rollup::Stored> = accepted
+            .iter()
+            .map(|r| rollup::Stored {
+                venue_id: r.get(0),
+                at: r.get(1),
+                direction: r.get(2),
+                verdict: r.get(3),
+                subject: r.get(4),
+            })
+            .collect();
+        // The venue's counts move with its passages, in the same transaction.
+        rollup::Tally::of(&stored).apply(&tx).await?;
+        rollup::raise_longest_stays(&tx, &stored).await?;
+        let accepted = stored.len() as u64;
         tx.commit().await?;
         if refused > 0 {
             client
@@ -184,6 +197,13 @@ impl Db {
         let client = self.pool.get().await?;
         client
             .execute("DELETE FROM audit WHERE at < now() - interval '366 days'", &[])
+            .await?;
+        // The visitor sets name subjects: they go with the passages (the counts name no one).
+        client
+            .execute(
+                "DELETE FROM venue_day_visitors WHERE day < ($1::timestamptz AT TIME ZONE 'UTC')::date",
+                &[&cutoff],
+            )
             .await?;
         let row = client
             .query_one(

@@ -85,6 +85,8 @@ impl Db {
                 progress(written);
             }
         }
+        // Written around ingest, so counted afterwards.
+        self.rebuild_rollups().await?;
         client.batch_execute("ANALYZE passages").await?;
         Ok(written)
     }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use wire::{Direction, VerdictKind};
 
-use super::Db;
+use super::{Db, rollup};
 use crate::error::ServerError;
 
 /// Longest a tracing query may run: one too big for the database is cancelled, instead of
@@ -104,19 +104,32 @@ impl Db {
         // (a contiguous range each, so an entry's next passage is never one from a gap between
         // two case visits). Nobody else's visits are rebuilt: the cost follows the case's
         // footprint, not the size of the table.
+        //
+        // How far around a case visit to read: a visit overlapping it began at most one stay
+        // before it and ended at most one stay after, so the margin is the venue's longest
+        // scanned stay (kept at ingest, `db/rollup.rs`), or the default visit length if longer,
+        // never more than MARGIN. A mall whose visits last an hour reads two hours around each
+        // case visit instead of a day. A venue with no stay recorded gets the whole MARGIN.
         let admit = VerdictKind::Admit;
         let near = format!(
-            "(SELECT c.visit, p.subject, p.venue_id, p.direction, p.at, p.seq, p.inferred
-              FROM case_visits c
-              JOIN passages p ON p.venue_id = c.venue_id
-                             AND p.at >= GREATEST(c.t_in, $1) - {MARGIN}
-                             AND p.at < LEAST(c.t_out, $2) + {MARGIN}
+            "(SELECT w.visit, p.subject, p.venue_id, p.direction, p.at, p.seq, p.inferred
+              FROM case_windows w
+              JOIN passages p ON p.venue_id = w.venue_id AND p.at >= w.lo AND p.at < w.hi
               WHERE p.subject IS NOT NULL AND p.subject <> $4 AND p.verdict = '{admit}')"
         );
         let sql = format!(
             "WITH {},
              case_visits AS (SELECT row_number() OVER () AS visit, subject, venue_id, t_in, t_out, inferred
                              FROM case_all WHERE t_in < $2 AND t_out > $1),
+             stays AS (SELECT venue_id, longest_secs FROM venue_stays
+                       WHERE venue_id IN (SELECT venue_id FROM case_visits)),
+             case_margins AS (
+                 SELECT c.visit, c.venue_id, c.t_in, c.t_out,
+                        CASE WHEN s.longest_secs IS NULL THEN {MARGIN}
+                             ELSE LEAST({MARGIN}, make_interval(secs => GREATEST($3::float8, s.longest_secs))) END AS margin
+                 FROM case_visits c LEFT JOIN stays s ON s.venue_id = c.venue_id),
+             case_windows AS (SELECT visit, venue_id, GREATEST(t_in, $1) - margin AS lo, LEAST(t_out, $2) + margin AS hi
+                              FROM case_margins),
              {}
              SELECT o.subject,
                     SUM(EXTRACT(EPOCH FROM LEAST(c.t_out, o.t_out, $2) - GREATEST(c.t_in, o.t_in, $1)))::float8 / 60.0,
@@ -225,7 +238,44 @@ pub struct Hotspot {
 }
 
 impl Db {
+    /// The venues with the most admitted entries in [from, to), with their distinct visitors.
+    /// A window of whole UTC days is read from the counts kept at ingest (`db/rollup.rs`): one
+    /// row per venue and day, and for several days the venues' visitor sets; any other window
+    /// from the passages ([`Db::hotspots_scanned`]). Both give the same answer.
     pub async fn hotspots(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Hotspot>, ServerError> {
+        if !(rollup::on_day(from) && rollup::on_day(to)) {
+            return self.hotspots_scanned(from, to, limit).await;
+        }
+        let (first, end) = (from.date_naive(), to.date_naive());
+        if end - first == chrono::Duration::days(1) {
+            let rows = self
+                .traced_query(
+                    "SELECT venue_id, entries, visitors FROM venue_days
+                     WHERE day = $1 AND entries > 0 ORDER BY 2 DESC, 3 DESC, 1 LIMIT $2",
+                    &[&first, &limit],
+                )
+                .await?;
+            return Ok(hotspots_of(&rows));
+        }
+        // Several days: a visitor of two of them is one visitor, so their sets are merged.
+        let sql = "WITH visits AS (SELECT venue_id, SUM(entries)::int8 AS entries FROM venue_days
+                             WHERE day >= $1 AND day < $2 GROUP BY venue_id HAVING SUM(entries) > 0),
+                  visitors AS (SELECT venue_id, COUNT(DISTINCT subject) AS visitors FROM venue_day_visitors
+                               WHERE day >= $1 AND day < $2 GROUP BY venue_id)
+             SELECT v.venue_id, v.entries, COALESCE(u.visitors, 0) FROM visits v LEFT JOIN visitors u USING (venue_id)
+             ORDER BY 2 DESC, 3 DESC, 1 LIMIT $3";
+        let rows = self.traced_query(sql, &[&first, &end, &limit]).await?;
+        Ok(hotspots_of(&rows))
+    }
+
+    /// [`Db::hotspots`] read from the passages themselves: any window, at the cost of reading
+    /// every admitted entry in it.
+    pub async fn hotspots_scanned(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -243,15 +293,18 @@ impl Db {
                 &[&from, &to, &limit],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| Hotspot {
-                venue_id: r.get(0),
-                visits: r.get(1),
-                unique_visitors: r.get(2),
-            })
-            .collect())
+        Ok(hotspots_of(&rows))
     }
+}
+
+fn hotspots_of(rows: &[tokio_postgres::Row]) -> Vec<Hotspot> {
+    rows.iter()
+        .map(|r| Hotspot {
+            venue_id: r.get(0),
+            visits: r.get(1),
+            unique_visitors: r.get(2),
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -263,7 +316,32 @@ pub struct Peak {
 }
 
 impl Db {
+    /// The busiest (venue, UTC hour)s in [from, to) by admitted entries, with their exits. A
+    /// window of whole hours is read from the hour counts kept at ingest; any other from the
+    /// passages ([`Db::peaks_scanned`]). Both give the same answer.
     pub async fn peaks(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        venue: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Peak>, ServerError> {
+        if !(rollup::on_hour(from) && rollup::on_hour(to)) {
+            return self.peaks_scanned(from, to, venue, limit).await;
+        }
+        let rows = self
+            .traced_query(
+                "SELECT venue_id, hour, entries, exits FROM venue_hours
+                 WHERE hour >= $1 AND hour < $2 AND ($3::text IS NULL OR venue_id = $3)
+                 ORDER BY 3 DESC, 2, 1 LIMIT $4",
+                &[&from, &to, &venue, &limit],
+            )
+            .await?;
+        Ok(peaks_of(&rows))
+    }
+
+    /// [`Db::peaks`] read from the passages themselves: any window.
+    pub async fn peaks_scanned(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -273,7 +351,7 @@ impl Db {
         let rows = self
             .traced_query(
                 &format!(
-                    "SELECT venue_id, date_trunc('hour', at),
+                    "SELECT venue_id, date_trunc('hour', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
                             COUNT(*) FILTER (WHERE direction = '{entry}' AND verdict = '{admit}'),
                             COUNT(*) FILTER (WHERE direction = '{exit}')
                      FROM passages WHERE at >= $1 AND at < $2 AND ($3::text IS NULL OR venue_id = $3)
@@ -285,14 +363,17 @@ impl Db {
                 &[&from, &to, &venue, &limit],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| Peak {
-                venue_id: r.get(0),
-                hour: r.get(1),
-                entries: r.get(2),
-                exits: r.get(3),
-            })
-            .collect())
+        Ok(peaks_of(&rows))
     }
+}
+
+fn peaks_of(rows: &[tokio_postgres::Row]) -> Vec<Peak> {
+    rows.iter()
+        .map(|r| Peak {
+            venue_id: r.get(0),
+            hour: r.get(1),
+            entries: r.get(2),
+            exits: r.get(3),
+        })
+        .collect()
 }

@@ -1,0 +1,194 @@
+//! The counts kept at ingest (`db/rollup.rs`) answer hotspots and peaks exactly as the passages
+//! do, through resent batches, refused and anonymous passages, several kiosks and venues; a
+//! recount gives the same counts; retention takes the visitor sets and leaves the counts.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use trace_server::testkit::{TestServer, passage_json};
+
+/// A small deterministic generator: the same passages on every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+fn post(s: &TestServer, token: &str, batch: &[serde_json::Value]) {
+    let response = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/passages", s.url))
+        .bearer_auth(token)
+        .json(batch)
+        .send()
+        .unwrap();
+    assert!(response.status().is_success());
+    let report: serde_json::Value = response.json().unwrap();
+    assert!(
+        report.get("rejected").is_none_or(|r| r == &serde_json::json!([])),
+        "{report}"
+    );
+}
+
+/// The rows of a rollup table, in order, as text (to compare a recount with the kept counts).
+fn dump(s: &TestServer, table: &'static str) -> Vec<String> {
+    s.with_db(|db| async move {
+        let client = db.pool().get().await.unwrap();
+        client
+            .query(&format!("SELECT t::text FROM {table} t ORDER BY 1"), &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    })
+}
+
+#[test]
+fn counts_kept_at_ingest_answer_hotspots_and_peaks_like_the_passages() {
+    let s = TestServer::start();
+    let kiosks = [("k1", "v1"), ("k2", "v1"), ("k3", "v2"), ("k4", "v3")];
+    let tokens: Vec<String> = kiosks.iter().map(|(k, v)| s.add_kiosk(k, v)).collect();
+    let now = Utc::now();
+    let day0 = Utc.from_utc_datetime(&(now - Duration::days(3)).date_naive().and_hms_opt(0, 0, 0).unwrap());
+    let mut rng = Lcg(7);
+    let mut seqs = [0i64; 4];
+    let mut batches: Vec<(usize, Vec<serde_json::Value>)> = Vec::new();
+    for _ in 0..40 {
+        let k = rng.below(4) as usize;
+        let mut batch = Vec::new();
+        for _ in 0..1 + rng.below(30) {
+            seqs[k] += 1;
+            let at: DateTime<Utc> = day0 + Duration::seconds(rng.below(3 * 86_400) as i64);
+            let direction = if rng.below(3) == 0 { "exit" } else { "entry" };
+            let subject = format!("sub-{}", rng.below(25));
+            let mut p = passage_json(kiosks[k].0, kiosks[k].1, seqs[k], &subject, direction, at.min(now));
+            match rng.below(10) {
+                0 => {
+                    p["verdict"] = "deny".into();
+                    p["reason"] = "red_code".into();
+                }
+                1 => p["subject"] = serde_json::Value::Null,
+                _ => {}
+            }
+            batch.push(p);
+        }
+        post(&s, &tokens[k], &batch);
+        batches.push((k, batch));
+    }
+    // Lost acknowledgements: kiosks send some batches again. Nothing may be counted twice.
+    for (k, batch) in batches.iter().step_by(3) {
+        post(&s, &tokens[*k], batch);
+    }
+    let stored = s.count("SELECT COUNT(*) FROM passages");
+    assert_eq!(stored, seqs.iter().sum::<i64>());
+    assert!(
+        s.count("SELECT COUNT(*) FROM passages WHERE verdict = 'deny'") > 0
+            && s.count("SELECT COUNT(*) FROM passages WHERE subject IS NULL") > 0
+    );
+
+    let h = |d: i64, hour: i64| day0 + Duration::days(d) + Duration::hours(hour);
+    let windows = [
+        (h(0, 0), h(1, 0)),
+        (h(1, 0), h(2, 0)),
+        (h(2, 0), h(3, 0)),
+        (h(0, 0), h(3, 0)),
+        (h(1, 0), h(3, 0)),
+        (h(1, 8), h(1, 20)),
+        (h(0, 23), h(2, 1)),
+        // Not on the hour: read from the passages (the same function must still agree).
+        (h(1, 8) + Duration::minutes(30), h(2, 0)),
+    ];
+    for (from, to) in windows {
+        for limit in [2, 100] {
+            s.with_db(|db| async move {
+                let counted = db.hotspots(from, to, limit).await.unwrap();
+                assert_eq!(
+                    counted,
+                    db.hotspots_scanned(from, to, limit).await.unwrap(),
+                    "hotspots {from}–{to}"
+                );
+                for venue in [None, Some("v1"), Some("v3")] {
+                    let counted = db.peaks(from, to, venue, limit).await.unwrap();
+                    let scanned = db.peaks_scanned(from, to, venue, limit).await.unwrap();
+                    assert_eq!(counted, scanned, "peaks {from}–{to} at {venue:?} (limit {limit})");
+                }
+            });
+        }
+    }
+    let busiest = s.with_db(|db| async move { db.hotspots(h(0, 0), h(3, 0), 100).await.unwrap() });
+    assert_eq!(busiest.len(), 3, "{busiest:?}");
+    assert!(
+        busiest
+            .iter()
+            .all(|b| b.unique_visitors <= 25 && b.unique_visitors <= b.visits)
+    );
+
+    // The longest stays kept at ingest (passages arrived out of order) are never below a
+    // recount's, and reading contacts within them finds what reading the whole margin finds.
+    let stays = |s: &TestServer| -> Vec<(String, f64)> {
+        s.with_db(|db| async move {
+            let client = db.pool().get().await.unwrap();
+            let rows = client
+                .query("SELECT venue_id, longest_secs FROM venue_stays ORDER BY 1", &[])
+                .await
+                .unwrap();
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+        })
+    };
+    let kept_stays = stays(&s);
+    assert_eq!(kept_stays.len(), 3, "{kept_stays:?}");
+    let contacts = |s: &TestServer| -> Vec<Vec<trace_server::db::Contact>> {
+        (0..25)
+            .map(|i| {
+                s.with_db(|db| async move {
+                    db.contacts_of(&format!("sub-{i}"), h(0, 0), h(3, 0), 4.0 * 3600.0)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect()
+    };
+    let within_stays = contacts(&s);
+    assert!(within_stays.iter().any(|c| !c.is_empty()));
+    s.count("WITH gone AS (DELETE FROM venue_stays RETURNING 1) SELECT COUNT(*) FROM gone");
+    assert_eq!(contacts(&s), within_stays, "the stays bound nothing away");
+
+    // A recount from the passages finds the counts kept at ingest.
+    let kept: Vec<_> = ["venue_hours", "venue_days", "venue_day_visitors"]
+        .into_iter()
+        .map(|t| dump(&s, t))
+        .collect();
+    assert!(!kept[2].is_empty());
+    s.with_db(|db| async move { db.rebuild_rollups().await.unwrap() });
+    for (i, t) in ["venue_hours", "venue_days", "venue_day_visitors"]
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(dump(&s, t), kept[i], "{t}");
+    }
+    let kept_by_venue: std::collections::BTreeMap<_, _> = kept_stays.into_iter().collect();
+    for (venue, recounted) in stays(&s) {
+        let kept = kept_by_venue.get(&venue).copied().unwrap_or(0.0);
+        assert!(kept >= recounted, "{venue}: kept {kept} s, recounted {recounted} s");
+    }
+
+    // Retention: the visitor sets before the cutoff go with the passages; the counts stay.
+    let day_one = s.with_db(|db| async move { db.hotspots(h(0, 0), h(1, 0), 100).await.unwrap() });
+    s.with_db(|db| async move { db.purge_before(h(1, 0)).await.unwrap() });
+    assert_eq!(
+        s.count(&format!(
+            "SELECT COUNT(*) FROM venue_day_visitors WHERE day < '{}'",
+            h(1, 0).date_naive()
+        )),
+        0
+    );
+    assert!(s.count("SELECT COUNT(*) FROM venue_day_visitors") > 0);
+    assert_eq!(
+        s.with_db(|db| async move { db.hotspots(h(0, 0), h(1, 0), 100).await.unwrap() }),
+        day_one
+    );
+}
