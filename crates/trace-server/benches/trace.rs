@@ -17,7 +17,7 @@ use chrono::{TimeZone, Utc};
 use trace_server::auth;
 use trace_server::db::Db;
 use trace_server::db::synth::Spec;
-use trace_server::testkit::{TestServer, admin_url, passage_json};
+use trace_server::testkit::{TestServer, admin_url, create_database, passage_json};
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
     args.iter()
@@ -68,7 +68,8 @@ fn main() {
             .unwrap()
             .is_some();
         if !exists {
-            client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+            // On a Citus coordinator, a cluster of its own: the migrations distribute passages.
+            create_database(&name).await;
         }
         let mut config: tokio_postgres::Config = admin.parse().unwrap();
         config.dbname(&name);
@@ -82,6 +83,24 @@ fn main() {
         };
         let db = Db::connect(&url).unwrap();
         db.migrate().await.unwrap();
+        let client = db.pool().get().await.unwrap();
+        let citus: Option<String> = client
+            .query_one("SELECT (SELECT extversion FROM pg_extension WHERE extname = 'citus')", &[])
+            .await
+            .unwrap()
+            .get(0);
+        match citus {
+            Some(version) => {
+                let workers: i64 = client
+                    .query_one("SELECT COUNT(*) FROM pg_dist_node WHERE groupid <> 0", &[])
+                    .await
+                    .unwrap()
+                    .get(0);
+                println!("engine: Citus {version}, coordinator + {workers} workers");
+            }
+            None => println!("engine: PostgreSQL, one node"),
+        }
+        drop(client);
         let have: i64 = db
             .pool()
             .get()

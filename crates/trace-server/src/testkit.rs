@@ -299,12 +299,19 @@ impl Outage {
 
 /// Creates `test_<random>` on the admin server, migrates it, and returns its URL.
 pub async fn fresh_database() -> String {
+    let mut r = [0u8; 6];
+    getrandom::fill(&mut r).unwrap();
+    let url = create_database(&format!("test_{}", hex::encode(r))).await;
+    Db::connect(&url).unwrap().migrate().await.unwrap();
+    url
+}
+
+/// Creates database `name` on the admin server (on a Citus coordinator: a cluster of its own)
+/// and returns its URL; not migrated.
+pub async fn create_database(name: &str) -> String {
     let admin = admin_url();
     let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
-    let mut r = [0u8; 6];
-    getrandom::fill(&mut r).unwrap();
-    let name = format!("test_{}", hex::encode(r));
     client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
     let config: tokio_postgres::Config = admin.parse().unwrap();
     let user = config.get_user().unwrap_or("postgres").to_string();
@@ -344,7 +351,6 @@ pub async fn fresh_database() -> String {
         run_sql(&url, &setup).await;
         client.batch_execute("SELECT pg_advisory_unlock(7217)").await.unwrap();
     }
-    Db::connect(&url).unwrap().migrate().await.unwrap();
     url
 }
 
