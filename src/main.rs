@@ -10,7 +10,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Some(Command::Pass(PassCommand::Keygen { issuer, out })) => pass::keygen(issuer, out)?,
         Some(Command::Pass(PassCommand::Issue(args))) => pass::issue(args)?,
-        Some(Command::Decode { images }) => scan::decode(images)?,
+        Some(Command::Decode { images, live }) => scan::decode(images, *live)?,
         Some(Command::Scan(args)) => scan::scan(cli.config.as_deref(), args)?,
         Some(Command::CheckConfig { online }) => scan::check_config(cli.config.as_deref(), *online)?,
         Some(Command::Pair(args)) => pair::pair(cli.config.as_deref(), args)?,

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use kiosk::decode::{Pipeline, load_frame};
 
+mod common;
+
 fn samples_dir() -> Option<PathBuf> {
     let dir = std::env::var("QR_SAMPLES")
         .map(PathBuf::from)
@@ -54,6 +56,46 @@ fn thorough_pipeline_reads_at_least_91_percent_of_the_samples() {
     let rate = ok as f64 / files.len() as f64;
     eprintln!("read {ok}/{} = {:.1}%", files.len(), rate * 100.0);
     assert!(rate >= 0.91, "decoder regression: {ok}/{} read", files.len());
+}
+
+/// `kiosk decode --live` runs exactly the camera's pipeline on stills: per file, the texts the
+/// live pipeline reads in this process, which on these hard stills are fewer than the thorough
+/// pipeline's (so the flag is not ignored).
+#[test]
+fn decode_live_runs_the_camera_pipeline_on_stills() {
+    let Some(dir) = samples_dir() else {
+        eprintln!("QR samples absent (set QR_SAMPLES or provide ../shared/qr-samples): skipping");
+        return;
+    };
+    let mut files = Vec::new();
+    collect(&dir, &mut files);
+    files.sort();
+    let run = |live: bool| {
+        let mut cmd = common::kiosk();
+        cmd.arg("decode");
+        if live {
+            cmd.arg("--live");
+        }
+        let out = cmd.args(&files).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        common::json_lines(&String::from_utf8(out.stdout).unwrap())
+    };
+    let (live, thorough) = (run(true), run(false));
+    assert_eq!(live.len(), files.len());
+    let pipeline = Pipeline::live();
+    let count = |lines: &[serde_json::Value]| lines.iter().filter(|l| l["texts"] != serde_json::json!([])).count();
+    for (file, line) in files.iter().zip(&live) {
+        assert_eq!(line["file"], file.display().to_string());
+        assert!(line["ms"].as_f64().unwrap() >= 0.0);
+        let texts = pipeline.decode(&load_frame(file).unwrap()).texts;
+        assert_eq!(line["texts"], serde_json::json!(texts), "{}", file.display());
+    }
+    assert!(
+        count(&live) < count(&thorough),
+        "live {} vs thorough {}",
+        count(&live),
+        count(&thorough)
+    );
 }
 
 /// The live cascade on generated 1280×720 camera frames carrying real passes: it must read at

@@ -37,6 +37,10 @@ pub enum Command {
         /// Image files (PNG, JPEG, WebP).
         #[arg(required = true)]
         images: Vec<PathBuf>,
+        /// Decode with the camera's pipeline (what a visitor meets: fast, fewer attempts)
+        /// instead of the thorough one used for still images.
+        #[arg(long)]
+        live: bool,
     },
     /// Decide on the pass in each image, as JSON lines.
     Scan(ScanArgs),

@@ -44,8 +44,10 @@ fn error_line(file: &Path, e: &dyn std::fmt::Display) {
     );
 }
 
-pub fn decode(images: &[PathBuf]) -> Result<(), CommandError> {
-    let pipeline = Pipeline::thorough();
+/// `kiosk decode [--live]`: `live` runs the camera loop's pipeline (`workers.rs`), so a still
+/// shows what a visitor holding that image up to the camera would get.
+pub fn decode(images: &[PathBuf], live: bool) -> Result<(), CommandError> {
+    let pipeline = if live { Pipeline::live() } else { Pipeline::thorough() };
     let mut failed = 0;
     for file in images {
         let frame = match load_frame(file) {

@@ -85,7 +85,10 @@ fn main() {
         db.migrate().await.unwrap();
         let client = db.pool().get().await.unwrap();
         let citus: Option<String> = client
-            .query_one("SELECT (SELECT extversion FROM pg_extension WHERE extname = 'citus')", &[])
+            .query_one(
+                "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'citus')",
+                &[],
+            )
             .await
             .unwrap()
             .get(0);
