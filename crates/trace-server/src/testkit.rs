@@ -320,7 +320,7 @@ pub async fn create_database(name: &str) -> String {
         _ => "127.0.0.1".to_string(),
     };
     let url_at = |port: u16, db: &str| format!("postgres://{user}@{host}:{port}/{db}");
-    let url = url_at(config.get_ports().first().copied().unwrap_or(5432), &name);
+    let url = url_at(config.get_ports().first().copied().unwrap_or(5432), name);
     // On a Citus coordinator (scripts/citus.sh), the new database is a cluster of its own: the
     // same database on every worker, Citus in each, the workers added (node lists are kept
     // per database). The migrations then distribute the tables as in production.
@@ -340,7 +340,7 @@ pub async fn create_database(name: &str) -> String {
         for w in &workers {
             let port: i32 = w.get(1);
             run_sql(&url_at(port as u16, "postgres"), &format!("CREATE DATABASE {name}")).await;
-            run_sql(&url_at(port as u16, &name), "CREATE EXTENSION citus").await;
+            run_sql(&url_at(port as u16, name), "CREATE EXTENSION citus").await;
         }
         let mut setup =
             format!("CREATE EXTENSION citus; SELECT citus_set_coordinator_host('{host}', {coordinator_port});");
