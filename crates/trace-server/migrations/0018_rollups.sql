@@ -2,6 +2,10 @@
 -- and hours are read from counts kept at ingest (db/rollup.rs), not from the passages. The
 -- counts name no one; the visitor sets, which do (a day's distinct visitors per venue, for
 -- "unique visitors" over several days), are purged with the passages.
+-- Passages stored while the counts below are taken (by a server of the previous version, still
+-- running) would be counted by nobody: ingest waits until this migration commits.
+LOCK TABLE passages IN SHARE MODE;
+
 CREATE TABLE venue_hours (
     venue_id text NOT NULL,
     hour timestamptz NOT NULL,          -- the UTC hour the passages fall in

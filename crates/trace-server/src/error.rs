@@ -40,6 +40,19 @@ pub enum ServerError {
 /// reached: long enough for a restart or a failover, short enough that a kiosk's backlog moves.
 const UNAVAILABLE_RETRY_SECS: u64 = 10;
 
+/// A worker that answered and refused the coordinator (wrong password, unknown role or
+/// database): configuration to fix, not an outage to wait out.
+fn refused_by_worker(message: &str) -> bool {
+    [
+        "authentication failed",
+        "role \"",
+        "does not exist",
+        "no pg_hba.conf entry",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
+}
+
 impl ServerError {
     /// The database, or on Citus one of its workers, could not be reached: nothing is wrong
     /// with the request, and sending it again later will work. PostgreSQL reports this as a
@@ -50,9 +63,12 @@ impl ServerError {
     pub fn is_unavailable(&self) -> bool {
         let unreachable = |e: &tokio_postgres::Error| {
             e.is_closed()
+                // Not 08P01 (protocol violation): that is a bug, and retrying will not help.
                 || e.code().is_some_and(|c| {
-                    let c = c.code();
-                    c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03" | "53300")
+                    matches!(
+                        c.code(),
+                        "08000" | "08001" | "08003" | "08004" | "08006" | "57P01" | "57P02" | "57P03" | "53300"
+                    )
                 })
                 // Citus, when a worker's connection breaks inside a transaction, reports an
                 // internal error (XX000) naming the connection rather than 08006.
@@ -60,6 +76,7 @@ impl ServerError {
                     d.code().code() == "XX000"
                         && (d.message().starts_with("failure on connection marked as essential")
                             || d.message().starts_with("connection to the remote node"))
+                        && !refused_by_worker(d.message())
                 })
                 // No SQLSTATE and not a statement error: the socket itself failed.
                 || (e.code().is_none() && e.as_db_error().is_none() && std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()))
@@ -67,7 +84,8 @@ impl ServerError {
         match self {
             ServerError::Db(e) => unreachable(e),
             // A new connection failed: unreachable, unless the server refused who we are or the
-            // database is not there (configuration, not an outage).
+            // database is not there (configuration, not an outage). 08004 is also what a
+            // server refusing a connection for capacity reports, so it stays an outage.
             ServerError::Pool(deadpool_postgres::PoolError::Backend(e)) => !e
                 .code()
                 .is_some_and(|c| c.code().starts_with("28") || c.code() == "3D000"),

@@ -92,12 +92,17 @@ impl Db {
         let accepted = stored.len() as u64;
         tx.commit().await?;
         if refused > 0 {
-            client
+            // After the commit, and only a counter: failing here must not tell the kiosk that a
+            // stored batch was not (on Citus this row is on every node, a worker away fails it).
+            if let Err(e) = client
                 .execute(
                     "UPDATE kiosks SET rejected = rejected + $2 WHERE id = $1",
                     &[&kiosk_id, &(refused as i64)],
                 )
-                .await?;
+                .await
+            {
+                tracing::warn!("kiosk {kiosk_id}: {refused} refused passages not counted: {e}");
+            }
         }
         Ok(IngestReport {
             accepted,
@@ -198,12 +203,17 @@ impl Db {
         client
             .execute("DELETE FROM audit WHERE at < now() - interval '366 days'", &[])
             .await?;
-        // The visitor sets name subjects: they go with the passages (the counts name no one).
+        // The counts and visitor sets of the days and hours purged go with them: the sets name
+        // subjects, and counts kept longer would answer for passages no longer there. (The
+        // cutoff's own day and hour keep theirs until the next purge.)
         client
-            .execute(
-                "DELETE FROM venue_day_visitors WHERE day < ($1::timestamptz AT TIME ZONE 'UTC')::date",
-                &[&cutoff],
-            )
+            .batch_execute(&format!(
+                "DELETE FROM venue_day_visitors WHERE day < DATE '{day}';
+                 DELETE FROM venue_days WHERE day < DATE '{day}';
+                 DELETE FROM venue_hours WHERE hour < '{hour}'::timestamptz;",
+                day = cutoff.date_naive(),
+                hour = rollup::hour_of(cutoff).to_rfc3339(),
+            ))
             .await?;
         let row = client
             .query_one(
