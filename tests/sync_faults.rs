@@ -197,6 +197,10 @@ fn the_database_or_the_venues_worker_going_away_mid_sync_answers_503_and_loses_n
         StoreHandle::spawn(Store::open(&dir.path().join("kiosk.db"), settings()).unwrap(), || {}).unwrap();
     let server = TestServer::start();
     let token = server.add_kiosk("k1", "v1");
+    // On Citus, a kiosk whose venue lives on the other worker must not notice the outage.
+    let elsewhere = server
+        .venue_elsewhere("v1")
+        .map(|venue| (server.add_kiosk("k9", &venue), venue));
     for i in 0..30 {
         store.record(scan(i)).recv().unwrap().unwrap();
     }
@@ -223,6 +227,29 @@ fn the_database_or_the_venues_worker_going_away_mid_sync_answers_503_and_loses_n
     assert!(raw.headers().contains_key("retry-after"));
     let body: serde_json::Value = raw.json().unwrap();
     assert!(body["error"].as_str().unwrap().contains("send it again"), "{body}");
+    if let Some((token, venue)) = &elsewhere {
+        // Its clock off by two minutes: the server records the skew (a write to `kiosks`, on
+        // every node), which must not turn its stored passage into a failure.
+        let skewed = (Utc::now() + chrono::Duration::minutes(2)).to_rfc3339();
+        let ok = reqwest::blocking::Client::new()
+            .post(format!("{}/v1/passages", server.url))
+            .bearer_auth(token)
+            .header(wire::routes::KIOSK_CLOCK_HEADER, skewed)
+            .json(&[trace_server::testkit::passage_json(
+                "k9",
+                venue,
+                1,
+                "sub-y",
+                "entry",
+                Utc::now(),
+            )])
+            .send()
+            .unwrap();
+        assert_eq!(ok.status(), 200, "{}", ok.text().unwrap());
+        // Asked of that venue's shard only: the other worker is away.
+        let stored = format!("SELECT COUNT(*) FROM passages WHERE venue_id = '{venue}' AND kiosk_id = 'k9'");
+        assert_eq!(server.count(&stored), 1);
+    }
     for i in 30..60 {
         store.record(scan(i)).recv().unwrap().unwrap();
     }
@@ -249,7 +276,11 @@ fn the_database_or_the_venues_worker_going_away_mid_sync_answers_503_and_loses_n
         errors.iter().all(|e| e.contains("503")),
         "only the outage failed: {errors:?}"
     );
-    assert_eq!(server.count("SELECT COUNT(*) FROM passages"), 60, "every passage once");
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM passages WHERE kiosk_id = 'k1'"),
+        60,
+        "every passage once"
+    );
     assert_eq!(
         server.count("SELECT COUNT(DISTINCT seq) FROM passages WHERE kiosk_id = 'k1'"),
         60

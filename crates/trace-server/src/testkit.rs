@@ -258,6 +258,40 @@ impl TestServer {
         outage
     }
 
+    /// On Citus, a venue whose passages live on another node than `venue`'s (None on one
+    /// PostgreSQL): what must keep working while that node is away.
+    pub fn venue_elsewhere(&self, venue: &str) -> Option<String> {
+        let url = self.database_url.clone();
+        let venue = venue.to_string();
+        self.rt().block_on(async move {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(conn);
+            let node = |v: String| {
+                let client = &client;
+                async move {
+                    client
+                        .query_opt(
+                            "SELECT nodeport FROM citus_shards WHERE table_name = 'passages'::regclass
+                               AND shardid = get_shard_id_for_distribution_column('passages', $1::text)",
+                            &[&v],
+                        )
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|r| r.get::<_, i32>(0))
+                }
+            };
+            let home = node(venue).await?;
+            for i in 0..100 {
+                let other = format!("elsewhere-{i}");
+                if node(other.clone()).await.is_some_and(|p| p != home) {
+                    return Some(other);
+                }
+            }
+            None
+        })
+    }
+
     /// Ends an outage started by [`TestServer::take_down_node_of`].
     pub fn end_outage(&self, outage: &Outage) {
         self.rt().block_on(outage.set(true));
