@@ -126,6 +126,8 @@ fn counts_kept_at_ingest_answer_hotspots_and_peaks_like_the_passages() {
         (h(1, 0), h(3, 0)),
         (h(1, 8), h(1, 20)),
         (h(0, 23), h(2, 1)),
+        // A day in Shanghai, as the console asks.
+        (h(0, 16), h(1, 16)),
         // Not on the hour: read from the passages (the same function must still agree).
         (h(1, 8) + Duration::minutes(30), h(2, 0)),
     ];

@@ -240,8 +240,9 @@ pub struct Hotspot {
 impl Db {
     /// The venues with the most admitted entries in [from, to), with their distinct visitors.
     /// A window of whole UTC days is read from the counts kept at ingest (`db/rollup.rs`): one
-    /// row per venue and day, and for several days the venues' visitor sets; any other window
-    /// from the passages ([`Db::hotspots_scanned`]). Both give the same answer.
+    /// row per venue and day, and for several days the venues' visitor sets; whole hours from
+    /// the hour counts and the leading venues' passages; any other window from the passages
+    /// ([`Db::hotspots_scanned`]). All give the same answer.
     pub async fn hotspots(
         &self,
         from: DateTime<Utc>,
@@ -249,6 +250,9 @@ impl Db {
         limit: i64,
     ) -> Result<Vec<Hotspot>, ServerError> {
         if !(rollup::on_day(from) && rollup::on_day(to)) {
+            if rollup::on_hour(from) && rollup::on_hour(to) {
+                return self.hotspots_by_hours(from, to, limit).await;
+            }
             return self.hotspots_scanned(from, to, limit).await;
         }
         let (first, end) = (from.date_naive(), to.date_naive());
@@ -270,6 +274,37 @@ impl Db {
              SELECT v.venue_id, v.entries, COALESCE(u.visitors, 0) FROM visits v LEFT JOIN visitors u USING (venue_id)
              ORDER BY 2 DESC, 3 DESC, 1 LIMIT $3";
         let rows = self.traced_query(sql, &[&first, &end, &limit]).await?;
+        Ok(hotspots_of(&rows))
+    }
+
+    /// [`Db::hotspots`] for whole hours that are not whole UTC days (the console's local days):
+    /// visits from the hour counts; distinct visitors from the passages, but only of the venues
+    /// that can make the list (visits at least the `limit`-th venue's: ties are broken by
+    /// visitors), so a day reads a few venues' entries instead of every venue's.
+    async fn hotspots_by_hours(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Hotspot>, ServerError> {
+        let sql = format!(
+            "WITH visits AS MATERIALIZED (
+                 SELECT venue_id, SUM(entries)::int8 AS entries FROM venue_hours
+                 WHERE hour >= $1 AND hour < $2 GROUP BY venue_id HAVING SUM(entries) > 0),
+             top AS MATERIALIZED (
+                 SELECT * FROM visits WHERE entries >= COALESCE(
+                     (SELECT entries FROM visits ORDER BY entries DESC OFFSET GREATEST($3::int8 - 1, 0) LIMIT 1), 0)),
+             visitors AS MATERIALIZED (
+                 SELECT venue_id, COUNT(DISTINCT subject) AS visitors FROM passages
+                 WHERE venue_id IN (SELECT venue_id FROM top) AND at >= $1 AND at < $2
+                   AND direction = '{}' AND verdict = '{}'
+                 GROUP BY venue_id)
+             SELECT t.venue_id, t.entries, COALESCE(v.visitors, 0) FROM top t LEFT JOIN visitors v USING (venue_id)
+             ORDER BY 2 DESC, 3 DESC, 1 LIMIT $3",
+            Direction::Entry,
+            VerdictKind::Admit
+        );
+        let rows = self.traced_query(&sql, &[&from, &to, &limit]).await?;
         Ok(hotspots_of(&rows))
     }
 
