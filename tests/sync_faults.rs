@@ -50,34 +50,12 @@ fn every_passage_arrives_exactly_once_through_500s_slowness_and_kills() {
     ];
     let faults_in_script = script.iter().filter(|f| **f != Fault::Pass).count();
     let proxy = FaultProxy::start(server.addr, script);
-    let config = SyncConfig {
-        url: proxy.url.clone(),
-        token: Secret(token.clone()),
-        server_key: None,
-        interval: Duration::from_millis(50),
-        venue_interval: std::time::Duration::from_secs(5),
-        batch_size: 25,
-        timeout: Duration::from_millis(500),
-    };
-    let (tx, statuses) = mpsc::channel::<SyncStatus>();
-    let clock = Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap()));
-    let base = Rules::vp1(passes::vp1::TrustStore::new(), Policy::default());
-    let shared = Arc::new(std::sync::RwLock::new(base.clone()));
-    kiosk::sync::spawn(
-        kiosk::sync::Gate {
-            kiosk_id: "k1".into(),
-            capacity: None,
-        },
-        config,
-        store.clone(),
-        clock,
-        (base, shared, dir.path().join("policy.json")),
-        kiosk::sync::SyncStatus::default(),
-        move |s| {
-            let _ = tx.send(s);
-        },
-    )
-    .unwrap();
+    let statuses = spawn_sync(
+        (&proxy.url, &token),
+        &store,
+        dir.path(),
+        (25, Duration::from_millis(500)),
+    );
 
     // Scanning goes on while sync fights the faults: every record still commits at once.
     for i in 120..200 {
@@ -131,11 +109,10 @@ fn every_passage_arrives_exactly_once_through_500s_slowness_and_kills() {
 /// The sync worker as a kiosk runs it, on `store`, against `url`; its statuses come out of the
 /// returned channel.
 fn spawn_sync(
-    url: &str,
-    token: &str,
+    (url, token): (&str, &str),
     store: &StoreHandle,
     dir: &std::path::Path,
-    batch_size: usize,
+    (batch_size, timeout): (usize, Duration),
 ) -> mpsc::Receiver<SyncStatus> {
     let config = SyncConfig {
         url: url.into(),
@@ -144,7 +121,7 @@ fn spawn_sync(
         interval: Duration::from_millis(50),
         venue_interval: Duration::from_secs(5),
         batch_size,
-        timeout: Duration::from_secs(10),
+        timeout,
     };
     let (tx, statuses) = mpsc::channel::<SyncStatus>();
     let clock = Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap()));
@@ -204,7 +181,7 @@ fn the_database_or_the_venues_worker_going_away_mid_sync_answers_503_and_loses_n
     for i in 0..30 {
         store.record(scan(i)).recv().unwrap().unwrap();
     }
-    let statuses = spawn_sync(&server.url, &token, &store, dir.path(), 10);
+    let statuses = spawn_sync((&server.url, &token), &store, dir.path(), (10, Duration::from_secs(10)));
     until_synced(&statuses, Duration::from_secs(60));
     assert_eq!(server.count("SELECT COUNT(*) FROM passages"), 30);
 
@@ -321,7 +298,7 @@ fn a_batch_too_large_for_the_server_gets_413_and_the_kiosk_sends_it_in_halves() 
     for i in 0..50 {
         store.record(scan(i)).recv().unwrap().unwrap();
     }
-    let statuses = spawn_sync(&server.url, &token, &store, dir.path(), 40);
+    let statuses = spawn_sync((&server.url, &token), &store, dir.path(), (40, Duration::from_secs(10)));
     let errors = until_synced(&statuses, Duration::from_secs(60));
     assert!(
         errors.is_empty(),
