@@ -62,7 +62,10 @@ impl ServerError {
     /// or timed-out connect.
     pub fn is_unavailable(&self) -> bool {
         let unreachable = |e: &tokio_postgres::Error| {
-            e.is_closed()
+            // Citus reports a worker refusing its login as 08006 or XX000 too.
+            let refused = e.as_db_error().is_some_and(|d| refused_by_worker(d.message()));
+            !refused
+                && (e.is_closed()
                 // Not 08P01 (protocol violation): that is a bug, and retrying will not help.
                 || e.code().is_some_and(|c| {
                     matches!(
@@ -76,10 +79,9 @@ impl ServerError {
                     d.code().code() == "XX000"
                         && (d.message().starts_with("failure on connection marked as essential")
                             || d.message().starts_with("connection to the remote node"))
-                        && !refused_by_worker(d.message())
                 })
                 // No SQLSTATE and not a statement error: the socket itself failed.
-                || (e.code().is_none() && e.as_db_error().is_none() && std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()))
+                || (e.code().is_none() && e.as_db_error().is_none() && std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())))
         };
         match self {
             ServerError::Db(e) => unreachable(e),
