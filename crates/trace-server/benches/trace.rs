@@ -218,7 +218,7 @@ fn main() {
             .0
         })
         .collect();
-    let (p50, p95, max) = percentiles(times);
+    let (p50, p95, max) = percentiles(if times.is_empty() { vec![f64::NAN] } else { times });
     println!(
         "hotspots, one Shanghai day ({} days): p50 {p50:.1} ms  p95 {p95:.1} ms  max {max:.1} ms",
         days - 1

@@ -1,7 +1,7 @@
 -- Query budgets at national scale (docs/scale-out.md): hotspots and peaks over whole UTC days
 -- and hours are read from counts kept at ingest (db/rollup.rs), not from the passages. The
--- counts name no one; the visitor sets, which do (a day's distinct visitors per venue, for
--- "unique visitors" over several days), are purged with the passages.
+-- counts and the visitor sets (a day's distinct visitors per venue, for "unique visitors"
+-- over several days; they name subjects) are purged with the passages.
 -- Passages stored while the counts below are taken (by a server of the previous version, still
 -- running) would be counted by nobody: ingest waits until this migration commits.
 LOCK TABLE passages IN SHARE MODE;

@@ -41,16 +41,15 @@ pub enum ServerError {
 const UNAVAILABLE_RETRY_SECS: u64 = 10;
 
 /// A worker that answered and refused the coordinator (wrong password, unknown role or
-/// database): configuration to fix, not an outage to wait out.
+/// database): configuration to fix, not an outage to wait out. A worker out of connections
+/// ("too many connections for role …") is capacity: an outage.
 fn refused_by_worker(message: &str) -> bool {
-    [
-        "authentication failed",
-        "role \"",
-        "does not exist",
-        "no pg_hba.conf entry",
-    ]
-    .iter()
-    .any(|m| message.contains(m))
+    let refused = |m: &str| message.contains(m);
+    !refused("too many connections")
+        && (refused("password authentication failed")
+            || refused("no pg_hba.conf entry")
+            || refused("is not permitted to log in")
+            || (message.contains("FATAL:") && message.contains("\" does not exist")))
 }
 
 impl ServerError {
@@ -144,5 +143,29 @@ impl IntoResponse for ServerError {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refused_by_worker;
+
+    #[test]
+    fn a_worker_refusing_the_login_is_configuration_a_full_one_is_an_outage() {
+        let remote = |e: &str| {
+            format!("connection to the remote node postgres@10.0.0.2:5432 failed with the following error: {e}")
+        };
+        assert!(refused_by_worker(&remote(
+            "FATAL:  password authentication failed for user \"trace\""
+        )));
+        assert!(refused_by_worker(&remote("FATAL:  role \"trace\" does not exist")));
+        assert!(refused_by_worker(&remote("FATAL:  database \"traces\" does not exist")));
+        assert!(!refused_by_worker(&remote(
+            "FATAL:  too many connections for role \"trace\""
+        )));
+        assert!(!refused_by_worker(&remote("Connection refused")));
+        assert!(!refused_by_worker(&remote(
+            "FATAL:  database \"traces\" is not currently accepting connections"
+        )));
     }
 }

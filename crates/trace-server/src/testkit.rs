@@ -271,14 +271,14 @@ impl TestServer {
                 async move {
                     client
                         .query_opt(
-                            "SELECT nodeport FROM citus_shards WHERE table_name = 'passages'::regclass
+                            "SELECT nodename || ':' || nodeport FROM citus_shards WHERE table_name = 'passages'::regclass
                                AND shardid = get_shard_id_for_distribution_column('passages', $1::text)",
                             &[&v],
                         )
                         .await
                         .ok()
                         .flatten()
-                        .map(|r| r.get::<_, i32>(0))
+                        .map(|r| r.get::<_, String>(0))
                 }
             };
             let home = node(venue).await?;

@@ -3,8 +3,9 @@
 //! and each venue's longest stay, which bounds what the contacts query reads around a visit.
 //!
 //! Ingest adds what each batch stored, in the batch's transaction and under the venue's lock,
-//! so the counts never disagree with the passages. The visitor sets name subjects and are purged
-//! with the passages; the counts name no one and stay.
+//! so the counts never disagree with the passages. Retention purges the counts and the visitor
+//! sets (which name subjects) of the days and hours it purges (the cutoff's own day and hour
+//! keep theirs until the next purge).
 
 use std::collections::{BTreeMap, BTreeSet};
 
