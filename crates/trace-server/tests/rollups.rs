@@ -241,3 +241,58 @@ fn counts_kept_at_ingest_answer_hotspots_and_peaks_like_the_passages() {
         });
     }
 }
+
+#[test]
+fn ties_at_the_cut_are_broken_by_visitors_on_every_path() {
+    let s = TestServer::start();
+    let day = Utc.from_utc_datetime(
+        &(Utc::now() - Duration::days(2))
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .unwrap(),
+    );
+    let at = |m: i64| day + Duration::hours(9) + Duration::minutes(m);
+    // "va" and "vb" tie on visits (3); "vb" has more visitors and sorts later by name; "vn"'s
+    // entries carry no subject; "vc" is behind.
+    for (kiosk, venue, subjects) in [
+        ("ka", "va", vec!["a", "a", "a"]),
+        ("kb", "vb", vec!["b1", "b2", "b3"]),
+        ("kn", "vn", vec!["", "", ""]),
+        ("kc", "vc", vec!["c"]),
+    ] {
+        let token = s.add_kiosk(kiosk, venue);
+        let batch: Vec<serde_json::Value> = subjects
+            .iter()
+            .enumerate()
+            .map(|(i, subject)| {
+                let mut p = passage_json(kiosk, venue, i as i64 + 1, subject, "entry", at(i as i64 * 5));
+                if subject.is_empty() {
+                    p["subject"] = serde_json::Value::Null;
+                }
+                p
+            })
+            .collect();
+        post(&s, &token, &batch);
+    }
+    let windows = [
+        (day, day + Duration::days(1)),
+        (day + Duration::hours(8), day + Duration::hours(20)),
+        (day - Duration::hours(8), day + Duration::hours(16)),
+    ];
+    for (from, to) in windows {
+        for limit in 1..=4 {
+            let (counted, scanned) = s.with_db(|db| async move {
+                (
+                    db.hotspots(from, to, limit).await.unwrap(),
+                    db.hotspots_scanned(from, to, limit).await.unwrap(),
+                )
+            });
+            assert_eq!(counted, scanned, "{from}–{to}, limit {limit}");
+            assert_eq!(counted[0].venue_id, "vb", "{counted:?}");
+            if limit >= 3 {
+                let vn = counted.iter().find(|h| h.venue_id == "vn").unwrap();
+                assert_eq!((vn.visits, vn.unique_visitors), (3, 0));
+            }
+        }
+    }
+}
