@@ -2,6 +2,35 @@
 -- and hours are read from counts kept at ingest (db/rollup.rs), not from the passages. The
 -- counts and the visitor sets (a day's distinct visitors per venue, for "unique visitors"
 -- over several days; they name subjects) are purged with the passages.
+-- Counts everything again from the passages: the backfill below, and `Db::rebuild_rollups`
+-- (synthetic data written around ingest, tests holding the kept counts to a recount). One
+-- definition, beside the tables it fills; made first because Citus copies functions to every
+-- node and cannot once this transaction has worked on distributed tables in parallel.
+CREATE FUNCTION recount_rollups() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE venue_hours, venue_days, venue_day_visitors, venue_stays;
+    INSERT INTO venue_hours (venue_id, hour, passages, entries, exits)
+    SELECT venue_id, date_trunc('hour', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', COUNT(*),
+           COUNT(*) FILTER (WHERE direction = 'entry' AND verdict = 'admit'),
+           COUNT(*) FILTER (WHERE direction = 'exit')
+    FROM passages GROUP BY 1, 2;
+
+    INSERT INTO venue_day_visitors (venue_id, day, subject)
+    SELECT DISTINCT venue_id, (at AT TIME ZONE 'UTC')::date, subject
+    FROM passages WHERE direction = 'entry' AND verdict = 'admit' AND subject IS NOT NULL;
+
+    INSERT INTO venue_days (venue_id, day, entries, visitors)
+    SELECT venue_id, (at AT TIME ZONE 'UTC')::date, COUNT(*), COUNT(DISTINCT subject)
+    FROM passages WHERE direction = 'entry' AND verdict = 'admit' GROUP BY 1, 2;
+
+    INSERT INTO venue_stays (venue_id, longest_secs)
+    SELECT venue_id, MAX(EXTRACT(EPOCH FROM next_at - at))::float8 FROM (
+        SELECT venue_id, direction, at, LEAD(direction) OVER w AS next_dir, LEAD(at) OVER w AS next_at
+        FROM passages WHERE subject IS NOT NULL AND verdict = 'admit'
+        WINDOW w AS (PARTITION BY venue_id, subject ORDER BY at, seq)
+    ) s WHERE direction = 'entry' AND next_dir = 'exit' GROUP BY venue_id;
+END $$;
+
 -- Passages stored while the counts below are taken (by a server of the previous version, still
 -- running) would be counted by nobody: ingest waits until this migration commits.
 LOCK TABLE passages IN SHARE MODE;
@@ -56,23 +85,4 @@ BEGIN
 END $$;
 
 -- The counts of the passages already stored.
-INSERT INTO venue_hours (venue_id, hour, passages, entries, exits)
-SELECT venue_id, date_trunc('hour', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', COUNT(*),
-       COUNT(*) FILTER (WHERE direction = 'entry' AND verdict = 'admit'),
-       COUNT(*) FILTER (WHERE direction = 'exit')
-FROM passages GROUP BY 1, 2;
-
-INSERT INTO venue_day_visitors (venue_id, day, subject)
-SELECT DISTINCT venue_id, (at AT TIME ZONE 'UTC')::date, subject
-FROM passages WHERE direction = 'entry' AND verdict = 'admit' AND subject IS NOT NULL;
-
-INSERT INTO venue_days (venue_id, day, entries, visitors)
-SELECT venue_id, (at AT TIME ZONE 'UTC')::date, COUNT(*), COUNT(DISTINCT subject)
-FROM passages WHERE direction = 'entry' AND verdict = 'admit' GROUP BY 1, 2;
-
-INSERT INTO venue_stays (venue_id, longest_secs)
-SELECT venue_id, MAX(EXTRACT(EPOCH FROM next_at - at))::float8 FROM (
-    SELECT venue_id, direction, at, LEAD(direction) OVER w AS next_dir, LEAD(at) OVER w AS next_at
-    FROM passages WHERE subject IS NOT NULL AND verdict = 'admit'
-    WINDOW w AS (PARTITION BY venue_id, subject ORDER BY at, seq)
-) s WHERE direction = 'entry' AND next_dir = 'exit' GROUP BY venue_id;
+SELECT recount_rollups();

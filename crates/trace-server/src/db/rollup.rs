@@ -130,35 +130,11 @@ impl Tally {
 }
 
 impl super::Db {
-    /// Counts everything again from the passages (what migration 0018 did once): for passages
+    /// Counts everything again from the passages (migration 0018's `recount_rollups`): for passages
     /// written around ingest (`synth`), and for tests that hold the counts kept at ingest to a
     /// recount. Passages already purged are no longer counted.
     pub async fn rebuild_rollups(&self) -> Result<(), crate::error::ServerError> {
-        let (entry, exit, admit) = (Direction::Entry, Direction::Exit, VerdictKind::Admit);
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        tx.batch_execute(&format!(
-            "TRUNCATE venue_hours, venue_days, venue_day_visitors, venue_stays;
-             INSERT INTO venue_hours (venue_id, hour, passages, entries, exits)
-             SELECT venue_id, date_trunc('hour', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', COUNT(*),
-                    COUNT(*) FILTER (WHERE direction = '{entry}' AND verdict = '{admit}'),
-                    COUNT(*) FILTER (WHERE direction = '{exit}')
-             FROM passages GROUP BY 1, 2;
-             INSERT INTO venue_day_visitors (venue_id, day, subject)
-             SELECT DISTINCT venue_id, (at AT TIME ZONE 'UTC')::date, subject FROM passages
-             WHERE direction = '{entry}' AND verdict = '{admit}' AND subject IS NOT NULL;
-             INSERT INTO venue_days (venue_id, day, entries, visitors)
-             SELECT venue_id, (at AT TIME ZONE 'UTC')::date, COUNT(*), COUNT(DISTINCT subject) FROM passages
-             WHERE direction = '{entry}' AND verdict = '{admit}' GROUP BY 1, 2;
-             INSERT INTO venue_stays (venue_id, longest_secs)
-             SELECT venue_id, MAX(EXTRACT(EPOCH FROM next_at - at))::float8 FROM (
-                 SELECT venue_id, direction, at, LEAD(direction) OVER w AS next_dir, LEAD(at) OVER w AS next_at
-                 FROM passages WHERE subject IS NOT NULL AND verdict = '{admit}'
-                 WINDOW w AS (PARTITION BY venue_id, subject ORDER BY at, seq)
-             ) s WHERE direction = '{entry}' AND next_dir = '{exit}' GROUP BY venue_id;"
-        ))
-        .await?;
-        tx.commit().await?;
+        self.pool.get().await?.execute("SELECT recount_rollups()", &[]).await?;
         Ok(())
     }
 }
