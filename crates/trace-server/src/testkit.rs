@@ -395,6 +395,30 @@ async fn run_sql(url: &str, sql: &str) {
     client.batch_execute(sql).await.unwrap();
 }
 
+/// A recent start for `span` of test visits that stays inside one UTC day and one Shanghai
+/// day, whenever the tests run: pages and queries ask for whole days (UTC over the API, the
+/// console's zone in the browser), and visits placed "three hours ago" cross midnight in one
+/// of them for hours of every day. Day starts are 8 and 16 hours apart, so this is at most
+/// about `span` + 8 hours before now: well inside "who is inside" (72 hours).
+pub fn quiet_start(span: chrono::Duration) -> chrono::DateTime<chrono::Utc> {
+    quiet_start_before(chrono::Utc::now(), span)
+}
+
+fn quiet_start_before(now: chrono::DateTime<chrono::Utc>, span: chrono::Duration) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    let same_days = |a: chrono::DateTime<chrono::Utc>, b: chrono::DateTime<chrono::Utc>| {
+        let sh = chrono_tz::Asia::Shanghai;
+        a.date_naive() == b.date_naive()
+            && sh.from_utc_datetime(&a.naive_utc()).date_naive() == sh.from_utc_datetime(&b.naive_utc()).date_naive()
+    };
+    let margin = chrono::Duration::minutes(10);
+    let mut start = now - span - margin;
+    while !same_days(start - margin, start + span + margin) {
+        start -= chrono::Duration::minutes(15);
+    }
+    start
+}
+
 /// One admitted passage as a kiosk sends it (log `ab`, gate "Main", a green health pass), for
 /// tests and benchmarks that feed the real ingest route.
 pub fn passage_json(
@@ -411,4 +435,33 @@ pub fn passage_json(
         "health": "green", "verdict": "admit", "reason": if direction == "entry" { "ok" } else { "ok_exit" },
         "at": at.to_rfc3339()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone, Utc};
+
+    #[test]
+    fn a_quiet_start_keeps_its_span_inside_one_utc_and_one_shanghai_day_at_every_time() {
+        let sh = chrono_tz::Asia::Shanghai;
+        let midnight = Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap();
+        for quarter in 0..96 {
+            let now = midnight + Duration::minutes(15 * quarter);
+            for span in [Duration::minutes(10), Duration::hours(1), Duration::hours(3)] {
+                let start = super::quiet_start_before(now, span);
+                let end = start + span;
+                assert!(end < now, "{now}: the span is in the past");
+                assert!(
+                    now - start <= span + Duration::hours(8) + Duration::minutes(30),
+                    "{now}: recent"
+                );
+                assert_eq!(start.date_naive(), end.date_naive(), "{now} {span}: one UTC day");
+                assert_eq!(
+                    start.with_timezone(&sh).date_naive(),
+                    end.with_timezone(&sh).date_naive(),
+                    "{now} {span}: one Shanghai day"
+                );
+            }
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! A person's contacts are traced only within an open case: opened with a reason over HTTP,
 //! named in the audit trail, refused once closed, paged. Real HTTP, real PostgreSQL.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde_json::{Value, json};
 use trace_server::testkit::TestServer;
 
@@ -12,7 +12,7 @@ fn contacts_are_traced_within_an_open_case_only() {
     let tracer = s.add_tracer("alice");
     let client = reqwest::blocking::Client::new();
     // The case and five others at the venue at the same time.
-    let at = Utc::now() - Duration::hours(2);
+    let at = trace_server::testkit::quiet_start(Duration::hours(1));
     let passages: Vec<Value> = std::iter::once("case")
         .chain(["a", "b", "c", "d", "e"])
         .enumerate()
@@ -49,7 +49,7 @@ fn contacts_are_traced_within_an_open_case_only() {
     let id = case["id"].as_i64().unwrap();
     assert_eq!(case["opened_by"], "alice");
 
-    let day = Utc::now().format("%Y-%m-%d");
+    let day = at.format("%Y-%m-%d");
     let contacts = |query: &str| {
         client
             .get(format!("{}/v1/trace/contacts?from={day}&to={day}&{query}", s.url))

@@ -74,7 +74,7 @@ fn a_tracer_signs_in_traces_a_case_under_its_case_and_downloads_a_labelled_csv()
     let s = TestServer::start();
     let kiosk = s.add_kiosk("k1", "mall");
     let tracer = s.add_tracer("alice");
-    let t0 = Utc::now() - Duration::hours(3);
+    let t0 = trace_server::testkit::quiet_start(Duration::hours(2));
     let mut seq = 0;
     visit(&s, (&kiosk, "k1", "mall"), "case-1", t0, Some(60), &mut seq);
     visit(
@@ -326,7 +326,7 @@ fn an_operator_sees_their_own_venue_and_nothing_else() {
     let s = TestServer::start();
     let mall = s.add_kiosk("mall-north", "mall");
     let park = s.add_kiosk("park-gate", "park");
-    let t0 = Utc::now() - Duration::hours(2);
+    let t0 = trace_server::testkit::quiet_start(Duration::hours(1));
     let mut seq = 0;
     visit(&s, (&mall, "mall-north", "mall"), "visitor-in-mall", t0, None, &mut seq);
     let mut seq2 = 0;

@@ -8,7 +8,6 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use trace_server::testkit::{TestServer, passage_json as passage};
@@ -136,7 +135,7 @@ fn a_tracer_and_an_operator_click_through_the_console_in_chromium() {
     let s = TestServer::start();
     let mall = s.add_kiosk("mall-north", "mall");
     let park = s.add_kiosk("park-gate", "park");
-    let t0 = Utc::now() - chrono::Duration::hours(3);
+    let t0 = trace_server::testkit::quiet_start(chrono::Duration::hours(3));
     let m = |n| t0 + chrono::Duration::minutes(n);
     post(
         &s,
