@@ -34,9 +34,11 @@ ensure_pkgs() {
 # Build dependencies: a C toolchain and libclang for nokhwa's bindgen (V4L2 bindings).
 BUILD_PKGS=(build-essential libclang-dev ca-certificates)
 # What the kiosk window loads at run time (winit/glutin dlopen these): X11 and Wayland
-# clients, EGL/GLX with Mesa's software renderer for machines without a GPU, and aplay.
+# clients, EGL/GLX with Mesa's software renderer for machines without a GPU, aplay, and
+# espeak-ng for the spoken verdicts (src/voice.rs; its tests speak every prompt).
 RUNTIME_PKGS=(libx11-6 libxcursor1 libxrandr2 libxi6 libxkbcommon0 libxkbcommon-x11-0
-  libwayland-client0 libwayland-cursor0 libwayland-egl1 libgl1 libegl1 libgl1-mesa-dri alsa-utils)
+  libwayland-client0 libwayland-cursor0 libwayland-egl1 libgl1 libegl1 libgl1-mesa-dri alsa-utils
+  espeak-ng)
 # A virtual display and a window manager (fullscreen needs one) for headless machines.
 XVFB_PKGS=(xvfb xauth matchbox-window-manager)
 

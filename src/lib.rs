@@ -18,5 +18,6 @@ pub mod sound;
 pub mod store;
 pub mod sync;
 pub mod venue;
+pub mod voice;
 pub mod watchdog;
 pub mod workers;

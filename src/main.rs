@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kiosk::commands::args::{Cli, Command, DccCommand, PassCommand};
-use kiosk::commands::{dcc, log, pair, pass, scan};
+use kiosk::commands::args::{Cli, Command, DccCommand, PassCommand, VoiceCommand};
+use kiosk::commands::{dcc, log, pair, pass, scan, voice};
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
@@ -16,6 +16,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Pair(args)) => pair::pair(cli.config.as_deref(), args)?,
         Some(Command::Log(cmd)) => log::run(cli.config.as_deref(), cmd)?,
         Some(Command::Dcc(DccCommand::Conformance { dir, format })) => dcc::conformance(dir, *format)?,
+        Some(Command::Voice(VoiceCommand::Export { dir })) => voice::export(cli.config.as_deref(), dir)?,
         Some(Command::Sync { once }) => {
             if !once {
                 anyhow::bail!("`kiosk sync` runs inside the kiosk; use `kiosk sync --once` from scripts");

@@ -1,79 +1,124 @@
-//! Verdict sounds: a rising two-tone chime for admit, a low double buzz for refuse, so staff
-//! hear a refusal even when they are not looking (people pretend to scan).
+//! Verdict tones and the WAV plumbing the voice shares: a rising two-tone chime for admit, a
+//! low double buzz for refuse, so staff hear a refusal even when they are not looking (people
+//! pretend to scan) and a visitor understands it in any language.
 //!
-//! Played through ALSA's `aplay` in a short-lived thread; a kiosk without a sound device or
-//! without alsa-utils stays silent and says so once on stderr.
+//! Audio goes to ALSA's `aplay` on its standard input; a kiosk without a sound device or
+//! without alsa-utils stays silent and says so once on stderr (`voice.rs` owns the thread
+//! that plays).
 
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use crate::policy::VerdictKind;
-use crate::workers::Shown;
-
-fn wav(tones: &[(f32, f32)]) -> Vec<u8> {
-    const RATE: u32 = 22050;
-    let mut samples: Vec<i16> = Vec::new();
-    for &(freq, secs) in tones {
-        let n = (RATE as f32 * secs) as usize;
-        for i in 0..n {
-            let t = i as f32 / RATE as f32;
-            // Short fade in/out: no clicks.
-            let env = (i.min(n - i) as f32 / 400.0).min(1.0);
-            let v = if freq > 0.0 {
-                (t * freq * std::f32::consts::TAU).sin() * 0.5 * env
-            } else {
-                0.0
-            };
-            samples.push((v * i16::MAX as f32) as i16);
-        }
-    }
-    let data_len = (samples.len() * 2) as u32;
-    let mut out = Vec::with_capacity(44 + data_len as usize);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes());
-    out.extend_from_slice(&RATE.to_le_bytes());
-    out.extend_from_slice(&(RATE * 2).to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data_len.to_le_bytes());
-    for s in samples {
-        out.extend_from_slice(&s.to_le_bytes());
-    }
-    out
+/// Mono 16-bit PCM: what the tones are made of and what espeak-ng gives back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pcm {
+    pub rate: u32,
+    pub samples: Vec<i16>,
 }
 
-/// The two sounds as WAV bytes: (admit, refuse).
-pub fn sounds() -> (Vec<u8>, Vec<u8>) {
+impl Pcm {
+    /// A sequence of (frequency, seconds) sine tones; frequency 0 is a pause.
+    pub fn tones(tones: &[(f32, f32)]) -> Pcm {
+        const RATE: u32 = 22050;
+        let mut samples: Vec<i16> = Vec::new();
+        for &(freq, secs) in tones {
+            let n = (RATE as f32 * secs) as usize;
+            for i in 0..n {
+                let t = i as f32 / RATE as f32;
+                // Short fade in/out: no clicks.
+                let env = (i.min(n - i) as f32 / 400.0).min(1.0);
+                let v = if freq > 0.0 {
+                    (t * freq * std::f32::consts::TAU).sin() * 0.5 * env
+                } else {
+                    0.0
+                };
+                samples.push((v * i16::MAX as f32) as i16);
+            }
+        }
+        Pcm { rate: RATE, samples }
+    }
+
+    /// Reads a mono 16-bit PCM WAV. The data chunk may claim more bytes than there are:
+    /// espeak-ng writing to a pipe cannot seek back, so it leaves a "streaming" length.
+    pub fn from_wav(bytes: &[u8]) -> Option<Pcm> {
+        if bytes.len() < 12 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+            return None;
+        }
+        let (mut at, mut rate, mut format_ok) = (12usize, None, false);
+        while at + 8 <= bytes.len() {
+            let id = &bytes[at..at + 4];
+            let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().ok()?) as usize;
+            let body = &bytes[at + 8..(at + 8).saturating_add(len).min(bytes.len())];
+            if id == b"fmt " && body.len() >= 16 {
+                let word = |i: usize| u16::from_le_bytes([body[i], body[i + 1]]);
+                format_ok = word(0) == 1 && word(2) == 1 && word(14) == 16;
+                rate = Some(u32::from_le_bytes(body[4..8].try_into().ok()?));
+            } else if id == b"data" {
+                let samples = body.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+                return match (format_ok, rate) {
+                    (true, Some(rate)) if rate > 0 => Some(Pcm { rate, samples }),
+                    _ => None,
+                };
+            }
+            at = at.saturating_add(8 + len + len % 2);
+        }
+        None
+    }
+
+    /// The same sound at `volume` percent (0–100) of its level.
+    pub fn at_volume(&self, volume: u8) -> Pcm {
+        let gain = f32::from(volume.min(100)) / 100.0;
+        Pcm {
+            rate: self.rate,
+            samples: self
+                .samples
+                .iter()
+                .map(|&s| (f32::from(s) * gain).round() as i16)
+                .collect(),
+        }
+    }
+
+    pub fn seconds(&self) -> f32 {
+        self.samples.len() as f32 / self.rate as f32
+    }
+
+    /// The loudest sample's magnitude.
+    pub fn peak(&self) -> u16 {
+        self.samples.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0)
+    }
+
+    /// A canonical WAV file (true lengths in the header).
+    pub fn to_wav(&self) -> Vec<u8> {
+        let data_len = (self.samples.len() * 2) as u32;
+        let mut out = Vec::with_capacity(44 + data_len as usize);
+        out.extend_from_slice(b"RIFF");
+        out.extend_from_slice(&(36 + data_len).to_le_bytes());
+        out.extend_from_slice(b"WAVEfmt ");
+        out.extend_from_slice(&16u32.to_le_bytes());
+        out.extend_from_slice(&1u16.to_le_bytes());
+        out.extend_from_slice(&1u16.to_le_bytes());
+        out.extend_from_slice(&self.rate.to_le_bytes());
+        out.extend_from_slice(&(self.rate * 2).to_le_bytes());
+        out.extend_from_slice(&2u16.to_le_bytes());
+        out.extend_from_slice(&16u16.to_le_bytes());
+        out.extend_from_slice(b"data");
+        out.extend_from_slice(&data_len.to_le_bytes());
+        for s in &self.samples {
+            out.extend_from_slice(&s.to_le_bytes());
+        }
+        out
+    }
+}
+
+/// The two tones: (admit, refuse).
+pub fn tones() -> (Pcm, Pcm) {
     (
-        wav(&[(660.0, 0.15), (880.0, 0.25)]),
-        wav(&[(220.0, 0.25), (0.0, 0.08), (220.0, 0.25)]),
+        Pcm::tones(&[(660.0, 0.15), (880.0, 0.25)]),
+        Pcm::tones(&[(220.0, 0.25), (0.0, 0.08), (220.0, 0.25)]),
     )
 }
 
-static SOUNDS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
-static WARNED: AtomicBool = AtomicBool::new(false);
-
-/// Plays the verdict's sound without waiting for it. The WAV goes to `aplay` on its standard
-/// input: no files written anywhere (a kiosk that runs for months must not leave a folder in
-/// /tmp per start, nor depend on a writable /tmp).
-pub fn play(shown: Shown) {
-    let admit = shown.kind == VerdictKind::Admit;
-    let _ = std::thread::Builder::new().name("sound".into()).spawn(move || {
-        let (a, r) = SOUNDS.get_or_init(sounds);
-        let wav = if admit { a } else { r };
-        if !aplay(wav) && !WARNED.swap(true, Ordering::Relaxed) {
-            eprintln!("kiosk: cannot play verdict sounds (is alsa-utils installed and a sound device present?)");
-        }
-    });
-}
-
-/// Feeds one WAV to `aplay -q -`; true when it played.
-fn aplay(wav: &[u8]) -> bool {
+/// Feeds one WAV to `aplay -q -` and waits for it to finish; true when it played. No files
+/// are written anywhere (a kiosk that runs for months must not leave a folder in /tmp per
+/// start, nor depend on a writable /tmp).
+pub fn aplay(wav: &[u8]) -> bool {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let Ok(mut child) = Command::new("aplay")
@@ -91,12 +136,32 @@ fn aplay(wav: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::Pcm;
+
     #[test]
-    fn sounds_are_distinct_valid_wavs() {
-        let (a, r) = super::sounds();
-        assert_eq!(&a[..4], b"RIFF");
-        assert_eq!(&r[8..12], b"WAVE");
+    fn tones_are_distinct_and_survive_a_wav_round_trip() {
+        let (a, r) = super::tones();
         assert_ne!(a, r);
-        assert!(a.len() > 10_000 && r.len() > 10_000);
+        assert!(a.seconds() > 0.3 && r.seconds() > 0.5);
+        for pcm in [&a, &r] {
+            let wav = pcm.to_wav();
+            assert_eq!(&wav[..4], b"RIFF");
+            assert_eq!(Pcm::from_wav(&wav).as_ref(), Some(pcm));
+        }
+    }
+
+    #[test]
+    fn a_streaming_length_is_read_as_far_as_the_bytes_go_and_volume_scales() {
+        let pcm = Pcm::tones(&[(440.0, 0.1)]);
+        let mut wav = pcm.to_wav();
+        // What espeak-ng writes to a pipe: lengths it could not know.
+        wav[4..8].copy_from_slice(&0x7fff_f024u32.to_le_bytes());
+        wav[40..44].copy_from_slice(&0x7fff_f000u32.to_le_bytes());
+        assert_eq!(Pcm::from_wav(&wav), Some(pcm.clone()));
+        assert_eq!(Pcm::from_wav(b"RIFF\0\0\0\0WAVEdata"), None);
+        assert_eq!(Pcm::from_wav(b"not a wav at all"), None);
+        let half = pcm.at_volume(50);
+        assert!((f32::from(half.peak()) / f32::from(pcm.peak()) - 0.5).abs() < 0.01);
+        assert_eq!(pcm.at_volume(0).peak(), 0);
     }
 }

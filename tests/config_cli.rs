@@ -77,3 +77,23 @@ fn secrets_are_redacted_in_debug_output() {
     assert!(!debug.contains("very-secret-token"));
     assert!(debug.contains("<redacted>"));
 }
+
+#[test]
+fn the_sound_section_is_checked_and_reported() {
+    assert!(check("[sound]\nvolume = 150\n").contains("use 0 (silent) to 100"));
+    assert!(check("[sound]\nvoice_languages = [\"fr\"]\n").contains("\"fr\""));
+    assert!(
+        check("[sound]\nloudness = 3\n").contains("loudness"),
+        "unknown keys are errors"
+    );
+    let report = |toml: &str| {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("kiosk.toml");
+        std::fs::write(&path, toml).unwrap();
+        run_ok(kiosk().arg("--config").arg(&path).arg("check-config"))
+    };
+    assert!(report("").contains("sound: tones and voice (zh-CN, en) at 80%"));
+    assert!(report("[sound]\nvoice_languages = [\"en\"]\nvolume = 60\n").contains("voice (en) at 60%"));
+    assert!(report("[sound]\nvoice = false\n").contains("tones at 80%, no voice"));
+    assert!(report("[sound]\nvolume = 0\n").contains("sound: off"));
+}

@@ -219,6 +219,10 @@ fn the_pin_lockout_survives_a_restart() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(kept.is_some(), "the lockout never reached the log");
+    // Seen once on a slow fresh machine: the restarted kiosk read 4 failures and no lockout.
+    // Say what the log held here, so a recurrence tells which side lost the lockout.
+    let kept = kept.unwrap();
+    assert_eq!((kept.failures, kept.lockouts), (0, 1), "on disk: {kept:?}");
 
     // Pulling the plug and starting again: still locked, the right PIN does nothing.
     let app = kiosk::app::build(&rig.config, Arc::new(SystemClock), None, Arc::new(|| {})).unwrap();
@@ -233,7 +237,13 @@ fn the_pin_lockout_survives_a_restart() {
         std::thread::sleep(Duration::from_millis(20));
         h.run();
     }
-    assert_eq!(h.state().state.pin.lockouts, 1, "{:?}", h.state().state.pin);
+    let on_disk = kiosk::store::Store::open(&rig.config.db_path, settings).and_then(|s| s.pin_lockout());
+    assert_eq!(
+        h.state().state.pin.lockouts,
+        1,
+        "{:?}; the log now holds {on_disk:?}",
+        h.state().state.pin
+    );
     h.get_by_label_contains("已锁定");
     enter_pin(&mut h, kiosk::app::DEMO_PIN);
     assert_eq!(h.state().state.screen, Screen::Pin);

@@ -44,6 +44,8 @@ pub struct KioskApp {
     /// Every watched thread's beat (for the systemd watchdog), and the UI's own.
     pub heartbeats: crate::watchdog::Heartbeats,
     ui_beat: crate::watchdog::Beat,
+    /// Verdict tones and spoken prompts, on their own thread.
+    speaker: crate::voice::Speaker,
 }
 
 impl KioskApp {
@@ -52,6 +54,12 @@ impl KioskApp {
     pub fn watched(mut self, heartbeats: crate::watchdog::Heartbeats, ui_beat: crate::watchdog::Beat) -> Self {
         self.heartbeats = heartbeats;
         self.ui_beat = ui_beat;
+        self
+    }
+
+    /// Verdicts are heard through `speaker` (silent until given one: UI tests stay quiet).
+    pub fn speaking(mut self, speaker: crate::voice::Speaker) -> Self {
+        self.speaker = speaker;
         self
     }
 
@@ -84,6 +92,7 @@ impl KioskApp {
             clock,
             heartbeats: crate::watchdog::Heartbeats::default(),
             ui_beat: crate::watchdog::Beat::none(),
+            speaker: crate::voice::Speaker::silent(),
         }
     }
 
@@ -106,7 +115,7 @@ impl KioskApp {
                 }
                 UiEvent::Camera(err) => self.state.camera_error = err,
                 UiEvent::Scanned(outcome) => {
-                    crate::sound::play(outcome.shown());
+                    self.speaker.say(outcome.shown());
                     let refresh = self.state.screen == Screen::Operator;
                     self.state.scanned(*outcome, now);
                     if refresh {

@@ -160,5 +160,9 @@ pub fn build(
         export_dir,
         clock,
     )
-    .watched(heartbeats, ui_beat))
+    .watched(heartbeats, ui_beat)
+    .speaking(crate::voice::Speaker::start(
+        &config.sound,
+        crate::i18n::Messages::default(),
+    )))
 }

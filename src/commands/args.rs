@@ -68,6 +68,19 @@ pub enum Command {
     /// EU Digital COVID Certificates (HC1).
     #[command(subcommand)]
     Dcc(DccCommand),
+    /// The spoken verdict prompts (espeak-ng).
+    #[command(subcommand)]
+    Voice(VoiceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VoiceCommand {
+    /// Write DIR/<lang>/<reason>.wav (lang zh-CN and en) for every reason the kiosk can show,
+    /// and DIR/tones/{admit,refuse}.wav, at [sound] volume, so staff can listen to each one.
+    Export {
+        /// The folder to write into (created when missing).
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

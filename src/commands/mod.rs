@@ -1,4 +1,4 @@
-//! The headless subcommands (`pass`, `decode`, `scan`, `check-config`, `log`, `dcc`): argument types
+//! The headless subcommands (`pass`, `decode`, `scan`, `check-config`, `log`, `dcc`, `voice`): argument types
 //! and their implementations. `main.rs` only parses and dispatches.
 
 pub mod args;
@@ -7,6 +7,7 @@ pub mod log;
 pub mod pair;
 pub mod pass;
 pub mod scan;
+pub mod voice;
 
 use std::path::PathBuf;
 
@@ -21,6 +22,8 @@ pub enum CommandError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Sync(#[from] crate::sync::SyncError),
+    #[error(transparent)]
+    Voice(#[from] crate::voice::VoiceError),
     #[error("the passage log's hash chain is broken at seq {seq} (event {event_id}): {problem}")]
     ChainBroken {
         seq: i64,

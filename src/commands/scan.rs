@@ -241,6 +241,19 @@ pub fn check_config(path: Option<&Path>, online: bool) -> Result<(), CommandErro
     if config.operator_pin_hash.0.is_empty() {
         println!("  warning: no [operator] pin_hash: the operator screen cannot be opened");
     }
+    let sound = &config.sound;
+    let voices: Vec<&str> = sound.voice.iter().map(|l| crate::voice::tag(*l)).collect();
+    match (sound.volume, voices.is_empty()) {
+        (0, _) => println!("  sound: off (volume 0)"),
+        (v, true) => println!("  sound: tones at {v}%, no voice"),
+        (v, false) => println!("  sound: tones and voice ({}) at {v}%", voices.join(", ")),
+    }
+    if sound.volume > 0 && !voices.is_empty() {
+        // The kiosk would only say so on stderr at the first verdict: say it here, before.
+        if let Err(e) = crate::voice::synthesize(sound.voice[0], "ok") {
+            println!("  warning: {e}");
+        }
+    }
     if online {
         super::pair::check_online(&config)?;
     }

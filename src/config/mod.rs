@@ -11,6 +11,9 @@ use std::time::Duration;
 
 pub mod edit;
 mod sections;
+mod sound;
+
+pub use self::sound::SoundConfig;
 
 use passes::vp1::TrustStore;
 
@@ -108,6 +111,7 @@ pub struct Config {
     pub verdict_seconds: f32,
     pub operator_pin_hash: Secret,
     pub camera: CameraConfig,
+    pub sound: SoundConfig,
     pub sync: Option<SyncConfig>,
 }
 
@@ -218,6 +222,7 @@ impl Config {
             verdict_seconds: raw.display.build(&cx)?,
             operator_pin_hash: raw.operator.build(&cx)?,
             camera: raw.camera.build(&cx)?,
+            sound: raw.sound.build(&cx)?,
             sync: raw.sync.map(|s| s.build(&cx)).transpose()?,
         })
     }

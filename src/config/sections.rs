@@ -27,7 +27,7 @@ impl Ctx {
         }
     }
 
-    fn invalid(&self, key: &'static str, message: String) -> ConfigError {
+    pub(super) fn invalid(&self, key: &'static str, message: String) -> ConfigError {
         ConfigError::Invalid {
             path: self.shown.clone(),
             key,
@@ -82,6 +82,8 @@ pub(super) struct Raw {
     pub(super) operator: RawOperator,
     #[serde(default)]
     pub(super) camera: RawCamera,
+    #[serde(default)]
+    pub(super) sound: super::sound::RawSound,
     pub(super) sync: Option<RawSync>,
 }
 
