@@ -305,3 +305,25 @@ fn a_copied_pass_does_not_let_a_second_person_in() {
         "the refusal is logged, for the operator and the tracer"
     );
 }
+
+#[test]
+fn a_pin_lockout_round_trips_and_no_lock_reads_back_as_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir, settings(GateMode::Auto, None));
+    assert_eq!(store.pin_lockout().unwrap(), kiosk::store::PinLockout::default());
+    let four = kiosk::store::PinLockout {
+        failures: 4,
+        lockouts: 0,
+        locked_until: None,
+    };
+    store.save_pin_lockout(&four).unwrap();
+    // "Not locked" is saved as 0 ms: it must not come back as a lock that ended in 1970.
+    assert_eq!(store.pin_lockout().unwrap(), four);
+    let locked = kiosk::store::PinLockout {
+        failures: 0,
+        lockouts: 1,
+        locked_until: Some(t(10, 0)),
+    };
+    store.save_pin_lockout(&locked).unwrap();
+    assert_eq!(store.pin_lockout().unwrap(), locked);
+}

@@ -2,6 +2,7 @@
 //! workers' messages; `ui` draws the current screen and dispatches the commands it returns.
 //! Neither blocks nor touches the disk.
 
+pub mod fit;
 mod launch;
 mod operator;
 mod pin;
@@ -272,6 +273,7 @@ impl KioskApp {
 
     /// Draws the current screen and carries out what it asked for.
     pub fn root_ui(&mut self, ui: &mut egui::Ui) {
+        fit::fit_ui(ui.ctx());
         let now = ui.input(|i| i.time);
         let commands = egui::Frame::central_panel(ui.style())
             .show(ui, |ui| {

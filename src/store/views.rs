@@ -361,7 +361,9 @@ impl Store {
             lockouts: n("pin_lockouts")?,
             locked_until: self
                 .meta("pin_locked_until_ms")?
-                .and_then(|v| v.parse().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+                // 0 is how "not locked" is saved: not a lock that ended in 1970.
+                .filter(|ms| *ms > 0)
                 .and_then(DateTime::from_timestamp_millis),
         })
     }

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: run the real binary, parse its JSON lines.
 #![allow(dead_code)]
 
+pub mod kiosk_ui;
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -1,0 +1,55 @@
+//! Fitting every screen to the panel it runs on: screens are laid out for a 1280×800 box and
+//! zoomed so that box fills the panel, from a 7-inch 800×480 panel to a 1080×1920 totem; and
+//! touch targets big enough for a finger at the smallest zoom.
+
+use egui::{Vec2, vec2};
+
+/// The box every screen is laid out in, in points.
+pub const DESIGN: Vec2 = vec2(1280.0, 800.0);
+
+/// The smallest touch target, in points: 80 points are 48 px on an 800×480 panel (zoom 0.6),
+/// over 9 mm on a 7-inch one (133 px per inch), and more on every larger panel.
+pub const TOUCH: f32 = 80.0;
+
+/// The zoom that fits the design box into `pixels` (physical) on a display of
+/// `native_ppp` pixels per point.
+pub fn zoom_for(pixels: Vec2, native_ppp: f32) -> f32 {
+    let fit = (pixels.x / DESIGN.x).min(pixels.y / DESIGN.y);
+    (fit / native_ppp.max(0.1)).clamp(0.5, 3.0)
+}
+
+/// Sets the zoom for the window's current size (it takes effect from the next frame) and the
+/// touch-sized controls. Cheap: called every frame.
+pub fn fit_ui(ctx: &egui::Context) {
+    let pixels = ctx.viewport_rect().size() * ctx.pixels_per_point();
+    let zoom = zoom_for(pixels, ctx.native_pixels_per_point().unwrap_or(1.0));
+    if (ctx.zoom_factor() - zoom).abs() > 0.005 {
+        ctx.set_zoom_factor(zoom);
+    }
+    if ctx.global_style().spacing.interact_size.y < TOUCH {
+        ctx.all_styles_mut(|style| {
+            style.spacing.interact_size = vec2(TOUCH, TOUCH);
+            style.spacing.button_padding = vec2(16.0, 10.0);
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_design_box_fills_each_panel_within_its_smaller_side() {
+        for (w, h) in [(800.0, 480.0), (1280.0, 800.0), (1920.0, 1080.0), (1080.0, 1920.0)] {
+            let z = zoom_for(vec2(w, h), 1.0);
+            let shown = DESIGN * z;
+            assert!(shown.x <= w + 0.5 && shown.y <= h + 0.5, "{w}x{h}: {shown:?}");
+            assert!(shown.x >= w - 0.5 || shown.y >= h - 0.5, "{w}x{h}: one side filled");
+        }
+        assert_eq!(
+            zoom_for(vec2(2560.0, 1600.0), 2.0),
+            1.0,
+            "a HiDPI panel already doubles"
+        );
+    }
+}
