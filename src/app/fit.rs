@@ -18,20 +18,20 @@ pub fn zoom_for(pixels: Vec2, native_ppp: f32) -> f32 {
     (fit / native_ppp.max(0.1)).clamp(0.5, 3.0)
 }
 
-/// Sets the zoom for the window's current size (it takes effect from the next frame) and the
-/// touch-sized controls. Cheap: called every frame.
+/// Sets the zoom for the window's current size (it takes effect from the next frame). Cheap:
+/// called every frame. (Not a bigger `interact_size` for all: it also makes every grid row of
+/// the operator's numbers a finger high; controls ask for `TOUCH` themselves.)
 pub fn fit_ui(ctx: &egui::Context) {
     let pixels = ctx.viewport_rect().size() * ctx.pixels_per_point();
     let zoom = zoom_for(pixels, ctx.native_pixels_per_point().unwrap_or(1.0));
     if (ctx.zoom_factor() - zoom).abs() > 0.005 {
         ctx.set_zoom_factor(zoom);
     }
-    if ctx.global_style().spacing.interact_size.y < TOUCH {
-        ctx.all_styles_mut(|style| {
-            style.spacing.interact_size = vec2(TOUCH, TOUCH);
-            style.spacing.button_padding = vec2(16.0, 10.0);
-        });
-    }
+}
+
+/// A button a finger can hit: at least `TOUCH` high and a little wider, whatever its text.
+pub fn touch_button(ui: &mut egui::Ui, text: egui::RichText) -> egui::Response {
+    ui.add(egui::Button::new(text).min_size(vec2(TOUCH * 1.25, TOUCH)))
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //! staff-assisted entry.
 
 use egui::RichText;
-use egui_plot::{Bar, BarChart, Legend, Plot};
+use egui_plot::{Bar, BarChart, Plot};
 
+use super::fit::{TOUCH, touch_button};
 use super::state::{AppState, Command};
 use crate::i18n::Messages;
 
@@ -13,26 +14,26 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
     ui.horizontal(|ui| {
         ui.heading(RichText::new(format!("{} · {}", m.get(lang, "op-title"), state.venue_name)).size(30.0));
         if ui
-            .add(egui::Button::new(RichText::new(m.get(lang, "back")).size(24.0)).min_size(egui::vec2(140.0, 48.0)))
+            .add(egui::Button::new(RichText::new(m.get(lang, "back")).size(24.0)).min_size(egui::vec2(140.0, TOUCH)))
             .clicked()
         {
             commands.push(Command::Leave);
         }
-        if ui.button(RichText::new(m.get(lang, "op-refresh")).size(20.0)).clicked() {
+        if touch_button(ui, RichText::new(m.get(lang, "op-refresh")).size(20.0)).clicked() {
             commands.push(Command::RefreshDay);
         }
-        if ui.button(RichText::new(m.get(lang, "op-export")).size(20.0)).clicked() {
+        if touch_button(ui, RichText::new(m.get(lang, "op-export")).size(20.0)).clicked() {
             commands.push(Command::ExportDay);
         }
-        if ui
-            .button(
-                RichText::new(match lang {
-                    crate::i18n::Lang::ZhCn => "English",
-                    crate::i18n::Lang::En => "中文",
-                })
-                .size(20.0),
-            )
-            .clicked()
+        if touch_button(
+            ui,
+            RichText::new(match lang {
+                crate::i18n::Lang::ZhCn => "English",
+                crate::i18n::Lang::En => "中文",
+            })
+            .size(20.0),
+        )
+        .clicked()
         {
             commands.push(Command::ToggleLang);
         }
@@ -55,10 +56,15 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
         let label = ui.label(RichText::new(m.get(lang, "op-staff")).size(18.0));
         // Named by its label, so screen readers (and UI tests) can find the field.
         let edit = ui
-            .add(egui::TextEdit::singleline(&mut state.staff_text).desired_width(420.0))
+            .add(
+                egui::TextEdit::singleline(&mut state.staff_text)
+                    .desired_width(420.0)
+                    .min_size(egui::vec2(0.0, TOUCH))
+                    .font(egui::FontId::proportional(22.0)),
+            )
             .labelled_by(label.id);
         let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if (ui.button(RichText::new(m.get(lang, "op-check")).size(18.0)).clicked() || enter)
+        if (touch_button(ui, RichText::new(m.get(lang, "op-check")).size(18.0)).clicked() || enter)
             && !state.staff_text.trim().is_empty()
         {
             commands.push(Command::StaffCheck(state.staff_text.trim().to_string()));
@@ -75,10 +81,29 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
     }
     ui.separator();
 
+    let state: &AppState = state;
     let Some((passages, summary)) = &state.day else {
         ui.spinner();
         return commands;
     };
+    // Everything below the controls scrolls as one (a finger drags it): on a 7-inch panel the
+    // numbers, the chart and the day's passages do not fit at once.
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| day_ui(ui, state, m, tz, passages, summary));
+    commands
+}
+
+/// The day: numbers and sync state beside the hourly chart, then the passages, newest first.
+fn day_ui(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    m: &Messages,
+    tz: chrono_tz::Tz,
+    passages: &[crate::store::Passage],
+    summary: &crate::store::DaySummary,
+) {
+    let lang = state.lang;
     ui.columns(2, |cols| {
         let ui = &mut cols[0];
         egui::Grid::new("op-summary")
@@ -191,7 +216,21 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
             ui.label(format!("  {reason}: {n}"));
         }
         let ui = &mut cols[1];
-        ui.label(RichText::new(m.get(lang, "op-hourly")).size(18.0));
+        let exit_colour = egui::Color32::from_rgb(0x3b, 0x6e, 0xc4);
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(m.get(lang, "op-hourly")).size(18.0));
+            // A legend to read, not to click: egui_plot's own is a row of tiny check boxes.
+            ui.label(
+                RichText::new(format!("■ {}", m.get(lang, "op-entries")))
+                    .size(18.0)
+                    .color(super::visitor::ADMIT),
+            );
+            ui.label(
+                RichText::new(format!("■ {}", m.get(lang, "op-exits")))
+                    .size(18.0)
+                    .color(exit_colour),
+            );
+        });
         let entries: Vec<Bar> = summary
             .hourly
             .iter()
@@ -204,45 +243,45 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
             .collect();
         Plot::new("hourly")
             .height(220.0)
-            .legend(Legend::default())
             .allow_drag(false)
             .allow_zoom(false)
             .allow_scroll(false)
             .show(ui, |plot| {
                 plot.bar_chart(BarChart::new(m.get(lang, "op-entries"), entries).color(super::visitor::ADMIT));
-                plot.bar_chart(
-                    BarChart::new(m.get(lang, "op-exits"), exits).color(egui::Color32::from_rgb(0x3b, 0x6e, 0xc4)),
-                );
+                plot.bar_chart(BarChart::new(m.get(lang, "op-exits"), exits).color(exit_colour));
             });
     });
     ui.separator();
     ui.label(RichText::new(format!("{} ({})", m.get(lang, "op-passages"), passages.len())).size(20.0));
-    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-        egui::Grid::new("op-passages")
-            .striped(true)
-            .num_columns(6)
-            .spacing([18.0, 4.0])
-            .show(ui, |ui| {
-                for h in ["#", "time", "dir", "verdict", "reason", "subject"] {
-                    ui.label(RichText::new(h).strong());
-                }
+    // Readable at arm's length on a 7-inch panel (zoomed to 0.6): not egui's 14-point body.
+    for style in [egui::TextStyle::Body, egui::TextStyle::Button] {
+        ui.style_mut()
+            .text_styles
+            .insert(style, egui::FontId::proportional(20.0));
+    }
+    egui::Grid::new("op-passages")
+        .striped(true)
+        .num_columns(6)
+        .spacing([18.0, 4.0])
+        .show(ui, |ui| {
+            for h in ["#", "time", "dir", "verdict", "reason", "subject"] {
+                ui.label(RichText::new(h).strong());
+            }
+            ui.end_row();
+            for p in passages.iter().rev().take(500) {
+                ui.label(p.seq.to_string());
+                ui.label(p.at.with_timezone(&tz).format("%H:%M:%S").to_string());
+                ui.label(p.direction.as_str());
+                ui.label(p.verdict.as_str());
+                ui.label(if p.inferred {
+                    format!("{} (inferred)", p.reason)
+                } else {
+                    p.reason.to_string()
+                });
+                ui.label(p.subject.as_deref().unwrap_or("–"));
                 ui.end_row();
-                for p in passages.iter().rev().take(500) {
-                    ui.label(p.seq.to_string());
-                    ui.label(p.at.with_timezone(&tz).format("%H:%M:%S").to_string());
-                    ui.label(p.direction.as_str());
-                    ui.label(p.verdict.as_str());
-                    ui.label(if p.inferred {
-                        format!("{} (inferred)", p.reason)
-                    } else {
-                        p.reason.to_string()
-                    });
-                    ui.label(p.subject.as_deref().unwrap_or("–"));
-                    ui.end_row();
-                }
-            });
-    });
-    commands
+            }
+        });
 }
 
 /// The venue by every gate: who is inside, the gates, this gate's share, working alone, and

@@ -69,7 +69,10 @@ pub fn pin_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, now: f64) -> Ve
         });
         ui.add_space(16.0);
         if ui
-            .add(egui::Button::new(RichText::new(m.get(lang, "back")).size(28.0)).min_size(egui::vec2(200.0, 64.0)))
+            .add(
+                egui::Button::new(RichText::new(m.get(lang, "back")).size(28.0))
+                    .min_size(egui::vec2(200.0, super::fit::TOUCH)),
+            )
             .clicked()
         {
             commands.push(Command::Leave);

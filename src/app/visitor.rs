@@ -78,7 +78,7 @@ pub fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, commands: &
                 Lang::En => "中文",
             };
             if ui
-                .add(egui::Button::new(RichText::new(other).size(26.0)).min_size(egui::vec2(140.0, 56.0)))
+                .add(egui::Button::new(RichText::new(other).size(26.0)).min_size(egui::vec2(140.0, super::fit::TOUCH)))
                 .clicked()
             {
                 commands.push(Command::ToggleLang);
@@ -86,7 +86,7 @@ pub fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, commands: &
             if ui
                 .add(
                     egui::Button::new(RichText::new(m.get(state.lang, "operator-open")).size(18.0))
-                        .min_size(egui::vec2(56.0, 56.0)),
+                        .min_size(egui::vec2(super::fit::TOUCH, super::fit::TOUCH)),
                 )
                 .clicked()
             {

@@ -1,0 +1,218 @@
+//! Every screen at each panel a kiosk ships with (7-inch 800×480, 10-inch 1280×800, a
+//! 1920×1080 screen, a 1080×1920 totem), in both languages: nothing outside the panel, no two
+//! texts on top of each other, every control at least 9 mm for a finger. Real app, real
+//! frames, real store; positions read from the AccessKit tree a screen reader gets.
+
+use std::time::Duration;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use kiosk::app::KioskApp;
+use kiosk::i18n::Lang;
+
+mod common;
+use common::kiosk_ui::*;
+
+struct Panel {
+    name: &'static str,
+    px: egui::Vec2,
+    diagonal_inches: f32,
+}
+
+const PANELS: [Panel; 4] = [
+    Panel {
+        name: "7in 800x480",
+        px: egui::vec2(800.0, 480.0),
+        diagonal_inches: 7.0,
+    },
+    Panel {
+        name: "10in 1280x800",
+        px: egui::vec2(1280.0, 800.0),
+        diagonal_inches: 10.1,
+    },
+    Panel {
+        name: "21in 1920x1080",
+        px: egui::vec2(1920.0, 1080.0),
+        diagonal_inches: 21.5,
+    },
+    Panel {
+        name: "43in totem 1080x1920",
+        px: egui::vec2(1080.0, 1920.0),
+        diagonal_inches: 43.0,
+    },
+];
+
+impl Panel {
+    fn px_per_mm(&self) -> f32 {
+        self.px.length() / (self.diagonal_inches * 25.4)
+    }
+}
+
+/// A node's text: egui puts a label's words in its value, a control's in its label.
+fn text_of(node: &egui_kittest::Node<'_>) -> String {
+    let ak = node.accesskit_node();
+    ak.label().or_else(|| ak.value()).unwrap_or_default()
+}
+
+/// Physical pixels: the harness runs at one pixel per point before the app's zoom.
+fn rect_of(node: &egui_kittest::Node<'_>) -> Option<egui::Rect> {
+    let b = node.accesskit_node().bounding_box()?;
+    Some(egui::Rect::from_min_max(
+        egui::pos2(b.x0 as f32, b.y0 as f32),
+        egui::pos2(b.x1 as f32, b.y1 as f32),
+    ))
+}
+
+fn on_panel(panel: &Panel) -> egui::Rect {
+    egui::Rect::from_min_size(egui::Pos2::ZERO, panel.px).expand(1.0)
+}
+
+/// What is wrong with the screen as first shown on `panel`, one line each; and the ids of
+/// the nodes below or beside the panel, which must be reachable by scrolling.
+fn problems(h: &Harness<'_, KioskApp>, panel: &Panel, screen: &str) -> (Vec<String>, Vec<String>) {
+    let (mut found, mut away) = (Vec::new(), Vec::new());
+    let finger = 9.0 * panel.px_per_mm();
+    let mut texts: Vec<(String, egui::Rect)> = Vec::new();
+    for node in h.root().children_recursive() {
+        let Some(rect) = rect_of(&node) else { continue };
+        let (role, text) = (node.accesskit_node().role(), text_of(&node));
+        let what = format!("{screen} on {}: {role:?} {text:?} at {rect:?}", panel.name);
+        if !on_panel(panel).contains_rect(rect) {
+            away.push(format!("{:?}", node.accesskit_node().id()));
+            continue;
+        }
+        let control = matches!(
+            role,
+            egui::accesskit::Role::Button | egui::accesskit::Role::TextInput | egui::accesskit::Role::CheckBox
+        );
+        if control && (rect.height() < finger - 0.5 || rect.width() < finger - 0.5) {
+            found.push(format!("{what} is smaller than 9 mm ({finger:.0} px)"));
+        }
+        if role == egui::accesskit::Role::Label && !text.is_empty() {
+            texts.push((text, rect));
+        }
+    }
+    for (i, (a, ra)) in texts.iter().enumerate() {
+        for (b, rb) in &texts[i + 1..] {
+            let overlap = ra.intersect(*rb);
+            if overlap.is_positive() && overlap.area() > 4.0 {
+                found.push(format!("{screen} on {}: {a:?} overlaps {b:?}", panel.name));
+            }
+        }
+    }
+    (found, away)
+}
+
+/// Gives the harness the panel's size the way a window gives egui its size.
+fn show_on(h: &mut Harness<'_, KioskApp>, panel: &Panel) {
+    // A window tells egui its size in points at the current zoom (egui-winit divides the
+    // panel's pixels by the zoomed pixels-per-point); the harness takes points, so give it
+    // the panel's pixels the same way until the app's zoom settles.
+    for _ in 0..3 {
+        h.set_size(panel.px / h.ctx.zoom_factor());
+        h.step();
+    }
+}
+
+/// Shows the current screen at every panel size in both languages; returns all problems.
+/// First every size as it opens (nothing scrolled), then whatever lay off the panel must come
+/// onto it when scrolled to, as a finger would drag it.
+fn at_every_size(h: &mut Harness<'_, KioskApp>, screen: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut away = Vec::new();
+    for lang in [Lang::ZhCn, Lang::En] {
+        h.state_mut().state.lang = lang;
+        for (i, panel) in PANELS.iter().enumerate() {
+            show_on(h, panel);
+            let (problems, off) = problems(h, panel, &format!("{screen} ({lang:?})"));
+            found.extend(problems);
+            away.push((lang, i, off));
+        }
+    }
+    for (lang, i, off) in away {
+        let panel = &PANELS[i];
+        h.state_mut().state.lang = lang;
+        show_on(h, panel);
+        for id in off {
+            let Some(node) = h
+                .root()
+                .children_recursive()
+                .find(|n| format!("{:?}", n.accesskit_node().id()) == id)
+            else {
+                continue; // a frame later it is gone (a tooltip, a spinner): nothing to reach
+            };
+            let text = text_of(&node);
+            node.scroll_to_me();
+            for _ in 0..3 {
+                h.step();
+            }
+            let now = h
+                .root()
+                .children_recursive()
+                .find(|n| format!("{:?}", n.accesskit_node().id()) == id);
+            // A grid's cells take new ids as rows come into view: then the same words will do.
+            let same_words = || {
+                h.root().children_recursive().any(|n| {
+                    !text.is_empty()
+                        && text_of(&n) == text
+                        && rect_of(&n).is_some_and(|r| on_panel(panel).contains_rect(r))
+                })
+            };
+            match now.as_ref().and_then(rect_of) {
+                Some(r) if on_panel(panel).contains_rect(r) => {}
+                None if same_words() => {}
+                r => found.push(format!(
+                    "{screen} ({lang:?}) on {}: {text:?} stays off the panel when scrolled to ({r:?})",
+                    panel.name
+                )),
+            }
+        }
+    }
+    found
+}
+
+fn assert_fits(found: Vec<String>) {
+    assert!(found.is_empty(), "{} problems:\n{}", found.len(), found.join("\n"));
+}
+
+#[test]
+fn the_idle_screen_and_its_error_states_fit_every_panel() {
+    let (app, _rig) = app_with_frames(&[]);
+    let mut h = harness(app);
+    h.run();
+    let mut found = at_every_size(&mut h, "idle");
+    h.state_mut().state.camera_error = Some("no camera at /dev/video0: plug it in or set [camera] device".into());
+    h.state_mut().state.housekeeping_error = Some("the disk is full: free space on /var/lib/kiosk".into());
+    found.extend(at_every_size(&mut h, "idle with errors"));
+    assert_fits(found);
+}
+
+#[test]
+fn each_kind_of_verdict_fits_every_panel() {
+    let mut found = Vec::new();
+    for (label, title) in [("green", "绿码 请进"), ("red", "禁止入场"), ("forged", "通行码无效")] {
+        let (app, _rig) = app_with_frames(&[label]);
+        let mut h = harness(app);
+        wait_for(&mut h, title, 20);
+        found.extend(at_every_size(&mut h, label));
+    }
+    assert_fits(found);
+}
+
+#[test]
+fn the_pin_pad_and_the_operator_screen_fit_every_panel() {
+    let (app, _rig) = app_with_frames(&["green"]);
+    let mut h = harness(app);
+    wait_for(&mut h, "绿码 请进", 20);
+    h.get_by_label("管理员界面").click();
+    h.run();
+    let mut found = at_every_size(&mut h, "PIN pad");
+    h.set_size(egui::vec2(1280.0, 800.0));
+    h.state_mut().state.lang = Lang::ZhCn;
+    h.run();
+    enter_pin(&mut h, kiosk::app::DEMO_PIN);
+    wait_for(&mut h, "今日通行记录", 10);
+    std::thread::sleep(Duration::from_millis(100));
+    found.extend(at_every_size(&mut h, "operator"));
+    assert_fits(found);
+}
