@@ -11,7 +11,8 @@ use crate::i18n::Messages;
 pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: chrono_tz::Tz) -> Vec<Command> {
     let mut commands = Vec::new();
     let lang = state.lang;
-    ui.horizontal(|ui| {
+    // Wrapped: on a portrait panel (800 points across) the controls take two rows.
+    ui.horizontal_wrapped(|ui| {
         ui.heading(RichText::new(format!("{} · {}", m.get(lang, "op-title"), state.venue_name)).size(30.0));
         if ui
             .add(egui::Button::new(RichText::new(m.get(lang, "back")).size(24.0)).min_size(egui::vec2(140.0, TOUCH)))
@@ -52,7 +53,7 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
     ui.separator();
 
     // Staff-assisted entry: a visitor without a phone shows a printed pass or reads it out.
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let label = ui.label(RichText::new(m.get(lang, "op-staff")).size(18.0));
         // Named by its label, so screen readers (and UI tests) can find the field.
         let edit = ui
