@@ -93,8 +93,10 @@ mod tests {
         for lang in [Lang::ZhCn, Lang::En] {
             let keys = m.keys(lang);
             for reason in wire::Reason::ALL {
-                let key = format!("reason-{reason}");
-                assert!(keys.contains(&key.as_str()), "{lang:?} has no {key}");
+                // The visitor's sentence and the operator's short word.
+                for key in [format!("reason-{reason}"), format!("short-{reason}")] {
+                    assert!(keys.contains(&key.as_str()), "{lang:?} has no {key}");
+                }
             }
             assert!(
                 keys.contains(&"reason-travel_risk_warn"),

@@ -294,3 +294,69 @@ fn a_gate_refuses_when_other_gates_filled_the_venue_and_says_when_it_works_alone
     let (_runtime, _db, _addr) = server.stop();
     wait_for(&mut h, "独立运行", 30);
 }
+
+/// Every text on the operator screen (labels keep their words in the value, controls in
+/// the label).
+fn screen_texts(h: &egui_kittest::Harness<'_, kiosk::app::KioskApp>) -> Vec<String> {
+    use egui_kittest::kittest::NodeT;
+    h.root()
+        .children_recursive()
+        .filter_map(|n| {
+            let ak = n.accesskit_node();
+            ak.label().or_else(|| ak.value())
+        })
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+#[test]
+fn the_operator_screen_speaks_one_language_at_a_time() {
+    let (app, _rig) = app_with_frames(&["red"]);
+    let mut h = harness(app);
+    wait_for(&mut h, "禁止入场", 30);
+    h.get_by_label("管理员界面").click();
+    h.run();
+    enter_pin(&mut h, kiosk::app::DEMO_PIN);
+    wait_for(&mut h, "今日通行记录", 10);
+    // Chinese: none of the English words of the screen's messages (the switch names its
+    // language in that language, so "English" stays).
+    let m = kiosk::i18n::Messages::default();
+    let english: Vec<&str> = m
+        .keys(kiosk::i18n::Lang::En)
+        .into_iter()
+        .filter(|k| k.starts_with("op-") || k.starts_with("short-") || k.starts_with("direction-"))
+        .map(|k| m.get(kiosk::i18n::Lang::En, k))
+        .filter(|w| w.len() > 3)
+        .collect();
+    let zh = screen_texts(&h);
+    for text in &zh {
+        for word in &english {
+            assert!(!text.contains(word), "English {word:?} on the Chinese screen: {text:?}");
+        }
+    }
+    assert!(
+        zh.iter().any(|t| t.contains("红码")),
+        "the refusal's reason in Chinese: {zh:?}"
+    );
+    for code in wire::Reason::ALL
+        .iter()
+        .map(|r| r.to_string())
+        .filter(|c| c.contains('_'))
+    {
+        assert!(
+            !zh.iter().any(|t| t.contains(&code)),
+            "the raw code {code} is shown: {zh:?}"
+        );
+    }
+    // English: no Chinese but the switch back.
+    h.get_by_label("English").click();
+    h.run();
+    let en = screen_texts(&h);
+    for text in en.iter().filter(|t| t.as_str() != "中文") {
+        assert!(
+            !text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "Chinese on the English screen: {text:?} (all: {en:?})"
+        );
+    }
+    assert!(en.iter().any(|t| t.contains("Red code")), "{en:?}");
+}

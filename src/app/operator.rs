@@ -73,10 +73,11 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
     });
     if let Some(panel) = &state.panel {
         let shown = panel.outcome.shown();
+        let (kind, reason) = (verdict_word(m, lang, shown.kind), short_word(m, lang, shown.reason));
         let v = match (&panel.outcome.recorded, shown.direction) {
-            (Ok(_), Some(d)) => format!("{} · {} · {d}", shown.kind, shown.reason),
-            (Ok(_), None) => format!("{} · {}", shown.kind, shown.reason),
-            (Err(e), _) => format!("{} · {} · {e}", shown.kind, shown.reason),
+            (Ok(_), Some(d)) => format!("{kind} · {reason} · {}", direction_word(m, lang, d)),
+            (Ok(_), None) => format!("{kind} · {reason}"),
+            (Err(e), _) => format!("{kind} · {reason} · {e}"),
         };
         ui.label(RichText::new(v).size(20.0).strong());
     }
@@ -213,8 +214,11 @@ fn day_ui(
                     }
                 }
             });
+        if !summary.denied_by_reason.is_empty() {
+            ui.label(RichText::new(m.get(lang, "op-refused-by")).size(18.0));
+        }
         for (reason, n) in &summary.denied_by_reason {
-            ui.label(format!("  {reason}: {n}"));
+            ui.label(RichText::new(format!("  {}: {n}", short_word(m, lang, reason))).size(18.0));
         }
         let ui = &mut cols[1];
         let exit_colour = egui::Color32::from_rgb(0x3b, 0x6e, 0xc4);
@@ -265,19 +269,27 @@ fn day_ui(
         .num_columns(6)
         .spacing([18.0, 4.0])
         .show(ui, |ui| {
-            for h in ["#", "time", "dir", "verdict", "reason", "subject"] {
-                ui.label(RichText::new(h).strong());
+            ui.label(RichText::new("#").strong());
+            for key in [
+                "op-col-time",
+                "op-col-dir",
+                "op-col-verdict",
+                "op-col-reason",
+                "op-col-subject",
+            ] {
+                ui.label(RichText::new(m.get(lang, key)).strong());
             }
             ui.end_row();
             for p in passages.iter().rev().take(500) {
                 ui.label(p.seq.to_string());
                 ui.label(p.at.with_timezone(&tz).format("%H:%M:%S").to_string());
-                ui.label(p.direction.as_str());
-                ui.label(p.verdict.as_str());
+                ui.label(direction_word(m, lang, p.direction));
+                ui.label(verdict_word(m, lang, p.verdict));
+                let reason = short_word(m, lang, p.reason);
                 ui.label(if p.inferred {
-                    format!("{} (inferred)", p.reason)
+                    format!("{reason} {}", m.get(lang, "op-inferred"))
                 } else {
-                    p.reason.to_string()
+                    reason
                 });
                 ui.label(p.subject.as_deref().unwrap_or("–"));
                 ui.end_row();
@@ -355,6 +367,35 @@ fn venue_rows_ui(
         );
         ui.end_row();
     }
+}
+
+/// The operator's words for a verdict, a reason and a direction, in the screen's one language
+/// (the codes themselves are for the CSV and the server).
+fn verdict_word(m: &Messages, lang: crate::i18n::Lang, kind: crate::policy::VerdictKind) -> &str {
+    use crate::policy::VerdictKind;
+    m.get(
+        lang,
+        match kind {
+            VerdictKind::Admit => "op-verdict-admit",
+            VerdictKind::Deny => "op-verdict-deny",
+            VerdictKind::Invalid => "op-verdict-invalid",
+            VerdictKind::Unreadable => "op-verdict-unreadable",
+        },
+    )
+}
+
+fn short_word(m: &Messages, lang: crate::i18n::Lang, reason: impl std::fmt::Display) -> String {
+    m.get(lang, &format!("short-{reason}")).to_string()
+}
+
+fn direction_word(m: &Messages, lang: crate::i18n::Lang, d: wire::Direction) -> &str {
+    m.get(
+        lang,
+        match d {
+            wire::Direction::Entry => "direction-entry",
+            wire::Direction::Exit => "direction-exit",
+        },
+    )
 }
 
 /// A pseudonymous id, shortened for a table cell.
