@@ -42,6 +42,7 @@ direction-entry = Entry
 direction-exit = Exit
 recorded = Recorded
 not-recorded = NOT recorded: please call staff
+no-phone = No phone? Show a printed pass, or ask staff to check you in.
 prompt = Please show your pass code
 occupancy = Inside:
 camera-problem = Camera problem

@@ -42,6 +42,7 @@ direction-entry = 入场
 direction-exit = 离场
 recorded = 已记录
 not-recorded = 未记录：请联系工作人员
+no-phone = 没有手机？请出示纸质通行码，或请工作人员协助登记。
 prompt = 请出示通行码
 occupancy = 场内人数：
 camera-problem = 摄像头故障

@@ -120,9 +120,16 @@ impl AppState {
             self.capacity = r.capacity;
         }
         // A staff-assisted entry is shown on the operator screen too, so staff see the result.
+        // A refusal stays twice as long: its reason says what to do next, and many visitors
+        // read slowly. The next scan replaces any panel at once, so the queue never waits.
+        let seconds = if outcome.shown().kind == crate::policy::VerdictKind::Admit {
+            self.verdict_seconds
+        } else {
+            self.verdict_seconds * 2.0
+        };
         self.panel = Some(Panel {
             outcome,
-            until: now + self.verdict_seconds,
+            until: now + seconds,
         });
     }
 
@@ -218,6 +225,36 @@ impl AppState {
 
 #[cfg(test)]
 mod tests {
+    use crate::policy::{Reason, Verdict, VerdictKind};
+    use crate::workers::{Origin, ScanOutcome};
+
+    fn seen(kind: VerdictKind, reason: Reason) -> ScanOutcome {
+        ScanOutcome {
+            verdict: Verdict {
+                kind,
+                reason,
+                warning: None,
+                credential: None,
+                detail: None,
+            },
+            origin: Origin::Camera,
+            recorded: Err("not in this test".into()),
+            when_not_recorded: crate::gate::WhenNotRecorded::Admit,
+        }
+    }
+
+    #[test]
+    fn a_refusal_stays_twice_as_long_and_the_next_scan_replaces_it() {
+        let mut s = AppState::new("v".into(), "g".into(), None, 4.0);
+        s.scanned(seen(VerdictKind::Admit, Reason::Ok), 10.0);
+        assert_eq!(s.panel.as_ref().map(|p| p.until), Some(14.0));
+        s.scanned(seen(VerdictKind::Deny, Reason::RedCode), 11.0);
+        assert_eq!(s.panel.as_ref().map(|p| p.until), Some(19.0));
+        s.scanned(seen(VerdictKind::Admit, Reason::Ok), 12.0);
+        assert_eq!(s.panel.as_ref().map(|p| p.until), Some(16.0), "replaced at once");
+        s.tick(16.0);
+        assert!(s.panel.is_none());
+    }
     use super::*;
 
     #[test]

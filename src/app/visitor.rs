@@ -131,6 +131,12 @@ fn idle_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, preview: Option<&T
         ui.add_space(12.0);
         ui.label(RichText::new(m.get(state.lang, "prompt")).size(56.0).strong());
         ui.label(RichText::new(m.get(state.lang.other(), "prompt")).size(30.0));
+        // The way in without a phone, where a visitor who has none looks first.
+        ui.label(
+            RichText::new(m.get(state.lang, "no-phone"))
+                .size(26.0)
+                .color(Color32::from_rgb(0xff, 0xd5, 0x4f)),
+        );
         ui.add_space(12.0);
         let avail = ui.available_size();
         let size = egui::vec2((avail.y - 20.0).max(100.0) * 16.0 / 9.0, (avail.y - 20.0).max(100.0));
