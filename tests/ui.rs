@@ -360,3 +360,83 @@ fn the_operator_screen_speaks_one_language_at_a_time() {
     }
     assert!(en.iter().any(|t| t.contains("Red code")), "{en:?}");
 }
+
+/// The labels of the controls Tab reaches, in order, going once around the screen.
+fn tab_order(h: &mut egui_kittest::Harness<'_, kiosk::app::KioskApp>) -> Vec<String> {
+    use egui_kittest::kittest::NodeT;
+    let mut seen = Vec::new();
+    for _ in 0..40 {
+        h.key_press(egui::Key::Tab);
+        h.run();
+        let focused = h
+            .root()
+            .children_recursive()
+            .find(|n| n.accesskit_node().is_focused())
+            .and_then(|n| n.accesskit_node().label());
+        match focused {
+            Some(label) if seen.contains(&label) => break,
+            Some(label) => seen.push(label),
+            None => {}
+        }
+    }
+    seen
+}
+
+#[test]
+fn every_control_is_labelled_and_reachable_by_keyboard() {
+    use egui_kittest::kittest::NodeT;
+    let (app, _rig) = app_with_frames(&["red"]);
+    let mut h = harness(app);
+    wait_for(&mut h, "禁止入场", 20);
+    let buttons = |h: &egui_kittest::Harness<'_, kiosk::app::KioskApp>| -> Vec<Option<String>> {
+        h.root()
+            .children_recursive()
+            .filter(|n| {
+                matches!(
+                    n.accesskit_node().role(),
+                    egui::accesskit::Role::Button | egui::accesskit::Role::TextInput
+                )
+            })
+            .map(|n| n.accesskit_node().label())
+            .collect()
+    };
+    for (screen, open) in [("visitor", None), ("PIN pad", Some("管理员界面"))] {
+        if let Some(label) = open {
+            h.get_by_label(label).click();
+            h.run();
+        }
+        let controls = buttons(&h);
+        assert!(controls.len() >= 2, "{screen}: {controls:?}");
+        let reached = tab_order(&mut h);
+        for control in &controls {
+            let label = control
+                .as_ref()
+                .unwrap_or_else(|| panic!("{screen}: a control without a label"));
+            assert!(
+                reached.contains(label),
+                "{screen}: Tab never reaches {label:?} (reached {reached:?})"
+            );
+        }
+    }
+    // Space on a focused key of the PIN pad presses it, like a finger (Enter submits the PIN).
+    h.get_by_label("1").focus();
+    h.run();
+    h.key_press(egui::Key::Space);
+    h.run();
+    assert_eq!(h.state().state.pin.entered, "1");
+    h.get_by_label("删除").click();
+    h.run();
+    assert_eq!(h.state().state.pin.entered, "");
+    // The operator screen (its staff field is named by its label).
+    enter_pin(&mut h, kiosk::app::DEMO_PIN);
+    wait_for(&mut h, "今日通行记录", 10);
+    let controls = buttons(&h);
+    let reached = tab_order(&mut h);
+    for control in &controls {
+        let label = control.as_ref().expect("operator: a control without a label");
+        assert!(
+            reached.contains(label),
+            "operator: Tab never reaches {label:?} (reached {reached:?})"
+        );
+    }
+}
