@@ -121,11 +121,12 @@ impl AppState {
         }
         // A staff-assisted entry is shown on the operator screen too, so staff see the result.
         // A refusal stays twice as long: its reason says what to do next, and many visitors
-        // read slowly. The next scan replaces any panel at once, so the queue never waits.
-        let seconds = if outcome.shown().kind == crate::policy::VerdictKind::Admit {
-            self.verdict_seconds
-        } else {
-            self.verdict_seconds * 2.0
+        // read slowly. (Not "cannot read the code": that one asks for another try at once.)
+        // The next scan replaces any panel at once, so the queue never waits.
+        use crate::policy::VerdictKind;
+        let seconds = match outcome.shown().kind {
+            VerdictKind::Deny | VerdictKind::Invalid => self.verdict_seconds * 2.0,
+            VerdictKind::Admit | VerdictKind::Unreadable => self.verdict_seconds,
         };
         self.panel = Some(Panel {
             outcome,
