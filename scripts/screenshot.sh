@@ -15,7 +15,8 @@ out=$(cd "$out" && pwd)
 . scripts/lib.sh
 ensure_cargo
 ensure_pkgs "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${XVFB_PKGS[@]}" imagemagick xdotool
-# KIOSK_BIN: a kiosk binary already built (say target/debug/kiosk), else a release build.
+# KIOSK_BIN: a kiosk binary already built (say target/debug/kiosk, from the repository's
+# root), else a release build.
 bin=${KIOSK_BIN:-}
 if [ -z "$bin" ]; then
   cargo build --release --locked --quiet --bin kiosk
@@ -24,22 +25,30 @@ fi
 bin=$(realpath "$bin")
 
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+work=
+trap 'kill "${pids[@]}" 2>/dev/null || true; [ -z "$work" ] || rm -rf "$work"' EXIT
 for size in "${sizes[@]}"; do
   dir="$out/$size"
   mkdir -p "$dir"
-  display=:$((60 + RANDOM % 30))
-  Xvfb "$display" -screen 0 "${size}x24" -nolisten tcp >/dev/null 2>&1 & pids+=($!)
-  sleep 1
+  case $size in [0-9]*x[0-9]*) ;; *) echo "error: $size is not WxH" >&2; exit 2 ;; esac
+  # Xvfb picks a free display itself and says which (a fixed guess can land on another's).
+  fifo=$(mktemp -u); mkfifo "$fifo"
+  Xvfb -displayfd 3 -screen 0 "${size}x24" -nolisten tcp 3>"$fifo" >/dev/null 2>&1 & pids+=($!)
+  read -r number <"$fifo"; rm -f "$fifo"
+  display=:$number
   DISPLAY=$display matchbox-window-manager -use_titlebar no >/dev/null 2>&1 & pids+=($!)
   # A fresh log each time: the demo's playlist starts again at green.
   work=$(mktemp -d)
   (cd "$work" && DISPLAY=$display exec "$bin" --demo) >"$dir/kiosk.log" 2>&1 & kiosk=$!
   pids+=($kiosk)
+  # The kiosk's own window, once mapped, must cover the whole panel (the root window always
+  # does: checking the screenshot's size alone would prove nothing).
+  window=$(DISPLAY=$display timeout 30 xdotool search --sync --onlyvisible --pid "$kiosk" | head -1)
   shoot() {
     DISPLAY=$display import -window root "$dir/$1.png"
-    local got; got=$(identify -format '%wx%h' "$dir/$1.png")
-    [ "$got" = "$size" ] || { echo "error: $dir/$1.png is $got, not $size" >&2; exit 1; }
+    local geometry; geometry=$(DISPLAY=$display xdotool getwindowgeometry --shell "$window")
+    local w h; w=$(sed -n 's/^WIDTH=//p' <<<"$geometry"); h=$(sed -n 's/^HEIGHT=//p' <<<"$geometry")
+    [ "${w}x${h}" = "$size" ] || { echo "error: the kiosk window is ${w}x${h}, not $size" >&2; exit 1; }
     echo "saved $dir/$1.png"
   }
   # The demo shows a pass every 7 s, starting about 3 s after launch: green, yellow, red, ...
@@ -53,5 +62,5 @@ for size in "${sizes[@]}"; do
   kill "${pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
   pids=()
-  rm -rf "$work"
+  rm -rf "$work"; work=
 done

@@ -15,11 +15,31 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// The tag kiosk.toml, folder names and the .ftl files use.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::ZhCn => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        [Lang::ZhCn, Lang::En].into_iter().find(|l| l.tag() == tag)
+    }
+
     pub fn other(self) -> Lang {
         match self {
             Lang::ZhCn => Lang::En,
             Lang::En => Lang::ZhCn,
         }
+    }
+}
+
+/// The message key naming a direction (entry, exit), on every screen.
+pub fn direction_key(d: wire::Direction) -> &'static str {
+    match d {
+        wire::Direction::Entry => "direction-entry",
+        wire::Direction::Exit => "direction-exit",
     }
 }
 

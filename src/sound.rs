@@ -2,9 +2,9 @@
 //! low double buzz for refuse, so staff hear a refusal even when they are not looking (people
 //! pretend to scan) and a visitor understands it in any language.
 //!
-//! Audio goes to ALSA's `aplay` on its standard input; a kiosk without a sound device or
-//! without alsa-utils stays silent and says so once on stderr (`voice.rs` owns the thread
-//! that plays).
+//! Audio goes to ALSA's `aplay` on its standard input, cut short when a newer verdict comes;
+//! a kiosk without a sound device or without alsa-utils stays silent and says so once on
+//! stderr (`voice.rs` owns the thread that plays).
 
 /// Mono 16-bit PCM: what the tones are made of and what espeak-ng gives back.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +57,7 @@ impl Pcm {
                     _ => None,
                 };
             }
-            at = at.saturating_add(8 + len + len % 2);
+            at = at.saturating_add(8).saturating_add(len).saturating_add(len % 2);
         }
         None
     }
@@ -95,7 +95,7 @@ impl Pcm {
         out.extend_from_slice(&1u16.to_le_bytes());
         out.extend_from_slice(&1u16.to_le_bytes());
         out.extend_from_slice(&self.rate.to_le_bytes());
-        out.extend_from_slice(&(self.rate * 2).to_le_bytes());
+        out.extend_from_slice(&self.rate.saturating_mul(2).to_le_bytes());
         out.extend_from_slice(&2u16.to_le_bytes());
         out.extend_from_slice(&16u16.to_le_bytes());
         out.extend_from_slice(b"data");
@@ -115,12 +115,24 @@ pub fn tones() -> (Pcm, Pcm) {
     )
 }
 
-/// Feeds one WAV to `aplay -q -` and waits for it to finish; true when it played. No files
-/// are written anywhere (a kiosk that runs for months must not leave a folder in /tmp per
-/// start, nor depend on a writable /tmp).
-pub fn aplay(wav: &[u8]) -> bool {
+/// How a clip ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Played {
+    Done,
+    /// No `aplay`, no sound device, or a device that never took the clip.
+    Failed,
+    /// `stop` asked for it: a newer verdict is waiting.
+    Interrupted,
+}
+
+/// Plays one WAV through `aplay -q -`, asking `stop` every 50 ms (it may wait that long)
+/// whether to cut it short; a clip still playing 5 s after its length is killed (a device that
+/// never opens must not hold the audio thread). No files are written anywhere: a kiosk that
+/// runs for months must not leave a folder in /tmp per start, nor depend on a writable /tmp.
+pub fn aplay_until(pcm_wav: &[u8], seconds: f32, stop: &mut dyn FnMut(std::time::Duration) -> bool) -> Played {
     use std::io::Write;
     use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
     let Ok(mut child) = Command::new("aplay")
         .args(["-q", "-"])
         .stdin(Stdio::piped())
@@ -128,10 +140,32 @@ pub fn aplay(wav: &[u8]) -> bool {
         .stderr(Stdio::null())
         .spawn()
     else {
-        return false;
+        return Played::Failed;
     };
-    let wrote = child.stdin.take().is_some_and(|mut stdin| stdin.write_all(wav).is_ok());
-    matches!(child.wait(), Ok(s) if s.success()) && wrote
+    // aplay reads at the speed it plays: the writing waits as long as the clip, so not here.
+    let writer = child.stdin.take().map(|mut stdin| {
+        let wav = pcm_wav.to_vec();
+        std::thread::spawn(move || stdin.write_all(&wav).is_ok())
+    });
+    let deadline = Instant::now() + Duration::from_secs_f32(seconds.max(0.0) + 5.0);
+    let ended = loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => break Played::Done,
+            Ok(Some(_)) | Err(_) => break Played::Failed,
+            Ok(None) if Instant::now() > deadline => break Played::Failed,
+            Ok(None) if stop(Duration::from_millis(50)) => break Played::Interrupted,
+            Ok(None) => {}
+        }
+    };
+    if ended != Played::Done {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let wrote = writer.is_some_and(|w| w.join().unwrap_or(false));
+    match ended {
+        Played::Done if !wrote => Played::Failed,
+        other => other,
+    }
 }
 
 #[cfg(test)]

@@ -3,17 +3,18 @@
 //! audio thread so the UI never waits for a speaker.
 //!
 //! Prompts are rendered at run time, once per reason and language, and kept in memory: the
-//! words come from assets/i18n, so a changed sentence is spoken as shown without a rebuild.
+//! words are the screen's own (assets/i18n, built in), so what is heard always matches what is
+//! shown, and no rendered files need shipping or updating.
 //! Without espeak-ng the kiosk still plays its tones and says once why it is not speaking.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 
 use crate::config::SoundConfig;
 use crate::i18n::{Lang, Messages};
 use crate::policy::VerdictKind;
-use crate::sound::{Pcm, aplay, tones};
+use crate::sound::{Pcm, Played, aplay_until, tones};
 use crate::workers::Shown;
 
 /// Words per minute: slower than espeak-ng's 175, for visitors who hear less well.
@@ -35,14 +36,7 @@ pub enum VoiceError {
     Write { path: PathBuf, source: std::io::Error },
 }
 
-/// The language's tag (folder names, kiosk.toml) and its espeak-ng voice.
-pub fn tag(lang: Lang) -> &'static str {
-    match lang {
-        Lang::ZhCn => "zh-CN",
-        Lang::En => "en",
-    }
-}
-
+/// The language's espeak-ng voice.
 fn espeak_voice(lang: Lang) -> &'static str {
     match lang {
         Lang::ZhCn => "cmn",
@@ -70,30 +64,70 @@ pub fn prompt_keys(messages: &Messages) -> Vec<String> {
         .collect()
 }
 
-/// Renders `text` in `lang` through `espeak-ng --stdout`.
+/// How long a prompt that could not be rendered stays silent before it is tried again.
+const RETRY_SYNTHESIS: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How long espeak-ng may take for one sentence before it is killed (it takes ~50 ms).
+const SYNTHESIS_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Renders `text` in `lang` through `espeak-ng --stdout`, the text on its standard input (never
+/// read as an option), killed if it hangs.
 pub fn synthesize(lang: Lang, text: &str) -> Result<Pcm, VoiceError> {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
     let voice = espeak_voice(lang);
     let failed = |detail: String| VoiceError::Synthesis {
-        lang: tag(lang),
+        lang: lang.tag(),
         voice,
         detail,
     };
-    let out = std::process::Command::new("espeak-ng")
-        .args(["-v", voice, "-s", WORDS_PER_MINUTE, "--stdout", text])
-        .stdin(std::process::Stdio::null())
-        .output()
+    let mut child = Command::new("espeak-ng")
+        .args(["-v", voice, "-s", WORDS_PER_MINUTE, "--stdout", "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => VoiceError::NoSynthesizer,
             _ => failed(e.to_string()),
         })?;
-    if !out.status.success() {
-        return Err(failed(format!(
-            "{}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+    if let Some(mut stdin) = child.stdin.take() {
+        // A sentence is far below a pipe's buffer: this never waits for the reader.
+        stdin.write_all(text.as_bytes()).map_err(|e| failed(e.to_string()))?;
     }
-    match Pcm::from_wav(&out.stdout) {
+    // The audio is read on its own thread so a hung espeak-ng can be killed from this one.
+    let (mut stdout, mut stderr) = (child.stdout.take(), child.stderr.take());
+    let reader = std::thread::spawn(move || {
+        let (mut audio, mut errors) = (Vec::new(), String::new());
+        if let Some(out) = stdout.as_mut() {
+            let _ = out.read_to_end(&mut audio);
+        }
+        if let Some(err) = stderr.as_mut() {
+            let _ = err.read_to_string(&mut errors);
+        }
+        (audio, errors)
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(status),
+            Ok(None) if started.elapsed() > SYNTHESIS_LIMIT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break Err(failed(format!("no answer within {} s", SYNTHESIS_LIMIT.as_secs())));
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(5)),
+            Err(e) => break Err(failed(e.to_string())),
+        }
+    };
+    let (audio, errors) = reader
+        .join()
+        .map_err(|_| failed("its output could not be read".into()))?;
+    let status = status?;
+    if !status.success() {
+        return Err(failed(format!("{status}: {}", errors.trim())));
+    }
+    match Pcm::from_wav(&audio) {
         Some(pcm) if pcm.peak() > 0 => Ok(pcm),
         _ => Err(failed("no audio came out".into())),
     }
@@ -116,7 +150,7 @@ pub fn export(dir: &Path, volume: u8, messages: &Messages) -> Result<usize, Voic
         for key in prompt_keys(messages) {
             let pcm = synthesize(lang, messages.get(lang, &key))?;
             let name = key.trim_start_matches("reason-");
-            write(dir.join(tag(lang)).join(format!("{name}.wav")), &pcm)?;
+            write(dir.join(lang.tag()).join(format!("{name}.wav")), &pcm)?;
             written += 1;
         }
     }
@@ -168,49 +202,102 @@ fn newest(first: Shown, rx: &Receiver<Shown>) -> Shown {
     rx.try_iter().last().unwrap_or(first)
 }
 
+/// The audio thread's view of the verdicts: playing stops as soon as a newer one arrives (or
+/// the app has gone).
+struct Inbox<'a> {
+    rx: &'a Receiver<Shown>,
+    newer: Option<Shown>,
+    closed: bool,
+}
+
+impl Inbox<'_> {
+    /// Waits up to `d` for a newer verdict; true when playing should stop.
+    fn interrupted(&mut self, d: std::time::Duration) -> bool {
+        if self.newer.is_some() || self.closed {
+            return true;
+        }
+        match self.rx.recv_timeout(d) {
+            Ok(shown) => {
+                self.newer = Some(newest(shown, self.rx));
+                true
+            }
+            Err(RecvTimeoutError::Timeout) => false,
+            Err(RecvTimeoutError::Disconnected) => {
+                self.closed = true;
+                true
+            }
+        }
+    }
+}
+
+/// A rendered prompt: WAV bytes and seconds.
+type Clip = (Vec<u8>, f32);
+
 fn speak_verdicts(rx: Receiver<Shown>, config: &SoundConfig, messages: &Messages) {
     let (admit, refuse) = tones();
-    let (admit, refuse) = (
-        admit.at_volume(config.volume).to_wav(),
-        refuse.at_volume(config.volume).to_wav(),
-    );
-    let mut prompts: HashMap<(Lang, String), Option<Vec<u8>>> = HashMap::new();
+    let (admit, refuse) = (admit.at_volume(config.volume), refuse.at_volume(config.volume));
+    let (admit, refuse) = ((admit.to_wav(), admit.seconds()), (refuse.to_wav(), refuse.seconds()));
+    // Rendered once per reason and language; a failure (espeak-ng busy, briefly missing) is
+    // tried again after RETRY_SYNTHESIS, not at every verdict.
+    let mut prompts: HashMap<(Lang, String), Result<Clip, std::time::Instant>> = HashMap::new();
     let (mut told_no_device, mut told_no_voice) = (false, false);
-    let mut next = rx.recv().ok();
-    while let Some(first) = next.take() {
+    let mut inbox = Inbox {
+        rx: &rx,
+        newer: rx.recv().ok(),
+        closed: false,
+    };
+    while let Some(first) = inbox.newer.take() {
         let shown = newest(first, &rx);
-        let tone = if shown.kind == VerdictKind::Admit {
+        let (tone, secs) = if shown.kind == VerdictKind::Admit {
             &admit
         } else {
             &refuse
         };
-        if !aplay(tone) && !std::mem::replace(&mut told_no_device, true) {
-            eprintln!("kiosk: cannot play verdict sounds (is alsa-utils installed and a sound device present?)");
+        match aplay_until(tone, *secs, &mut |d| inbox.interrupted(d)) {
+            Played::Done => {}
+            Played::Interrupted => continue,
+            Played::Failed => {
+                if !std::mem::replace(&mut told_no_device, true) {
+                    eprintln!(
+                        "kiosk: cannot play verdict sounds (is alsa-utils installed and a sound device present?)"
+                    );
+                }
+            }
         }
+        let key = prompt_key(&shown);
         for &lang in &config.voice {
-            // A newer verdict cuts the older one's remaining languages short.
-            if let Ok(newer) = rx.try_recv() {
-                next = Some(newer);
+            if inbox.interrupted(std::time::Duration::ZERO) {
                 break;
             }
-            let key = prompt_key(&shown);
-            let wav = prompts.entry((lang, key.clone())).or_insert_with(|| {
-                match synthesize(lang, messages.get(lang, &key)) {
-                    Ok(pcm) => Some(pcm.at_volume(config.volume).to_wav()),
+            let slot = (lang, key.clone());
+            let due = match prompts.get(&slot) {
+                Some(Ok(_)) => false,
+                Some(Err(failed_at)) => failed_at.elapsed() > RETRY_SYNTHESIS,
+                None => true,
+            };
+            if due {
+                let rendered = match synthesize(lang, messages.get(lang, &key)) {
+                    Ok(pcm) => {
+                        let pcm = pcm.at_volume(config.volume);
+                        Ok((pcm.to_wav(), pcm.seconds()))
+                    }
                     Err(e) => {
                         if !std::mem::replace(&mut told_no_voice, true) {
                             eprintln!("kiosk: {e}");
                         }
-                        None
+                        Err(std::time::Instant::now())
                     }
-                }
-            });
-            if let Some(wav) = wav {
-                aplay(wav);
+                };
+                prompts.insert(slot.clone(), rendered);
+            }
+            if let Some(Ok((wav, secs))) = prompts.get(&slot)
+                && aplay_until(wav, *secs, &mut |d| inbox.interrupted(d)) == Played::Interrupted
+            {
+                break;
             }
         }
-        if next.is_none() {
-            next = rx.recv().ok();
+        if inbox.newer.is_none() && !inbox.closed {
+            inbox.newer = rx.recv().ok();
         }
     }
 }
@@ -243,6 +330,26 @@ mod tests {
             Reason::Ok,
             "nothing waiting"
         );
+    }
+
+    #[test]
+    fn playing_stops_for_a_newer_verdict_and_keeps_only_the_newest() {
+        let (tx, rx) = channel();
+        let mut inbox = Inbox {
+            rx: &rx,
+            newer: None,
+            closed: false,
+        };
+        let short = std::time::Duration::from_millis(5);
+        assert!(!inbox.interrupted(short), "nothing new: keep playing");
+        tx.send(shown(VerdictKind::Deny, Reason::RedCode)).unwrap();
+        tx.send(shown(VerdictKind::Admit, Reason::Ok)).unwrap();
+        assert!(inbox.interrupted(short));
+        assert_eq!(inbox.newer.map(|s| s.reason), Some(Reason::Ok), "the newest of the two");
+        assert!(inbox.interrupted(short), "still pending until taken");
+        inbox.newer = None;
+        drop(tx);
+        assert!(inbox.interrupted(short) && inbox.closed, "the app has gone: stop");
     }
 
     #[test]

@@ -3,8 +3,6 @@
 //! texts on top of each other, every control at least 9 mm for a finger. Real app, real
 //! frames, real store; positions read from the AccessKit tree a screen reader gets.
 
-use std::time::Duration;
-
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use kiosk::app::KioskApp;
@@ -46,12 +44,6 @@ impl Panel {
     fn px_per_mm(&self) -> f32 {
         self.px.length() / (self.diagonal_inches * 25.4)
     }
-}
-
-/// A node's text: egui puts a label's words in its value, a control's in its label.
-fn text_of(node: &egui_kittest::Node<'_>) -> String {
-    let ak = node.accesskit_node();
-    ak.label().or_else(|| ak.value()).unwrap_or_default()
 }
 
 /// Physical pixels: the harness runs at one pixel per point before the app's zoom.
@@ -112,18 +104,44 @@ fn show_on(h: &mut Harness<'_, KioskApp>, panel: &Panel) {
         h.set_size(panel.px / h.ctx.zoom_factor());
         h.step();
     }
+    let shown = h.ctx.viewport_rect().size() * h.ctx.pixels_per_point();
+    assert!(
+        (shown - panel.px).length() < 1.0,
+        "{}: the app sees {shown:?}",
+        panel.name
+    );
 }
 
 /// Shows the current screen at every panel size in both languages; returns all problems.
 /// First every size as it opens (nothing scrolled), then whatever lay off the panel must come
 /// onto it when scrolled to, as a finger would drag it.
-fn at_every_size(h: &mut Harness<'_, KioskApp>, screen: &str) -> Vec<String> {
+fn at_every_size(h: &mut Harness<'_, KioskApp>, screen: &str, titles: [&str; 2]) -> Vec<String> {
     let mut found = Vec::new();
     let mut away = Vec::new();
-    for lang in [Lang::ZhCn, Lang::En] {
+    for (lang, title) in [Lang::ZhCn, Lang::En].into_iter().zip(titles) {
         h.state_mut().state.lang = lang;
         for (i, panel) in PANELS.iter().enumerate() {
             show_on(h, panel);
+            // Still the screen under test (a verdict panel expires), and a screen's worth of
+            // nodes with places to check.
+            let placed: Vec<_> = h
+                .root()
+                .children_recursive()
+                .filter_map(|n| Some((text_of(&n), rect_of(&n)?)))
+                .collect();
+            assert!(
+                placed.len() >= 5,
+                "{screen} ({lang:?}) on {}: only {} nodes placed",
+                panel.name,
+                placed.len()
+            );
+            assert!(
+                placed
+                    .iter()
+                    .any(|(t, r)| t.contains(title) && on_panel(panel).contains_rect(*r)),
+                "{screen} ({lang:?}) on {}: {title:?} is not on the panel",
+                panel.name
+            );
             let (problems, off) = problems(h, panel, &format!("{screen} ({lang:?})"));
             found.extend(problems);
             away.push((lang, i, off));
@@ -141,7 +159,7 @@ fn at_every_size(h: &mut Harness<'_, KioskApp>, screen: &str) -> Vec<String> {
             else {
                 continue; // a frame later it is gone (a tooltip, a spinner): nothing to reach
             };
-            let text = text_of(&node);
+            let (text, role) = (text_of(&node), node.accesskit_node().role());
             node.scroll_to_me();
             for _ in 0..3 {
                 h.step();
@@ -154,6 +172,7 @@ fn at_every_size(h: &mut Harness<'_, KioskApp>, screen: &str) -> Vec<String> {
             let same_words = || {
                 h.root().children_recursive().any(|n| {
                     !text.is_empty()
+                        && n.accesskit_node().role() == role
                         && text_of(&n) == text
                         && rect_of(&n).is_some_and(|r| on_panel(panel).contains_rect(r))
                 })
@@ -180,21 +199,29 @@ fn the_idle_screen_and_its_error_states_fit_every_panel() {
     let (app, _rig) = app_with_frames(&[]);
     let mut h = harness(app);
     h.run();
-    let mut found = at_every_size(&mut h, "idle");
+    let mut found = at_every_size(&mut h, "idle", ["请出示通行码", "Please show your pass code"]);
     h.state_mut().state.camera_error = Some("no camera at /dev/video0: plug it in or set [camera] device".into());
     h.state_mut().state.housekeeping_error = Some("the disk is full: free space on /var/lib/kiosk".into());
-    found.extend(at_every_size(&mut h, "idle with errors"));
+    found.extend(at_every_size(
+        &mut h,
+        "idle with errors",
+        ["请出示通行码", "Please show your pass code"],
+    ));
     assert_fits(found);
 }
 
 #[test]
 fn each_kind_of_verdict_fits_every_panel() {
     let mut found = Vec::new();
-    for (label, title) in [("green", "绿码 请进"), ("red", "禁止入场"), ("forged", "通行码无效")] {
+    for (label, title, en) in [
+        ("green", "绿码 请进", "Welcome"),
+        ("red", "禁止入场", "Entry refused"),
+        ("forged", "通行码无效", "Pass not valid"),
+    ] {
         let (app, _rig) = app_with_frames(&[label]);
         let mut h = harness(app);
         wait_for(&mut h, title, 20);
-        found.extend(at_every_size(&mut h, label));
+        found.extend(at_every_size(&mut h, label, [title, en]));
     }
     assert_fits(found);
 }
@@ -206,13 +233,12 @@ fn the_pin_pad_and_the_operator_screen_fit_every_panel() {
     wait_for(&mut h, "绿码 请进", 20);
     h.get_by_label("管理员界面").click();
     h.run();
-    let mut found = at_every_size(&mut h, "PIN pad");
+    let mut found = at_every_size(&mut h, "PIN pad", ["管理员密码", "Operator PIN"]);
     h.set_size(egui::vec2(1280.0, 800.0));
     h.state_mut().state.lang = Lang::ZhCn;
     h.run();
     enter_pin(&mut h, kiosk::app::DEMO_PIN);
     wait_for(&mut h, "今日通行记录", 10);
-    std::thread::sleep(Duration::from_millis(100));
-    found.extend(at_every_size(&mut h, "operator"));
+    found.extend(at_every_size(&mut h, "operator", ["今日通行记录", "Today's passages"]));
     assert_fits(found);
 }

@@ -301,10 +301,7 @@ fn screen_texts(h: &egui_kittest::Harness<'_, kiosk::app::KioskApp>) -> Vec<Stri
     use egui_kittest::kittest::NodeT;
     h.root()
         .children_recursive()
-        .filter_map(|n| {
-            let ak = n.accesskit_node();
-            ak.label().or_else(|| ak.value())
-        })
+        .map(|n| text_of(&n))
         .filter(|t| !t.is_empty())
         .collect()
 }

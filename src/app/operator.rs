@@ -389,13 +389,7 @@ fn short_word(m: &Messages, lang: crate::i18n::Lang, reason: impl std::fmt::Disp
 }
 
 fn direction_word(m: &Messages, lang: crate::i18n::Lang, d: wire::Direction) -> &str {
-    m.get(
-        lang,
-        match d {
-            wire::Direction::Entry => "direction-entry",
-            wire::Direction::Exit => "direction-exit",
-        },
-    )
+    m.get(lang, crate::i18n::direction_key(d))
 }
 
 /// A pseudonymous id, shortened for a table cell.

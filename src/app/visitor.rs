@@ -7,7 +7,6 @@ use egui::{Align, Color32, Layout, RichText, TextureHandle};
 use super::state::{AppState, Command};
 use crate::i18n::{Lang, Messages};
 use crate::policy::{Reason, VerdictKind};
-use wire::Direction;
 
 pub const ADMIT: Color32 = Color32::from_rgb(0x1b, 0x7f, 0x3b);
 pub const DENY: Color32 = Color32::from_rgb(0xb3, 0x26, 0x1e);
@@ -217,14 +216,7 @@ fn verdict_panel_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, panel: &s
                     .unwrap_or("");
                 match &outcome.recorded {
                     Ok(r) => {
-                        let dir = m.get(
-                            lang,
-                            if r.direction == Direction::Exit {
-                                "direction-exit"
-                            } else {
-                                "direction-entry"
-                            },
-                        );
+                        let dir = m.get(lang, crate::i18n::direction_key(r.direction));
                         ui.label(
                             RichText::new(format!("{name}  ·  {dir}"))
                                 .size(34.0)

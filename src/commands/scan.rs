@@ -242,7 +242,7 @@ pub fn check_config(path: Option<&Path>, online: bool) -> Result<(), CommandErro
         println!("  warning: no [operator] pin_hash: the operator screen cannot be opened");
     }
     let sound = &config.sound;
-    let voices: Vec<&str> = sound.voice.iter().map(|l| crate::voice::tag(*l)).collect();
+    let voices: Vec<&str> = sound.voice.iter().map(|l| l.tag()).collect();
     match (sound.volume, voices.is_empty()) {
         (0, _) => println!("  sound: off (volume 0)"),
         (v, true) => println!("  sound: tones at {v}%, no voice"),
@@ -250,8 +250,11 @@ pub fn check_config(path: Option<&Path>, online: bool) -> Result<(), CommandErro
     }
     if sound.volume > 0 && !voices.is_empty() {
         // The kiosk would only say so on stderr at the first verdict: say it here, before.
-        if let Err(e) = crate::voice::synthesize(sound.voice[0], "ok") {
-            println!("  warning: {e}");
+        for lang in &sound.voice {
+            if let Err(e) = crate::voice::synthesize(*lang, "ok") {
+                println!("  warning: {e}");
+                break;
+            }
         }
     }
     if online {

@@ -46,15 +46,13 @@ impl RawSound {
             .voice_languages
             .unwrap_or_else(|| vec!["zh-CN".into(), "en".into()])
         {
-            let lang = match tag.as_str() {
-                "zh-CN" => Lang::ZhCn,
-                "en" => Lang::En,
-                other => {
-                    return Err(cx.invalid(
-                        "sound",
-                        format!("voice_languages: \"{other}\" is not a language the kiosk speaks; use \"zh-CN\" and/or \"en\""),
-                    ));
-                }
+            let Some(lang) = Lang::from_tag(&tag) else {
+                return Err(cx.invalid(
+                    "sound",
+                    format!(
+                        "voice_languages: \"{tag}\" is not a language the kiosk speaks; use \"zh-CN\" and/or \"en\""
+                    ),
+                ));
             };
             if !voice.contains(&lang) {
                 voice.push(lang);

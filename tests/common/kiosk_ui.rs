@@ -45,6 +45,8 @@ pub fn app_with_texts(texts: Vec<String>, tweak: impl FnOnce(&mut Config)) -> (K
     config.gate_name = "Gate 1".into();
     config.capacity = Some(10);
     config.verdict_seconds = 30.0;
+    // Silent: no espeak-ng and aplay for every verdict of every UI test.
+    config.sound.volume = 0;
     config.operator_pin_hash = Secret(kiosk::app::hash_pin(kiosk::app::DEMO_PIN).unwrap());
     tweak(&mut config);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -125,4 +127,11 @@ pub fn open_operator_screen(app: KioskApp) -> Harness<'static, KioskApp> {
     assert_eq!(h.state().state.screen, Screen::Operator);
     wait_for(&mut h, "今日通行记录", 10);
     h
+}
+
+/// A node's text: egui puts a label's words in its value, a control's in its label.
+pub fn text_of(node: &egui_kittest::Node<'_>) -> String {
+    use egui_kittest::kittest::NodeT;
+    let ak = node.accesskit_node();
+    ak.label().or_else(|| ak.value()).unwrap_or_default()
 }

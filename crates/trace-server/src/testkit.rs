@@ -406,6 +406,11 @@ pub fn quiet_start(span: chrono::Duration) -> chrono::DateTime<chrono::Utc> {
 
 fn quiet_start_before(now: chrono::DateTime<chrono::Utc>, span: chrono::Duration) -> chrono::DateTime<chrono::Utc> {
     use chrono::TimeZone;
+    // UTC and Shanghai days overlap 16 hours at most: a longer span has no quiet start.
+    assert!(
+        span <= chrono::Duration::hours(15),
+        "quiet_start: {span} is longer than any quiet span"
+    );
     let same_days = |a: chrono::DateTime<chrono::Utc>, b: chrono::DateTime<chrono::Utc>| {
         let sh = chrono_tz::Asia::Shanghai;
         a.date_naive() == b.date_naive()
