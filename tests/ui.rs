@@ -437,3 +437,42 @@ fn every_control_is_labelled_and_reachable_by_keyboard() {
         );
     }
 }
+
+#[test]
+fn the_operator_steps_to_yesterday_and_back_and_exports_the_day_shown() {
+    let (app, rig) = app_with_frames(&["green"]);
+    let mut h = harness(app);
+    wait_for(&mut h, "绿码 请进", 20);
+    h.get_by_label("管理员界面").click();
+    h.run();
+    enter_pin(&mut h, kiosk::app::DEMO_PIN);
+    wait_for(&mut h, "今日通行记录 (1)", 10);
+    let today = h.state().state.day_shown.expect("today is shown");
+    h.get_by_label_contains("前一天").click();
+    h.step();
+    wait_for(&mut h, "当日通行记录 (0)", 10);
+    let yesterday = today.pred_opt().unwrap();
+    assert_eq!(h.state().state.day_shown, Some(yesterday));
+    h.get_by_label_contains(&yesterday.format("%Y-%m-%d").to_string());
+    // The export writes the day on the screen.
+    h.get_by_label("导出当日 CSV").click();
+    h.step();
+    let file = rig
+        .config
+        .db_path
+        .parent()
+        .unwrap()
+        .join(format!("passages-{yesterday}.csv"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !file.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+    assert!(file.exists(), "{}", file.display());
+    // Back to today; never past it.
+    h.get_by_label_contains("后一天").click();
+    h.step();
+    wait_for(&mut h, "今日通行记录 (1)", 10);
+    assert!(h.query_by_label_contains("后一天").is_none(), "no step into tomorrow");
+    assert_eq!(h.state().state.day_offset, 0);
+}

@@ -228,9 +228,16 @@ impl KioskApp {
         }
     }
 
-    fn request_day(&mut self) {
+    /// The local day the operator looks at: today, or as many days before as they stepped.
+    fn operator_day(&self) -> chrono::NaiveDate {
         let today = self.clock.now().with_timezone(&self.tz).date_naive();
-        self.pending_day = Some(self.store.day(today, self.tz));
+        today + chrono::Duration::days(self.state.day_offset)
+    }
+
+    fn request_day(&mut self) {
+        let day = self.operator_day();
+        self.state.day_shown = Some(day);
+        self.pending_day = Some(self.store.day(day, self.tz));
     }
 
     fn dispatch(&mut self, ctx: &egui::Context, command: Command) {
@@ -259,10 +266,15 @@ impl KioskApp {
             }
             Command::Leave => self.state.leave(),
             Command::RefreshDay => self.request_day(),
+            Command::ShiftDay(n) => {
+                if self.state.shift_day(n) {
+                    self.request_day();
+                }
+            }
             Command::ExportDay => {
-                let today = self.clock.now().with_timezone(&self.tz).date_naive();
-                let path = self.export_dir.join(format!("passages-{today}.csv"));
-                self.pending_export = Some(self.store.export_day(today, self.tz, path));
+                let day = self.operator_day();
+                let path = self.export_dir.join(format!("passages-{day}.csv"));
+                self.pending_export = Some(self.store.export_day(day, self.tz, path));
             }
             Command::StaffCheck(text) => {
                 let _ = self.jobs.0.send((text, Origin::Staff));

@@ -39,6 +39,40 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
             commands.push(Command::ToggleLang);
         }
     });
+    // Any day, a step at a time: yesterday's visitors are the ones a tracer asks about.
+    ui.horizontal_wrapped(|ui| {
+        if touch_button(
+            ui,
+            RichText::new(format!("← {}", m.get(lang, "op-prev-day"))).size(20.0),
+        )
+        .clicked()
+        {
+            commands.push(Command::ShiftDay(-1));
+        }
+        let day = state
+            .day_shown
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default();
+        let which = if state.day_offset == 0 {
+            format!(" ({})", m.get(lang, "op-today"))
+        } else {
+            String::new()
+        };
+        ui.label(RichText::new(format!("{day}{which}")).size(24.0).strong());
+        if state.day_offset < 0 {
+            if touch_button(
+                ui,
+                RichText::new(format!("{} →", m.get(lang, "op-next-day"))).size(20.0),
+            )
+            .clicked()
+            {
+                commands.push(Command::ShiftDay(1));
+            }
+            if touch_button(ui, RichText::new(m.get(lang, "op-today")).size(20.0)).clicked() {
+                commands.push(Command::ShiftDay(-state.day_offset));
+            }
+        }
+    });
     if let Some(msg) = &state.export_message {
         ui.label(RichText::new(msg).size(18.0));
     }
@@ -257,7 +291,21 @@ fn day_ui(
             });
     });
     ui.separator();
-    ui.label(RichText::new(format!("{} ({})", m.get(lang, "op-passages"), passages.len())).size(20.0));
+    ui.label(
+        RichText::new(format!(
+            "{} ({})",
+            m.get(
+                lang,
+                if state.day_offset == 0 {
+                    "op-passages"
+                } else {
+                    "op-day-passages"
+                }
+            ),
+            passages.len()
+        ))
+        .size(20.0),
+    );
     // Readable at arm's length on a 7-inch panel (zoomed to 0.6): not egui's 14-point body.
     for style in [egui::TextStyle::Body, egui::TextStyle::Button] {
         ui.style_mut()

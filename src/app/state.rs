@@ -56,6 +56,8 @@ pub enum Command {
     PinSubmit,
     Leave,
     RefreshDay,
+    /// Show the day `n` days later (negative: earlier); never past today.
+    ShiftDay(i64),
     ExportDay,
     StaffCheck(String),
 }
@@ -75,6 +77,10 @@ pub struct AppState {
     pub verdict_seconds: f64,
     pub day: Option<(Vec<Passage>, DaySummary)>,
     pub day_error: Option<String>,
+    /// The operator's day, in days before today (0: today).
+    pub day_offset: i64,
+    /// The local day the operator screen shows (or is loading).
+    pub day_shown: Option<chrono::NaiveDate>,
     /// Why closing overdue visits or purging old passages failed, for the operator.
     pub housekeeping_error: Option<String>,
     /// When someone last touched the screen or a key (egui time, seconds).
@@ -103,6 +109,8 @@ impl AppState {
             verdict_seconds,
             day: None,
             day_error: None,
+            day_offset: 0,
+            day_shown: None,
             housekeeping_error: None,
             last_input: 0.0,
             log_notice: None,
@@ -216,8 +224,22 @@ impl AppState {
         }
     }
 
+    /// Moves the operator's day by `n` days, never past today; true when it changed (the
+    /// caller then loads that day).
+    pub fn shift_day(&mut self, n: i64) -> bool {
+        let offset = (self.day_offset + n).min(0);
+        let changed = offset != self.day_offset;
+        if changed {
+            self.day_offset = offset;
+            self.day = None;
+        }
+        changed
+    }
+
     pub fn leave(&mut self) {
         self.screen = Screen::Visitor;
+        // The next operator starts on today.
+        self.day_offset = 0;
         self.pin.entered.clear();
         self.staff_text.clear();
         self.export_message = None;
@@ -242,6 +264,23 @@ mod tests {
             recorded: Err("not in this test".into()),
             when_not_recorded: crate::gate::WhenNotRecorded::Admit,
         }
+    }
+
+    #[test]
+    fn the_operators_day_steps_back_never_past_today_and_resets_on_leaving() {
+        let mut s = AppState::new("v".into(), "g".into(), None, 4.0);
+        assert!(!s.shift_day(1), "tomorrow is not a day to look at");
+        assert!(s.shift_day(-1) && s.shift_day(-1));
+        assert_eq!(s.day_offset, -2);
+        assert!(
+            s.day.is_none(),
+            "the old day's numbers are dropped while the new one loads"
+        );
+        assert!(s.shift_day(5));
+        assert_eq!(s.day_offset, 0);
+        s.shift_day(-3);
+        s.leave();
+        assert_eq!(s.day_offset, 0);
     }
 
     #[test]
