@@ -9,6 +9,9 @@ out=${1:?usage: scripts/screenshot.sh OUT_DIR [WxH ...]}
 shift
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(800x480 1280x800 1920x1080 1080x1920)
+for size in "${sizes[@]}"; do
+  [[ $size =~ ^[0-9]+x[0-9]+$ ]] || { echo "error: $size is not WxH (say 800x480)" >&2; exit 2; }
+done
 cd "$(dirname "$0")/.."
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -26,15 +29,16 @@ bin=$(realpath "$bin")
 
 pids=()
 work=
-trap 'kill "${pids[@]}" 2>/dev/null || true; [ -z "$work" ] || rm -rf "$work"' EXIT
+fifo=
+trap 'kill ${pids[@]+"${pids[@]}"} 2>/dev/null || true; [ -z "$work" ] || rm -rf "$work"; [ -z "$fifo" ] || rm -f "$fifo"' EXIT
 for size in "${sizes[@]}"; do
   dir="$out/$size"
   mkdir -p "$dir"
-  case $size in [0-9]*x[0-9]*) ;; *) echo "error: $size is not WxH" >&2; exit 2 ;; esac
   # Xvfb picks a free display itself and says which (a fixed guess can land on another's).
   fifo=$(mktemp -u); mkfifo "$fifo"
   Xvfb -displayfd 3 -screen 0 "${size}x24" -nolisten tcp 3>"$fifo" >/dev/null 2>&1 & pids+=($!)
-  read -r number <"$fifo"; rm -f "$fifo"
+  read -r -t 15 number <"$fifo" || { echo "error: Xvfb did not start at $size" >&2; exit 1; }
+  rm -f "$fifo"; fifo=
   display=:$number
   DISPLAY=$display matchbox-window-manager -use_titlebar no >/dev/null 2>&1 & pids+=($!)
   # A fresh log each time: the demo's playlist starts again at green.
@@ -43,7 +47,8 @@ for size in "${sizes[@]}"; do
   pids+=($kiosk)
   # The kiosk's own window, once mapped, must cover the whole panel (the root window always
   # does: checking the screenshot's size alone would prove nothing).
-  window=$(DISPLAY=$display timeout 30 xdotool search --sync --onlyvisible --pid "$kiosk" | head -1)
+  window=$(DISPLAY=$display timeout 30 xdotool search --sync --onlyvisible --pid "$kiosk" | head -1) || true
+  [ -n "$window" ] || { echo "error: no kiosk window at $size; its log:" >&2; cat "$dir/kiosk.log" >&2; exit 1; }
   shoot() {
     DISPLAY=$display import -window root "$dir/$1.png"
     local geometry; geometry=$(DISPLAY=$display xdotool getwindowgeometry --shell "$window")

@@ -93,19 +93,28 @@ pub fn synthesize(lang: Lang, text: &str) -> Result<Pcm, VoiceError> {
         })?;
     if let Some(mut stdin) = child.stdin.take() {
         // A sentence is far below a pipe's buffer: this never waits for the reader.
-        stdin.write_all(text.as_bytes()).map_err(|e| failed(e.to_string()))?;
+        if let Err(e) = stdin.write_all(text.as_bytes()) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(failed(e.to_string()));
+        }
     }
     // The audio is read on its own thread so a hung espeak-ng can be killed from this one.
+    // Each pipe on its own thread: neither can fill while the other is read.
     let (mut stdout, mut stderr) = (child.stdout.take(), child.stderr.take());
-    let reader = std::thread::spawn(move || {
-        let (mut audio, mut errors) = (Vec::new(), String::new());
+    let audio_reader = std::thread::spawn(move || {
+        let mut audio = Vec::new();
         if let Some(out) = stdout.as_mut() {
             let _ = out.read_to_end(&mut audio);
         }
+        audio
+    });
+    let error_reader = std::thread::spawn(move || {
+        let mut errors = String::new();
         if let Some(err) = stderr.as_mut() {
             let _ = err.read_to_string(&mut errors);
         }
-        (audio, errors)
+        errors
     });
     let started = std::time::Instant::now();
     let status = loop {
@@ -120,9 +129,10 @@ pub fn synthesize(lang: Lang, text: &str) -> Result<Pcm, VoiceError> {
             Err(e) => break Err(failed(e.to_string())),
         }
     };
-    let (audio, errors) = reader
+    let audio = audio_reader
         .join()
         .map_err(|_| failed("its output could not be read".into()))?;
+    let errors = error_reader.join().unwrap_or_default();
     let status = status?;
     if !status.success() {
         return Err(failed(format!("{status}: {}", errors.trim())));

@@ -19,7 +19,7 @@ use crate::frames::FrameSource;
 use crate::gate::WhenNotRecorded;
 use crate::policy::{Verdict, VerdictKind};
 use crate::store::writer::StoreHandle;
-use crate::store::{DaySummary, Passage, Recorded, ScanInput};
+use crate::store::{Recorded, ScanInput};
 use wire::{Direction, Reason};
 
 /// How a text reached the kiosk.
@@ -86,9 +86,8 @@ pub enum UiEvent {
     /// `Some(message)` while the camera is unavailable; `None` once frames flow again.
     Camera(Option<String>),
     Scanned(Box<ScanOutcome>),
-    Day(Result<(Vec<Passage>, DaySummary), String>),
     PinChecked(bool),
-    Sync(crate::sync::SyncStatus),
+    Sync(Box<crate::sync::SyncStatus>),
     /// The passage log was damaged at start-up and moved aside: the operator must know.
     LogMovedAside(String),
     /// `Some(message)` while closing overdue visits or purging fails; `None` once it works.

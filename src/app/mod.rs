@@ -40,7 +40,9 @@ pub struct KioskApp {
     preview: Option<TextureHandle>,
     wedge: String,
     pending_export: Option<Receiver<Result<usize, crate::store::StoreError>>>,
-    pending_day: Option<Receiver<DayReply>>,
+    /// The day asked of the store, and where its answer comes: an answer for any other day
+    /// than the one on screen is dropped.
+    pending_day: Option<(chrono::NaiveDate, Receiver<DayReply>)>,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
     /// Every watched thread's beat (for the systemd watchdog), and the UI's own.
     pub heartbeats: crate::watchdog::Heartbeats,
@@ -123,14 +125,7 @@ impl KioskApp {
                         self.request_day();
                     }
                 }
-                UiEvent::Day(result) => match result {
-                    Ok(day) => {
-                        self.state.day = Some(day);
-                        self.state.day_error = None;
-                    }
-                    Err(e) => self.state.day_error = Some(e),
-                },
-                UiEvent::Sync(status) => self.state.synced(status),
+                UiEvent::Sync(status) => self.state.synced(*status),
                 UiEvent::Housekeeping(problem) => self.state.housekeeping_error = problem,
                 UiEvent::LogMovedAside(notice) => self.state.log_notice = Some(notice),
                 UiEvent::PinChecked(ok) => {
@@ -148,10 +143,24 @@ impl KioskApp {
                 }
             }
         }
-        if let Some(result) = self.pending_day.as_ref().and_then(|rx| rx.try_recv().ok()) {
+        let answered = self
+            .pending_day
+            .as_ref()
+            .and_then(|(day, rx)| Some((*day, rx.try_recv().ok()?)));
+        if let Some((day, result)) = answered {
             self.pending_day = None;
-            let _ = self.events_tx.send(UiEvent::Day(result.map_err(|e| e.to_string())));
+            if self.state.day_shown == Some(day) {
+                self.state.day_loaded(result.map_err(|e| e.to_string()));
+            }
             ctx.request_repaint();
+        }
+        // Past midnight "today" is a new day: the operator watching today follows it.
+        if self.state.screen == Screen::Operator
+            && self.state.day_offset == 0
+            && self.pending_day.is_none()
+            && self.state.day_shown.is_some_and(|d| d != self.operator_day())
+        {
+            self.request_day();
         }
         if let Some(result) = self.pending_export.as_ref().and_then(|rx| rx.try_recv().ok()) {
             self.pending_export = None;
@@ -236,8 +245,13 @@ impl KioskApp {
 
     fn request_day(&mut self) {
         let day = self.operator_day();
+        if self.state.day_shown != Some(day) {
+            // Never one day's numbers under another day's date, even for a frame.
+            self.state.day = None;
+            self.state.day_error = None;
+        }
         self.state.day_shown = Some(day);
-        self.pending_day = Some(self.store.day(day, self.tz));
+        self.pending_day = Some((day, self.store.day(day, self.tz)));
     }
 
     fn dispatch(&mut self, ctx: &egui::Context, command: Command) {
@@ -272,7 +286,8 @@ impl KioskApp {
                 }
             }
             Command::ExportDay => {
-                let day = self.operator_day();
+                // The day on the screen, even if midnight passed since it was loaded.
+                let day = self.state.day_shown.unwrap_or_else(|| self.operator_day());
                 let path = self.export_dir.join(format!("passages-{day}.csv"));
                 self.pending_export = Some(self.store.export_day(day, self.tz, path));
             }

@@ -236,10 +236,26 @@ impl AppState {
         changed
     }
 
+    /// The store's answer for the day on screen.
+    pub fn day_loaded(&mut self, result: Result<(Vec<Passage>, DaySummary), String>) {
+        match result {
+            Ok(day) => {
+                self.day = Some(day);
+                self.day_error = None;
+            }
+            Err(e) => {
+                self.day = None;
+                self.day_error = Some(e);
+            }
+        }
+    }
+
     pub fn leave(&mut self) {
         self.screen = Screen::Visitor;
-        // The next operator starts on today.
+        // The next operator starts on today, loaded afresh.
         self.day_offset = 0;
+        self.day = None;
+        self.day_shown = None;
         self.pin.entered.clear();
         self.staff_text.clear();
         self.export_message = None;
@@ -281,6 +297,22 @@ mod tests {
         s.shift_day(-3);
         s.leave();
         assert_eq!(s.day_offset, 0);
+    }
+
+    #[test]
+    fn a_failed_load_leaves_no_numbers_and_leaving_forgets_the_day() {
+        let mut s = AppState::new("v".into(), "g".into(), None, 4.0);
+        s.day_loaded(Ok((Vec::new(), DaySummary::default())));
+        assert!(s.day.is_some());
+        s.day_loaded(Err("disk".into()));
+        assert!(
+            s.day.is_none() && s.day_error.is_some(),
+            "no stale numbers beside the error"
+        );
+        s.day_loaded(Ok((Vec::new(), DaySummary::default())));
+        s.day_shown = chrono::NaiveDate::from_ymd_opt(2026, 11, 20);
+        s.leave();
+        assert!(s.day.is_none() && s.day_shown.is_none());
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub fn build(
     };
     if start_status != SyncStatus::default() {
         // The receiver is ours and still alive; a failed send cannot happen here.
-        let _sent = events_tx.send(UiEvent::Sync(start_status.clone()));
+        let _sent = events_tx.send(UiEvent::Sync(Box::new(start_status.clone())));
     }
     let rules: crate::check::SharedRules = Arc::new(std::sync::RwLock::new(start_rules));
     let scan_ctx = ScanContext {
@@ -127,7 +127,7 @@ pub fn build(
             },
             move |status| {
                 // Ends with the UI: nothing left to tell.
-                let _sent = tx.send(UiEvent::Sync(status));
+                let _sent = tx.send(UiEvent::Sync(Box::new(status)));
                 n();
             },
         )?;
