@@ -2,7 +2,8 @@
 //! reason line), synthesized by espeak-ng, played after the verdict's tone on the kiosk's one
 //! audio thread so the UI never waits for a speaker.
 //!
-//! Prompts are rendered at run time, once per reason and language, and kept in memory: the
+//! Prompts are rendered at start, once per reason and language, on a thread of their own (the
+//! audio thread only plays, so a slow espeak-ng never delays a tone), and kept in memory: the
 //! words are the screen's own (assets/i18n, built in), so what is heard always matches what is
 //! shown, and no rendered files need shipping or updating.
 //! Without espeak-ng the kiosk still plays its tones and says once why it is not speaking.
@@ -182,10 +183,20 @@ impl Speaker {
             return Speaker::silent();
         }
         let (tx, rx) = channel();
+        let prompts = Prompts::default();
+        if !config.voice.is_empty() {
+            let (config, prompts) = (config.clone(), prompts.clone());
+            let rendering = std::thread::Builder::new()
+                .name("voice-render".into())
+                .spawn(move || render_prompts(&config, &messages, &prompts));
+            if let Err(e) = rendering {
+                eprintln!("kiosk: no spoken verdicts: cannot start the thread that renders them: {e}");
+            }
+        }
         let config = config.clone();
         let spawned = std::thread::Builder::new()
             .name("voice".into())
-            .spawn(move || speak_verdicts(rx, &config, &messages));
+            .spawn(move || speak_verdicts(rx, &config, &prompts));
         match spawned {
             Ok(_) => Speaker { verdicts: Some(tx) },
             Err(e) => {
@@ -243,14 +254,51 @@ impl Inbox<'_> {
 /// A rendered prompt: WAV bytes and seconds.
 type Clip = (Vec<u8>, f32);
 
-fn speak_verdicts(rx: Receiver<Shown>, config: &SoundConfig, messages: &Messages) {
+/// Every prompt rendered so far, by language and message key. Rendering happens on its own
+/// thread, ahead of time: the audio thread only plays, so a slow or hung espeak-ng never
+/// delays the tone a visitor's verdict needs.
+type Prompts = std::sync::Arc<std::sync::Mutex<HashMap<(Lang, String), Clip>>>;
+
+/// Renders every prompt in every configured language once at start; what failed is tried again
+/// after `RETRY_SYNTHESIS` until all are there.
+fn render_prompts(config: &SoundConfig, messages: &Messages, prompts: &Prompts) {
+    let mut told = false;
+    loop {
+        let mut missing = 0;
+        for &lang in &config.voice {
+            for key in prompt_keys(messages) {
+                let slot = (lang, key);
+                if prompts.lock().map(|p| p.contains_key(&slot)).unwrap_or(true) {
+                    continue;
+                }
+                match synthesize(lang, messages.get(lang, &slot.1)) {
+                    Ok(pcm) => {
+                        let pcm = pcm.at_volume(config.volume);
+                        if let Ok(mut p) = prompts.lock() {
+                            p.insert(slot, (pcm.to_wav(), pcm.seconds()));
+                        }
+                    }
+                    Err(e) => {
+                        missing += 1;
+                        if !std::mem::replace(&mut told, true) {
+                            eprintln!("kiosk: {e}");
+                        }
+                    }
+                }
+            }
+        }
+        if missing == 0 {
+            return;
+        }
+        std::thread::sleep(RETRY_SYNTHESIS);
+    }
+}
+
+fn speak_verdicts(rx: Receiver<Shown>, config: &SoundConfig, prompts: &Prompts) {
     let (admit, refuse) = tones();
     let (admit, refuse) = (admit.at_volume(config.volume), refuse.at_volume(config.volume));
     let (admit, refuse) = ((admit.to_wav(), admit.seconds()), (refuse.to_wav(), refuse.seconds()));
-    // Rendered once per reason and language; a failure (espeak-ng busy, briefly missing) is
-    // tried again after RETRY_SYNTHESIS, not at every verdict.
-    let mut prompts: HashMap<(Lang, String), Result<Clip, std::time::Instant>> = HashMap::new();
-    let (mut told_no_device, mut told_no_voice) = (false, false);
+    let mut told_no_device = false;
     let mut inbox = Inbox {
         rx: &rx,
         newer: rx.recv().ok(),
@@ -279,29 +327,10 @@ fn speak_verdicts(rx: Receiver<Shown>, config: &SoundConfig, messages: &Messages
             if inbox.interrupted(std::time::Duration::ZERO) {
                 break;
             }
-            let slot = (lang, key.clone());
-            let due = match prompts.get(&slot) {
-                Some(Ok(_)) => false,
-                Some(Err(failed_at)) => failed_at.elapsed() > RETRY_SYNTHESIS,
-                None => true,
-            };
-            if due {
-                let rendered = match synthesize(lang, messages.get(lang, &key)) {
-                    Ok(pcm) => {
-                        let pcm = pcm.at_volume(config.volume);
-                        Ok((pcm.to_wav(), pcm.seconds()))
-                    }
-                    Err(e) => {
-                        if !std::mem::replace(&mut told_no_voice, true) {
-                            eprintln!("kiosk: {e}");
-                        }
-                        Err(std::time::Instant::now())
-                    }
-                };
-                prompts.insert(slot.clone(), rendered);
-            }
-            if let Some(Ok((wav, secs))) = prompts.get(&slot)
-                && aplay_until(wav, *secs, &mut |d| inbox.interrupted(d)) == Played::Interrupted
+            // Not rendered yet (the first seconds after start) or not renderable: tone only.
+            let clip = prompts.lock().ok().and_then(|p| p.get(&(lang, key.clone())).cloned());
+            if let Some((wav, secs)) = clip
+                && aplay_until(&wav, secs, &mut |d| inbox.interrupted(d)) == Played::Interrupted
             {
                 break;
             }
@@ -360,6 +389,32 @@ mod tests {
         inbox.newer = None;
         drop(tx);
         assert!(inbox.interrupted(short) && inbox.closed, "the app has gone: stop");
+    }
+
+    #[test]
+    fn every_prompt_is_rendered_ahead_for_the_configured_language_only() {
+        // Through the real espeak-ng (scripts/lib.sh installs it); render_prompts would wait a
+        // minute and retry without it, so say so at once instead.
+        synthesize(Lang::En, "ok").expect("espeak-ng is needed for this test: apt-get install espeak-ng");
+        let config = SoundConfig {
+            volume: 50,
+            voice: vec![Lang::En],
+        };
+        let m = Messages::default();
+        let prompts = Prompts::default();
+        render_prompts(&config, &m, &prompts);
+        let rendered = prompts.lock().unwrap();
+        let keys = prompt_keys(&m);
+        assert_eq!(rendered.len(), keys.len());
+        for key in &keys {
+            let (wav, secs) = &rendered[&(Lang::En, key.clone())];
+            assert!(*secs > 0.5, "{key}: {secs} s");
+            assert_eq!(Pcm::from_wav(wav).map(|p| p.seconds()), Some(*secs));
+        }
+        assert!(
+            !rendered.keys().any(|(lang, _)| *lang == Lang::ZhCn),
+            "zh-CN was not asked for"
+        );
     }
 
     #[test]
