@@ -309,12 +309,7 @@ fn screen_texts(h: &egui_kittest::Harness<'_, kiosk::app::KioskApp>) -> Vec<Stri
 #[test]
 fn the_operator_screen_speaks_one_language_at_a_time() {
     let (app, _rig) = app_with_frames(&["red"]);
-    let mut h = harness(app);
-    wait_for(&mut h, "禁止入场", 30);
-    h.get_by_label("管理员界面").click();
-    h.run();
-    enter_pin(&mut h, kiosk::app::DEMO_PIN);
-    wait_for(&mut h, "今日通行记录", 10);
+    let mut h = open_operator_screen_after(app, "禁止入场");
     // Chinese: none of the English words of the screen's messages (the switch names its
     // language in that language, so "English" stays).
     let m = kiosk::i18n::Messages::default();
@@ -441,11 +436,7 @@ fn every_control_is_labelled_and_reachable_by_keyboard() {
 #[test]
 fn the_operator_steps_to_yesterday_and_back_and_exports_the_day_shown() {
     let (app, rig) = app_with_frames(&["green"]);
-    let mut h = harness(app);
-    wait_for(&mut h, "绿码 请进", 20);
-    h.get_by_label("管理员界面").click();
-    h.run();
-    enter_pin(&mut h, kiosk::app::DEMO_PIN);
+    let mut h = open_operator_screen_after(app, "绿码 请进");
     wait_for(&mut h, "今日通行记录 (1)", 10);
     let today = h.state().state.day_shown.expect("today is shown");
     h.get_by_label_contains("前一天").click();

@@ -121,12 +121,25 @@ pub fn enter_pin(h: &mut Harness<'_, KioskApp>, pin: &str) {
 pub fn open_operator_screen(app: KioskApp) -> Harness<'static, KioskApp> {
     let mut h = harness(app);
     h.run();
+    to_operator_screen(&mut h);
+    h
+}
+
+/// [`open_operator_screen`] once the camera's pass has shown its verdict (`title`), so the
+/// day's log holds it.
+pub fn open_operator_screen_after(app: KioskApp, title: &str) -> Harness<'static, KioskApp> {
+    let mut h = harness(app);
+    wait_for(&mut h, title, 30);
+    to_operator_screen(&mut h);
+    h
+}
+
+fn to_operator_screen(h: &mut Harness<'static, KioskApp>) {
     h.get_by_label("管理员界面").click();
     h.run();
-    enter_pin(&mut h, kiosk::app::DEMO_PIN);
+    enter_pin(h, kiosk::app::DEMO_PIN);
     assert_eq!(h.state().state.screen, Screen::Operator);
-    wait_for(&mut h, "今日通行记录", 10);
-    h
+    wait_for(h, "今日通行记录", 10);
 }
 
 /// A node's text: egui puts a label's words in its value, a control's in its label.
