@@ -85,6 +85,8 @@ pub enum UiEvent {
     Preview(GrayImage),
     /// `Some(message)` while the camera is unavailable; `None` once frames flow again.
     Camera(Option<String>),
+    /// A code is in view but cannot be read (true), or that is over (false).
+    UnreadableCode(bool),
     Scanned(Box<ScanOutcome>),
     PinChecked(bool),
     Sync(Box<crate::sync::SyncStatus>),
@@ -115,6 +117,8 @@ pub fn spawn_camera(
         let mut camera_ok = None::<bool>;
         let mut last_preview = Instant::now() - Duration::from_secs(1);
         let mut last_text: Option<(String, Instant)> = None;
+        let mut unreadable = crate::decode::UnreadableCode::default();
+        let mut looked = false;
         loop {
             // A source stuck inside next_frame stops the beats: the watchdog restarts the kiosk.
             beat.beat();
@@ -146,6 +150,17 @@ pub fn spawn_camera(
                 notify();
             }
             let outcome = pipeline.decode(&frame);
+            // Looked for on every other unread frame: half the cost on an empty scene, and
+            // still a few looks a second at a code that will not read.
+            looked = !looked;
+            let read = !outcome.texts.is_empty();
+            let seen = (!read && looked).then(|| crate::decode::code_seen(&frame));
+            if let Some(show) = unreadable.frame(read, seen, Instant::now()) {
+                if events.send(UiEvent::UnreadableCode(show)).is_err() {
+                    return;
+                }
+                notify();
+            }
             if let Some(text) = pick_text(&outcome.texts) {
                 // The same code in consecutive frames is one scan; the store's repeat window
                 // handles a visitor who shows it again later.

@@ -345,3 +345,70 @@ fn a_gate_whose_log_was_reset_learns_who_it_let_in_from_the_server() {
     assert!(gate.admits("p2"));
     gate._dir = fresh;
 }
+
+#[test]
+fn staff_check_out_one_visitor_and_everyone_at_closing_time_across_gates() {
+    let server = TestServer::start();
+    let mut north = Gate::new(&server, "north", None);
+    let mut south = Gate::new(&server, "south", None);
+    assert!(north.admits("forgot") && north.admits("n1") && south.admits("s1"));
+    north.round().unwrap();
+    south.round().unwrap();
+    north.round().unwrap();
+    assert_eq!(north.venue.inside, 3);
+
+    // A visitor who left without scanning is checked out by staff at the north gate.
+    let one = north
+        .store
+        .check_out(&kiosk::store::CheckOut::One("forgot".into()), Utc::now())
+        .unwrap();
+    assert_eq!((one.closed, one.occupancy), (1, 2));
+    let nobody = north
+        .store
+        .check_out(&kiosk::store::CheckOut::One("stranger".into()), Utc::now())
+        .unwrap();
+    assert_eq!(nobody.closed, 0, "someone not inside is not checked out");
+
+    // Closing time at the north gate: everyone inside, s1 who came in by the south gate too.
+    let inside: Vec<String> = north
+        .store
+        .inside_now(Utc::now())
+        .unwrap()
+        .into_iter()
+        .map(|v| format!("{}@{}", v.subject, v.gate.unwrap_or_default()))
+        .collect();
+    assert_eq!(inside, ["n1@", "s1@south door"]);
+    let all = north
+        .store
+        .check_out(&kiosk::store::CheckOut::Everyone, Utc::now())
+        .unwrap();
+    assert_eq!((all.closed, all.occupancy), (2, 0));
+    let exits: Vec<(String, Reason, bool)> = north
+        .store
+        .passages_between(
+            Utc::now() - chrono::Duration::hours(1),
+            Utc::now() + chrono::Duration::hours(1),
+        )
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.direction == Direction::Exit)
+        .map(|p| (p.subject.unwrap(), p.reason, p.inferred))
+        .collect();
+    assert_eq!(
+        exits,
+        [
+            ("forgot".to_string(), Reason::StaffCheckout, true),
+            ("n1".to_string(), Reason::ClosingCheckout, true),
+            ("s1".to_string(), Reason::ClosingCheckout, true),
+        ]
+    );
+    assert_eq!(north.store.verify_chain().unwrap().1, None);
+
+    // The exits reach the server like any passage; the venue and the other gate see it empty.
+    north.round().unwrap();
+    south.round().unwrap();
+    assert_eq!((north.venue.inside, south.venue.inside), (0, 0));
+    assert_eq!(south.store.inside_now(Utc::now()).unwrap(), []);
+    assert!(south.admits("s1"), "s1 comes back the next day as a new entry");
+    assert_eq!(south.scan("s1").direction, Direction::Exit);
+}

@@ -202,6 +202,10 @@ fn the_idle_screen_and_its_error_states_fit_every_panel() {
     let mut found = at_every_size(&mut h, "idle", ["请出示通行码", "Please show your pass code"]);
     h.state_mut().state.camera_error = Some("no camera at /dev/video0: plug it in or set [camera] device".into());
     h.state_mut().state.housekeeping_error = Some("the disk is full: free space on /var/lib/kiosk".into());
+    // Sync down with the venue's room shared ("working alone"), and a code in view that will
+    // not read (the brightness hint).
+    h.state_mut().state.sync = Some(sync_in_trouble());
+    h.state_mut().state.code_unreadable = true;
     found.extend(at_every_size(
         &mut h,
         "idle with errors",
@@ -239,6 +243,121 @@ fn the_pin_pad_and_the_operator_screen_fit_every_panel() {
     h.run();
     enter_pin(&mut h, kiosk::app::DEMO_PIN);
     wait_for(&mut h, "今日通行记录", 10);
-    found.extend(at_every_size(&mut h, "operator", ["今日通行记录", "Today's passages"]));
+    found.extend(at_every_size(&mut h, "operator", ["管理员 · ", "Operator · "]));
     assert_fits(found);
+}
+
+/// Every sync trouble the operator screen can show at once: sync failing, a stale trust list,
+/// a cut log, a wrong clock, lost and parked passages, a venue cut off with conflicts.
+fn sync_in_trouble() -> kiosk::sync::SyncStatus {
+    let now = chrono::Utc::now();
+    let gate = |name: &str| wire::GateCount {
+        kiosk_id: format!("k-{name}"),
+        gate: name.into(),
+        entries: 1234,
+        exits: 1200,
+        last_seen: Some(now),
+    };
+    kiosk::sync::SyncStatus {
+        pending: 4812,
+        last_success: Some(now - chrono::Duration::hours(30)),
+        last_error: Some(
+            "cannot reach the trace server at https://trace.example.org: connection refused; check the network".into(),
+        ),
+        server_missing: vec![(12, 40), (77, 77), (90, 95), (101, 130)],
+        parked: vec![(55, "passage time is 3 days in the future".into())],
+        trust_problems: vec!["the cached trust list is 9 days old (older than 7): sync to refresh it".into()],
+        chain_problem: Some("the server holds passage #400 but this log ends at #380".into()),
+        clock_problem: Some("the clock reads 2020-01-01, before the trust list was signed: set the time".into()),
+        venue: kiosk::venue::VenueStatus {
+            inside: 321,
+            occupancy: 330,
+            capacity: Some(500),
+            gates: vec![gate("North door"), gate("South door"), gate("Car park lift")],
+            conflicts: vec![wire::GateConflict {
+                subject: "vp1:0123456789abcdef".into(),
+                first_kiosk: "k-north".into(),
+                first_gate: "North door".into(),
+                first_at: now - chrono::Duration::hours(2),
+                second_kiosk: "k-south".into(),
+                second_gate: "South door".into(),
+                second_at: now - chrono::Duration::hours(1),
+            }],
+            last_contact: Some(now - chrono::Duration::hours(30)),
+            alone: true,
+            ..Default::default()
+        },
+    }
+}
+
+#[test]
+fn the_locked_pin_pad_and_an_operator_screen_in_trouble_fit_every_panel() {
+    let (app, _rig) = app_with_frames(&["green"]);
+    let mut h = harness(app);
+    wait_for(&mut h, "绿码 请进", 20);
+    h.get_by_label("管理员界面").click();
+    h.run();
+    let now = h.ctx.input(|i| i.time);
+    h.state_mut().state.pin.locked_until = Some(now + 3600.0);
+    h.run();
+    let mut found = at_every_size(&mut h, "locked PIN pad", ["管理员密码", "Operator PIN"]);
+    h.state_mut().state.pin.locked_until = None;
+    h.set_size(egui::vec2(1280.0, 800.0));
+    h.state_mut().state.lang = Lang::ZhCn;
+    h.run();
+    enter_pin(&mut h, kiosk::app::DEMO_PIN);
+    wait_for(&mut h, "今日通行记录", 10);
+    h.state_mut().state.sync_configured = true;
+    h.state_mut().state.sync = Some(sync_in_trouble());
+    // "Check out everyone" asked, waiting for the yes, above the list of who is inside.
+    h.state_mut().state.confirm_everyone = true;
+    h.state_mut().state.search = "demo".into();
+    h.run();
+    found.extend(at_every_size(
+        &mut h,
+        "operator in trouble",
+        ["管理员 · ", "Operator · "],
+    ));
+    assert_fits(found);
+}
+
+#[test]
+fn large_type_fits_every_panel_idle_and_with_a_verdict() {
+    let (app, _rig) = app_with_frames_tweaked(&[], |c| c.large_text = true);
+    let mut h = harness(app);
+    h.run();
+    assert!(
+        h.state().state.large,
+        "[display] large_text starts the screen in large type"
+    );
+    // Its switch says how to go back.
+    h.get_by_label("标准字");
+    let mut found = at_every_size(&mut h, "large idle", ["请出示通行码", "Please show your pass code"]);
+    for (label, title, en) in [("green", "绿码 请进", "Welcome"), ("red", "禁止入场", "Entry refused")] {
+        let (app, _rig) = app_with_frames_tweaked(&[label], |c| c.large_text = true);
+        let mut h = harness(app);
+        wait_for(&mut h, title, 20);
+        found.extend(at_every_size(&mut h, &format!("large {label}"), [title, en]));
+    }
+    assert_fits(found);
+}
+
+#[test]
+fn a_visitor_switches_to_large_type_and_the_prompt_grows() {
+    let (app, _rig) = app_with_frames(&[]);
+    let mut h = harness(app);
+    h.run();
+    let height = |h: &Harness<'_, KioskApp>| rect_of(&h.get_by_label("请出示通行码")).unwrap().height();
+    let normal = height(&h);
+    h.get_by_label("大字").click();
+    h.run();
+    assert!(h.state().state.large);
+    let large = height(&h);
+    assert!(
+        (large / normal - kiosk::app::LARGE_SCALE).abs() < 0.1,
+        "the prompt went from {normal} to {large} px"
+    );
+    h.get_by_label("标准字").click();
+    h.run();
+    assert!(!h.state().state.large);
 }

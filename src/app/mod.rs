@@ -3,6 +3,7 @@
 //! Neither blocks nor touches the disk.
 
 pub mod fit;
+mod inside;
 mod launch;
 mod operator;
 mod pin;
@@ -16,6 +17,7 @@ use egui::TextureHandle;
 
 pub use launch::{DEMO_PIN, Launch, LaunchError, demo_config, hash_pin, install_fonts, run, verify_pin};
 use state::{AppState, Command, Screen};
+pub use visitor::LARGE_SCALE;
 pub use wiring::{MakeSource, build};
 
 use crate::config::Secret;
@@ -24,7 +26,7 @@ use crate::store::writer::StoreHandle;
 use crate::workers::{Origin, ScanJobs, UiEvent};
 
 /// The store's reply to a day-view request.
-type DayReply = Result<(Vec<crate::store::Passage>, crate::store::DaySummary), crate::store::StoreError>;
+type DayReply = Result<crate::store::DayView, crate::store::StoreError>;
 
 pub struct KioskApp {
     pub state: AppState,
@@ -40,6 +42,7 @@ pub struct KioskApp {
     preview: Option<TextureHandle>,
     wedge: String,
     pending_export: Option<Receiver<Result<usize, crate::store::StoreError>>>,
+    pending_checkout: Option<Receiver<Result<crate::store::CheckedOut, crate::store::StoreError>>>,
     /// The day asked of the store, and where its answer comes: an answer for any other day
     /// than the one on screen is dropped.
     pending_day: Option<(chrono::NaiveDate, Receiver<DayReply>)>,
@@ -91,6 +94,7 @@ impl KioskApp {
             preview: None,
             wedge: String::new(),
             pending_export: None,
+            pending_checkout: None,
             pending_day: None,
             clock,
             heartbeats: crate::watchdog::Heartbeats::default(),
@@ -117,6 +121,7 @@ impl KioskApp {
                     }
                 }
                 UiEvent::Camera(err) => self.state.camera_error = err,
+                UiEvent::UnreadableCode(shown) => self.state.code_unreadable = shown,
                 UiEvent::Scanned(outcome) => {
                     self.speaker.say(outcome.shown());
                     let refresh = self.state.screen == Screen::Operator;
@@ -169,6 +174,15 @@ impl KioskApp {
                 Err(e) => format!("Error: {e}"),
             });
         }
+        if let Some(result) = self.pending_checkout.as_ref().and_then(|rx| rx.try_recv().ok()) {
+            self.pending_checkout = None;
+            self.state
+                .checked_out(result.map(|c| (c.closed, c.occupancy)).map_err(|e| e.to_string()));
+            // The log and who is inside changed: show them as they are now.
+            if self.state.screen == Screen::Operator {
+                self.request_day();
+            }
+        }
         match self.state.screen {
             Screen::Visitor => self.read_wedge(ctx),
             Screen::Pin => self.read_pin_keys(ctx, now),
@@ -180,7 +194,7 @@ impl KioskApp {
         if let Some(wait) = self.state.tick(now) {
             ctx.request_repaint_after(std::time::Duration::from_secs_f64(wait.max(0.05)));
         }
-        if self.pending_day.is_some() || self.pending_export.is_some() {
+        if self.pending_day.is_some() || self.pending_export.is_some() || self.pending_checkout.is_some() {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }
     }
@@ -251,13 +265,14 @@ impl KioskApp {
             self.state.day_error = None;
         }
         self.state.day_shown = Some(day);
-        self.pending_day = Some((day, self.store.day(day, self.tz)));
+        self.pending_day = Some((day, self.store.day(day, self.tz, self.clock.now())));
     }
 
     fn dispatch(&mut self, ctx: &egui::Context, command: Command) {
         let now = ctx.input(|i| i.time);
         match command {
             Command::ToggleLang => self.state.lang = self.state.lang.other(),
+            Command::ToggleLarge => self.state.large = !self.state.large,
             Command::OpenPin => self.state.open_pin(),
             Command::PinDigit(d) => self.state.pin_digit(d, now),
             Command::PinBackspace => {
@@ -295,6 +310,20 @@ impl KioskApp {
                 let _ = self.jobs.0.send((text, Origin::Staff));
                 self.state.staff_text.clear();
             }
+            Command::AskCheckOutEveryone => self.state.ask_check_out_everyone(),
+            Command::CancelCheckOutEveryone => self.state.confirm_everyone = false,
+            Command::CheckOut(subject) => {
+                if self.state.start_check_out(false) {
+                    let who = crate::store::CheckOut::One(subject);
+                    self.pending_checkout = Some(self.store.check_out(who, self.clock.now()));
+                }
+            }
+            Command::CheckOutEveryone => {
+                if self.state.start_check_out(true) {
+                    let who = crate::store::CheckOut::Everyone;
+                    self.pending_checkout = Some(self.store.check_out(who, self.clock.now()));
+                }
+            }
         }
     }
 
@@ -302,7 +331,11 @@ impl KioskApp {
     pub fn root_ui(&mut self, ui: &mut egui::Ui) {
         fit::fit_ui(ui.ctx());
         let now = ui.input(|i| i.time);
-        let commands = egui::Frame::central_panel(ui.style())
+        let mut frame = egui::Frame::central_panel(ui.style());
+        if self.state.screen == Screen::Visitor && self.state.large {
+            frame = frame.fill(egui::Color32::BLACK);
+        }
+        let commands = frame
             .show(ui, |ui| {
                 ui.set_min_size(ui.available_size());
                 match self.state.screen {

@@ -117,16 +117,31 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
     }
     ui.separator();
 
+    // Finding a visitor: part of a pseudonymous id, or a time; filters who is inside and the
+    // day's passages below.
+    ui.horizontal_wrapped(|ui| {
+        let label = ui.label(RichText::new(m.get(lang, "op-search")).size(18.0));
+        ui.add(
+            egui::TextEdit::singleline(&mut state.search)
+                .desired_width(320.0)
+                .min_size(egui::vec2(0.0, TOUCH))
+                .font(egui::FontId::proportional(22.0)),
+        )
+        .labelled_by(label.id);
+    });
+
     let state: &AppState = state;
-    let Some((passages, summary)) = &state.day else {
+    let Some(day) = &state.day else {
         ui.spinner();
         return commands;
     };
     // Everything below the controls scrolls as one (a finger drags it): on a 7-inch panel the
     // numbers, the chart and the day's passages do not fit at once.
-    egui::ScrollArea::vertical()
+    let more = egui::ScrollArea::vertical()
         .auto_shrink([false, false])
-        .show(ui, |ui| day_ui(ui, state, m, tz, passages, summary));
+        .show(ui, |ui| day_ui(ui, state, m, tz, day))
+        .inner;
+    commands.extend(more);
     commands
 }
 
@@ -136,10 +151,10 @@ fn day_ui(
     state: &AppState,
     m: &Messages,
     tz: chrono_tz::Tz,
-    passages: &[crate::store::Passage],
-    summary: &crate::store::DaySummary,
-) {
+    day: &crate::store::DayView,
+) -> Vec<Command> {
     let lang = state.lang;
+    let summary = &day.summary;
     ui.columns(2, |cols| {
         let ui = &mut cols[0];
         egui::Grid::new("op-summary")
@@ -291,6 +306,14 @@ fn day_ui(
             });
     });
     ui.separator();
+    // Who is inside now, whatever day is shown: the check-outs act on the present.
+    let commands = super::inside::inside_ui(ui, state, m, tz, &day.inside);
+    ui.separator();
+    let passages: Vec<&crate::store::Passage> = day
+        .passages
+        .iter()
+        .filter(|p| super::state::passage_matches(p, &state.search, tz))
+        .collect();
     ui.label(
         RichText::new(format!(
             "{} ({})",
@@ -329,6 +352,7 @@ fn day_ui(
             }
             ui.end_row();
             for p in passages.iter().rev().take(500) {
+                let p: &crate::store::Passage = p;
                 ui.label(p.seq.to_string());
                 ui.label(p.at.with_timezone(&tz).format("%H:%M:%S").to_string());
                 ui.label(direction_word(m, lang, p.direction));
@@ -343,6 +367,10 @@ fn day_ui(
                 ui.end_row();
             }
         });
+    if passages.is_empty() && !state.search.trim().is_empty() {
+        ui.label(RichText::new(m.get(lang, "op-search-none")).size(20.0));
+    }
+    commands
 }
 
 /// The venue by every gate: who is inside, the gates, this gate's share, working alone, and
@@ -368,6 +396,17 @@ fn venue_rows_ui(
         .strong(),
     );
     ui.end_row();
+    if !v.gates.is_empty() {
+        // Each gate's day by the server's last view: staff see a gate that went quiet.
+        let lines: Vec<String> = v
+            .gates
+            .iter()
+            .map(|g| format!("{}: {} ↓ {} ↑", g.gate, g.entries, g.exits))
+            .collect();
+        ui.label(RichText::new(m.get(lang, "op-gate-counts")).size(20.0));
+        ui.label(RichText::new(lines.join("\n")).size(18.0));
+        ui.end_row();
+    }
     if let Some((share, left)) = v.share.as_ref().and_then(|s| s.share.zip(s.left)) {
         ui.label(RichText::new(m.get(lang, "op-share")).size(20.0));
         ui.label(

@@ -1,7 +1,7 @@
 //! The screen's state as plain data with pure transitions: testable without egui.
 
 use crate::i18n::Lang;
-use crate::store::{DaySummary, Passage};
+use crate::store::{DayView, Passage};
 use crate::workers::ScanOutcome;
 
 /// Failed PIN attempts before the operator screen locks.
@@ -13,6 +13,9 @@ pub const PIN_LOCK_MAX_SECONDS: f64 = 24.0 * 3600.0;
 /// The operator and PIN screens go back to the visitor screen after this long without input,
 /// so a screen left open does not stay open to the next person in the queue.
 pub const OPERATOR_IDLE_SECONDS: f64 = 120.0;
+/// A visitor's large-type choice goes back to the kiosk's setting after this long without a
+/// touch, so the next visitor meets the screen the venue chose.
+pub const LARGE_IDLE_SECONDS: f64 = 90.0;
 
 /// How long the `n`-th lock in a row lasts (`n` from 0).
 pub fn pin_lock_seconds(lockouts: u32) -> f64 {
@@ -59,7 +62,16 @@ pub enum Command {
     /// Show the day `n` days later (negative: earlier); never past today.
     ShiftDay(i64),
     ExportDay,
+    /// Large type and high contrast on the visitor screen, or back.
+    ToggleLarge,
     StaffCheck(String),
+    /// Check out one visitor who left without scanning (by pseudonymous id).
+    CheckOut(String),
+    /// Ask before checking out everyone (closing time): the next command decides.
+    AskCheckOutEveryone,
+    CancelCheckOutEveryone,
+    /// Carried out only after [`Command::AskCheckOutEveryone`].
+    CheckOutEveryone,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +80,9 @@ pub struct AppState {
     pub screen: Screen,
     pub panel: Option<Panel>,
     pub camera_error: Option<String>,
+    /// A code is in view that the camera cannot read: the visitor is asked to turn up the
+    /// phone's brightness.
+    pub code_unreadable: bool,
     pub pin: PinState,
     pub pin_configured: bool,
     pub occupancy: u32,
@@ -75,7 +90,7 @@ pub struct AppState {
     pub venue_name: String,
     pub gate_name: String,
     pub verdict_seconds: f64,
-    pub day: Option<(Vec<Passage>, DaySummary)>,
+    pub day: Option<DayView>,
     pub day_error: Option<String>,
     /// The operator's day, in days before today (0: today).
     pub day_offset: i64,
@@ -89,8 +104,21 @@ pub struct AppState {
     pub log_notice: Option<String>,
     pub staff_text: String,
     pub export_message: Option<String>,
+    /// What the operator types to find passages: part of a pseudonymous id, or a time.
+    pub search: String,
+    /// "Check out everyone" was pressed and waits for a yes or a cancel.
+    pub confirm_everyone: bool,
+    /// A check-out is being written (its buttons wait for it).
+    pub checking_out: bool,
+    /// How the last check-out went, for the operator.
+    pub checkout_message: Option<String>,
     pub sync_configured: bool,
     pub sync: Option<crate::sync::SyncStatus>,
+    /// Large type and high contrast on the visitor screen (`[display] large_text`, or a
+    /// visitor's touch).
+    pub large: bool,
+    /// What `[display] large_text` says: where a visitor's choice returns.
+    pub large_default: bool,
 }
 
 impl AppState {
@@ -100,6 +128,7 @@ impl AppState {
             screen: Screen::Visitor,
             panel: None,
             camera_error: None,
+            code_unreadable: false,
             pin: PinState::default(),
             pin_configured: false,
             occupancy: 0,
@@ -116,8 +145,14 @@ impl AppState {
             log_notice: None,
             staff_text: String::new(),
             export_message: None,
+            search: String::new(),
+            confirm_everyone: false,
+            checking_out: false,
+            checkout_message: None,
             sync_configured: false,
             sync: None,
+            large: false,
+            large_default: false,
         }
     }
 
@@ -174,10 +209,15 @@ impl AppState {
         if self.panel.as_ref().is_some_and(|p| now >= p.until) {
             self.panel = None;
         }
+        let large_due = (self.large != self.large_default).then_some(self.last_input + LARGE_IDLE_SECONDS - now);
+        if large_due.is_some_and(|d| d <= 0.0) {
+            self.large = self.large_default;
+        }
         let panel = self.panel.as_ref().map(|p| p.until - now);
         let lock = self.pin.locked_until.map(|t| t - now).filter(|d| *d > 0.0);
         let idle = (self.screen != Screen::Visitor).then_some(self.last_input + OPERATOR_IDLE_SECONDS - now);
-        [panel, lock, idle].into_iter().flatten().reduce(f64::min)
+        let large = large_due.filter(|d| *d > 0.0);
+        [panel, lock, idle, large].into_iter().flatten().reduce(f64::min)
     }
 
     pub fn pin_locked(&self, now: f64) -> bool {
@@ -237,7 +277,7 @@ impl AppState {
     }
 
     /// The store's answer for the day on screen.
-    pub fn day_loaded(&mut self, result: Result<(Vec<Passage>, DaySummary), String>) {
+    pub fn day_loaded(&mut self, result: Result<DayView, String>) {
         match result {
             Ok(day) => {
                 self.day = Some(day);
@@ -259,7 +299,56 @@ impl AppState {
         self.pin.entered.clear();
         self.staff_text.clear();
         self.export_message = None;
+        self.search.clear();
+        self.confirm_everyone = false;
+        self.checkout_message = None;
     }
+
+    /// "Check out everyone" pressed: nothing happens until the operator says yes.
+    pub fn ask_check_out_everyone(&mut self) {
+        self.confirm_everyone = true;
+        self.checkout_message = None;
+    }
+
+    /// Starts a check-out; `everyone` only goes ahead after [`AppState::ask_check_out_everyone`].
+    /// Returns false when there is nothing to start (not confirmed, or one is being written).
+    pub fn start_check_out(&mut self, everyone: bool) -> bool {
+        if self.checking_out || (everyone && !self.confirm_everyone) {
+            return false;
+        }
+        self.confirm_everyone = false;
+        self.checking_out = true;
+        true
+    }
+
+    /// The store's answer to a check-out.
+    pub fn checked_out(&mut self, result: Result<(usize, u32), String>) {
+        self.checking_out = false;
+        self.checkout_message = Some(match result {
+            Ok((closed, occupancy)) => {
+                self.occupancy = occupancy;
+                closed.to_string()
+            }
+            Err(e) => e,
+        });
+    }
+}
+
+/// Whether a passage matches what the operator typed: a time (digits and colons, matched
+/// from the start of its local `HH:MM:SS`) or part of its pseudonymous id, any case.
+pub fn passage_matches(p: &Passage, query: &str, tz: chrono_tz::Tz) -> bool {
+    let q = query.trim();
+    if q.is_empty() {
+        return true;
+    }
+    if q.chars().all(|c| c.is_ascii_digit() || c == ':')
+        && p.at.with_timezone(&tz).format("%H:%M:%S").to_string().starts_with(q)
+    {
+        return true;
+    }
+    p.subject
+        .as_deref()
+        .is_some_and(|s| s.to_lowercase().contains(&q.to_lowercase()))
 }
 
 #[cfg(test)]
@@ -302,17 +391,90 @@ mod tests {
     #[test]
     fn a_failed_load_leaves_no_numbers_and_leaving_forgets_the_day() {
         let mut s = AppState::new("v".into(), "g".into(), None, 4.0);
-        s.day_loaded(Ok((Vec::new(), DaySummary::default())));
+        s.day_loaded(Ok(DayView::default()));
         assert!(s.day.is_some());
         s.day_loaded(Err("disk".into()));
         assert!(
             s.day.is_none() && s.day_error.is_some(),
             "no stale numbers beside the error"
         );
-        s.day_loaded(Ok((Vec::new(), DaySummary::default())));
+        s.day_loaded(Ok(DayView::default()));
         s.day_shown = chrono::NaiveDate::from_ymd_opt(2026, 11, 20);
         s.leave();
         assert!(s.day.is_none() && s.day_shown.is_none());
+    }
+
+    #[test]
+    fn a_visitors_large_type_returns_to_the_venues_setting_when_left_alone() {
+        let mut s = AppState::new("v".into(), "g".into(), None, 4.0);
+        s.touched(10.0);
+        s.large = true; // the visitor's touch
+        assert_eq!(s.tick(20.0), Some(LARGE_IDLE_SECONDS - 10.0), "wakes up when due");
+        s.touched(50.0);
+        s.tick(50.0 + LARGE_IDLE_SECONDS - 1.0);
+        assert!(s.large, "a touch keeps it");
+        s.tick(50.0 + LARGE_IDLE_SECONDS);
+        assert!(!s.large);
+        // A venue that chose large type keeps it; a visitor's "normal" returns to it.
+        s.large_default = true;
+        s.tick(1000.0);
+        assert!(s.large);
+        assert_eq!(s.tick(1000.0), None, "nothing due");
+    }
+
+    #[test]
+    fn checking_out_everyone_waits_for_a_yes_and_one_check_out_at_a_time() {
+        let mut s = AppState::new("v".into(), "g".into(), None, 4.0);
+        assert!(!s.start_check_out(true), "not without the question answered");
+        s.ask_check_out_everyone();
+        assert!(s.start_check_out(true));
+        assert!(!s.confirm_everyone, "the yes is spent");
+        assert!(!s.start_check_out(false), "one check-out at a time");
+        s.checked_out(Ok((3, 1)));
+        assert_eq!((s.occupancy, s.checking_out), (1, false));
+        assert_eq!(s.checkout_message.as_deref(), Some("3"));
+        s.ask_check_out_everyone();
+        s.leave();
+        assert!(!s.start_check_out(true), "leaving forgets the question");
+        assert!(s.start_check_out(false));
+        s.checked_out(Err("disk full".into()));
+        assert_eq!(s.occupancy, 1, "a failure changes no count");
+    }
+
+    #[test]
+    fn the_operator_finds_passages_by_time_or_part_of_an_id() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-07T01:35:20Z")
+            .unwrap()
+            .to_utc();
+        let p = Passage {
+            seq: 1,
+            event_id: "e".into(),
+            kiosk_id: "k".into(),
+            venue_id: "v".into(),
+            gate: "g".into(),
+            direction: wire::Direction::Entry,
+            subject: Some("vp1:AbC123".into()),
+            format: None,
+            kind: None,
+            issuer: None,
+            health: None,
+            verdict: wire::VerdictKind::Admit,
+            reason: wire::Reason::Ok,
+            at,
+            inferred: false,
+            synced: false,
+            hash: "h".into(),
+        };
+        let tz = chrono_tz::Asia::Shanghai; // 09:35:20 there
+        for hit in ["", " ", "09", "09:3", "09:35:2", "abc", "C12", "vp1:"] {
+            assert!(passage_matches(&p, hit, tz), "{hit:?}");
+        }
+        for miss in ["01:35", "10", "09:4", "xyz", "abd"] {
+            assert!(!passage_matches(&p, miss, tz), "{miss:?}");
+        }
+        let anonymous = Passage { subject: None, ..p };
+        assert!(!passage_matches(&anonymous, "abc", tz));
+        assert!(passage_matches(&anonymous, "09:35", tz));
     }
 
     #[test]

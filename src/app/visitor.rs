@@ -67,9 +67,20 @@ fn icon_ui(ui: &mut egui::Ui, icon: Icon, size: f32) {
 }
 
 pub fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, commands: &mut Vec<Command>) {
-    ui.horizontal(|ui| {
+    let names = |ui: &mut egui::Ui| {
         ui.label(RichText::new(&state.venue_name).size(28.0).strong());
         ui.label(RichText::new(&state.gate_name).size(22.0));
+    };
+    // A portrait totem (800 points across) has no room for the names beside the controls:
+    // they take a row of their own above them.
+    let narrow = ui.available_width() < 1000.0;
+    if narrow {
+        ui.horizontal(names);
+    }
+    ui.horizontal(|ui| {
+        if !narrow {
+            names(ui);
+        }
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
             // The switch names the language it switches to, in that language.
             let other = match state.lang {
@@ -81,6 +92,17 @@ pub fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, commands: &
                 .clicked()
             {
                 commands.push(Command::ToggleLang);
+            }
+            // Large type, high contrast: for a visitor who cannot read the normal screen.
+            let large = if state.large { "large-off" } else { "large-on" };
+            if ui
+                .add(
+                    egui::Button::new(RichText::new(m.get(state.lang, large)).size(24.0))
+                        .min_size(egui::vec2(140.0, super::fit::TOUCH)),
+                )
+                .clicked()
+            {
+                commands.push(Command::ToggleLarge);
             }
             if ui
                 .add(
@@ -100,8 +122,30 @@ pub fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, commands: &
     });
 }
 
+/// How much larger the visitor's main lines are in large-type mode.
+pub const LARGE_SCALE: f32 = 1.35;
+
+/// A verdict colour darkened for large-type mode: white text on it reaches 7:1 (WCAG AAA).
+pub fn high_contrast(colour: Color32) -> Color32 {
+    match colour {
+        ADMIT => Color32::from_rgb(0x0b, 0x5a, 0x22),
+        DENY => Color32::from_rgb(0x8a, 0x16, 0x10),
+        INVALID => Color32::from_rgb(0x70, 0x33, 0x00),
+        _ => Color32::from_rgb(0x2a, 0x2e, 0x35),
+    }
+}
+
 pub fn visitor_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, preview: Option<&TextureHandle>) -> Vec<Command> {
     let mut commands = Vec::new();
+    if state.large {
+        // White on black, controls outlined in yellow: the panel's fill is set by root_ui.
+        let v = ui.visuals_mut();
+        v.override_text_color = Some(Color32::WHITE);
+        for w in [&mut v.widgets.inactive, &mut v.widgets.hovered, &mut v.widgets.active] {
+            w.weak_bg_fill = Color32::BLACK;
+            w.bg_stroke = egui::Stroke::new(3.0, Color32::from_rgb(0xff, 0xd5, 0x4f));
+        }
+    }
     top_bar_ui(ui, state, m, &mut commands);
     ui.separator();
     if state.working_alone() {
@@ -126,16 +170,26 @@ pub fn visitor_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, preview: Op
 }
 
 fn idle_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, preview: Option<&TextureHandle>) {
+    let k = if state.large { LARGE_SCALE } else { 1.0 };
     ui.vertical_centered(|ui| {
         ui.add_space(12.0);
-        ui.label(RichText::new(m.get(state.lang, "prompt")).size(56.0).strong());
+        ui.label(RichText::new(m.get(state.lang, "prompt")).size(56.0 * k).strong());
         ui.label(RichText::new(m.get(state.lang.other(), "prompt")).size(30.0));
         // The way in without a phone, where a visitor who has none looks first.
         ui.label(
             RichText::new(m.get(state.lang, "no-phone"))
-                .size(26.0)
+                .size(26.0 * k)
                 .color(Color32::from_rgb(0xff, 0xd5, 0x4f)),
         );
+        if state.code_unreadable {
+            // Seen but not read, for a while: most often a dim phone screen.
+            ui.label(
+                RichText::new(m.get(state.lang, "hint-brightness"))
+                    .size(34.0 * k)
+                    .strong()
+                    .color(Color32::from_rgb(0xff, 0xd5, 0x4f)),
+            );
+        }
         ui.add_space(12.0);
         let avail = ui.available_size();
         let size = egui::vec2((avail.y - 20.0).max(100.0) * 16.0 / 9.0, (avail.y - 20.0).max(100.0));
@@ -175,6 +229,11 @@ fn verdict_panel_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, panel: &s
     let outcome = &panel.outcome;
     let shown = outcome.shown();
     let (colour, icon, title_key) = look(shown.kind, shown.reason);
+    let (colour, k) = if state.large {
+        (high_contrast(colour), LARGE_SCALE)
+    } else {
+        (colour, 1.0)
+    };
     let reason = shown.reason;
     let (lang, other) = (state.lang, state.lang.other());
     let reason_key = format!("reason-{reason}");
@@ -188,13 +247,17 @@ fn verdict_panel_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, panel: &s
                 icon_ui(ui, icon, 130.0);
                 ui.label(
                     RichText::new(m.get(lang, title_key))
-                        .size(84.0)
+                        .size(84.0 * k)
                         .strong()
                         .color(Color32::WHITE),
                 );
                 ui.label(RichText::new(m.get(other, title_key)).size(40.0).color(Color32::WHITE));
                 ui.add_space(16.0);
-                ui.label(RichText::new(m.get(lang, &reason_key)).size(38.0).color(Color32::WHITE));
+                ui.label(
+                    RichText::new(m.get(lang, &reason_key))
+                        .size(38.0 * k)
+                        .color(Color32::WHITE),
+                );
                 ui.label(
                     RichText::new(m.get(other, &reason_key))
                         .size(26.0)
@@ -219,7 +282,7 @@ fn verdict_panel_ui(ui: &mut egui::Ui, state: &AppState, m: &Messages, panel: &s
                         let dir = m.get(lang, crate::i18n::direction_key(r.direction));
                         ui.label(
                             RichText::new(format!("{name}  ·  {dir}"))
-                                .size(34.0)
+                                .size(34.0 * k)
                                 .color(Color32::WHITE),
                         );
                         ui.label(

@@ -147,6 +147,8 @@ pub fn build(
         .map(|t| (t - clock.now()).num_milliseconds() as f64 / 1000.0)
         .filter(|s| *s > 0.0);
     state.sync_configured = config.sync.is_some();
+    state.large = config.large_text;
+    state.large_default = config.large_text;
     let export_dir = config.db_path.parent().map(PathBuf::from).unwrap_or_default();
     let ui_beat = heartbeats.register("ui");
     Ok(KioskApp::new(

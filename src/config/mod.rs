@@ -109,6 +109,8 @@ pub struct Config {
     pub visit_max: Duration,
     pub retention_days: u32,
     pub verdict_seconds: f32,
+    /// `[display] large_text`: the visitor screen starts in large type and high contrast.
+    pub large_text: bool,
     pub operator_pin_hash: Secret,
     pub camera: CameraConfig,
     pub sound: SoundConfig,
@@ -220,6 +222,7 @@ impl Config {
             visit_max,
             retention_days,
             verdict_seconds: raw.display.build(&cx)?,
+            large_text: raw.display.large_text(),
             operator_pin_hash: raw.operator.build(&cx)?,
             camera: raw.camera.build(&cx)?,
             sound: raw.sound.build(&cx)?,

@@ -249,6 +249,7 @@ pub(super) struct RawPrivacy {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDisplay {
     verdict_seconds: Option<f32>,
+    large_text: Option<bool>,
 }
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -473,6 +474,10 @@ impl RawDisplay {
             return Err(cx.invalid("display", format!("verdict_seconds = {seconds}: use 1 to 30")));
         }
         Ok(seconds)
+    }
+
+    pub(super) fn large_text(&self) -> bool {
+        self.large_text.unwrap_or(false)
     }
 }
 

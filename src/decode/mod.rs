@@ -8,6 +8,7 @@
 mod backends;
 mod pipeline;
 mod prep;
+mod seen;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -15,6 +16,7 @@ pub use backends::{AztecDecoder, RqrrDecoder, RxingDecoder};
 pub use image::GrayImage;
 pub use pipeline::{Pipeline, Prep, Stage};
 pub use prep::{Rect, busiest_window, sharpen, shrink_box as shrink};
+pub use seen::{HINT_AFTER, UnreadableCode, code_seen};
 
 /// Anything that finds QR codes in a greyscale frame and returns their texts.
 pub trait Decoder: Send + Sync {

@@ -5,6 +5,7 @@
 //! append-only files under migrations/, run on open.
 
 mod chain;
+mod checkout;
 mod pairing;
 mod record;
 mod salvage;
@@ -17,12 +18,13 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub use chain::ChainBreak;
+pub use checkout::{CheckOut, CheckedOut, InsideVisit};
 pub use pairing::{BacklogFate, BacklogGroup};
 pub use record::PurgeReport;
 pub use record::{Recorded, ScanInput, StoreSettings};
 pub use salvage::SalvageReport;
 pub use venue::ShareView;
-pub use views::{DaySummary, Passage, PinLockout, day_bounds, write_csv};
+pub use views::{DaySummary, DayView, Passage, PinLockout, day_bounds, write_csv};
 
 /// Append-only migrations, in order. The index + 1 is the schema version.
 const MIGRATIONS: &[&str] = &[

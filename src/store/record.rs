@@ -388,44 +388,21 @@ pub(super) fn insert(tx: &Transaction, s: &StoreSettings, p: &NewPassage) -> Res
     Ok((seq, event))
 }
 
-fn close_overdue_visits(tx: &Transaction, s: &StoreSettings, now: DateTime<Utc>) -> Result<usize, StoreError> {
-    let max_ms = s.visit_max.as_millis() as i64;
+pub(super) fn close_overdue_visits(
+    tx: &Transaction,
+    s: &StoreSettings,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let max = chrono::Duration::milliseconds(s.visit_max.as_millis() as i64);
     let overdue: Vec<(String, i64)> = {
         let mut stmt = tx
             .prepare_cached("SELECT subject, entered_ms FROM open_visits WHERE entered_ms <= ?1 ORDER BY entered_ms")?;
-        stmt.query_map(params![ms(now) - max_ms], |r| Ok((r.get(0)?, r.get(1)?)))?
+        stmt.query_map(params![ms(now - max)], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?
     };
     for (subject, entered) in &overdue {
-        let at = DateTime::from_timestamp_millis(entered + max_ms).unwrap_or(now);
-        let last: Option<(Option<String>, Option<String>, Option<String>)> = tx
-            .query_row(
-                "SELECT format, kind, issuer FROM passages WHERE subject = ?1 ORDER BY seq DESC LIMIT 1",
-                params![subject],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let (format, kind, issuer) = last.unwrap_or((None, None, None));
-        insert(
-            tx,
-            s,
-            &NewPassage {
-                event_id: None,
-                recorded_under: None,
-                direction: Direction::Exit,
-                subject: Some(subject),
-                scan_key: subject,
-                format: format.as_deref(),
-                kind: kind.as_deref(),
-                issuer: issuer.as_deref(),
-                health: None,
-                verdict: VerdictKind::Admit,
-                reason: Reason::AutoCheckout,
-                at,
-                inferred: true,
-            },
-        )?;
-        tx.execute("DELETE FROM open_visits WHERE subject = ?1", params![subject])?;
+        let entered = DateTime::from_timestamp_millis(*entered).unwrap_or(now);
+        super::checkout::record_inferred_exit(tx, s, subject, entered, entered + max, Reason::AutoCheckout)?;
     }
     Ok(overdue.len())
 }

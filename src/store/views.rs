@@ -88,6 +88,14 @@ pub struct DaySummary {
     pub pending_sync: u32,
 }
 
+/// One local day for the operator screen: its passages, its summary, and who is inside now.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DayView {
+    pub passages: Vec<Passage>,
+    pub summary: DaySummary,
+    pub inside: Vec<super::InsideVisit>,
+}
+
 const COLUMNS: &str = "seq, event_id, kiosk_id, venue_id, gate, direction, subject, kind, issuer, health, verdict, reason, at_ms, inferred, synced, format, hash";
 
 fn row_to_passage(r: &rusqlite::Row) -> rusqlite::Result<Passage> {

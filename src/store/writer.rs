@@ -9,12 +9,14 @@ use chrono_tz::Tz;
 
 use wire::PassageRecord;
 
-use super::{DaySummary, Passage, Recorded, ScanInput, Store, StoreError};
+use super::{CheckOut, CheckedOut, DayView, Recorded, ScanInput, Store, StoreError};
 
 /// Requests the store thread serves.
 pub enum Request {
     Record(Box<ScanInput>, Sender<Result<Recorded, StoreError>>),
-    Day(NaiveDate, Tz, Sender<Result<(Vec<Passage>, DaySummary), StoreError>>),
+    /// A day's view; `DateTime` is now, for who is inside.
+    Day(NaiveDate, Tz, DateTime<Utc>, Sender<Result<DayView, StoreError>>),
+    CheckOut(CheckOut, DateTime<Utc>, Sender<Result<CheckedOut, StoreError>>),
     Housekeeping {
         now: DateTime<Utc>,
         retention_days: u32,
@@ -72,11 +74,18 @@ impl StoreHandle {
                     Request::Record(input, reply) => {
                         let _ = reply.send(store.record_passage(&input));
                     }
-                    Request::Day(date, tz, reply) => {
-                        let result = store
-                            .day_passages(date, tz)
-                            .and_then(|p| Ok((p, store.day_summary(date, tz)?)));
+                    Request::Day(date, tz, now, reply) => {
+                        let result = (|| {
+                            Ok(DayView {
+                                passages: store.day_passages(date, tz)?,
+                                summary: store.day_summary(date, tz)?,
+                                inside: store.inside_now(now)?,
+                            })
+                        })();
                         let _ = reply.send(result);
+                    }
+                    Request::CheckOut(who, now, reply) => {
+                        let _ = reply.send(store.check_out(&who, now));
                     }
                     Request::Housekeeping {
                         now,
@@ -135,9 +144,19 @@ impl StoreHandle {
         rx
     }
 
-    pub fn day(&self, date: NaiveDate, tz: Tz) -> Receiver<Result<(Vec<Passage>, DaySummary), StoreError>> {
+    /// The local day `date`, and who is inside at `now`.
+    pub fn day(&self, date: NaiveDate, tz: Tz, now: DateTime<Utc>) -> Receiver<Result<DayView, StoreError>> {
         let (tx, rx) = mpsc::channel();
-        if let Err(mpsc::SendError(Request::Day(_, _, reply))) = self.tx.send(Request::Day(date, tz, tx)) {
+        if let Err(mpsc::SendError(Request::Day(_, _, _, reply))) = self.tx.send(Request::Day(date, tz, now, tx)) {
+            let _ = reply.send(Err(StoreError::Gone));
+        }
+        rx
+    }
+
+    /// Checks out one visitor, or everyone inside (see [`Store::check_out`]).
+    pub fn check_out(&self, who: CheckOut, now: DateTime<Utc>) -> Receiver<Result<CheckedOut, StoreError>> {
+        let (tx, rx) = mpsc::channel();
+        if let Err(mpsc::SendError(Request::CheckOut(_, _, reply))) = self.tx.send(Request::CheckOut(who, now, tx)) {
             let _ = reply.send(Err(StoreError::Gone));
         }
         rx

@@ -101,6 +101,10 @@ words! {
         ExitWithoutEntry = "exit_without_entry",
         /// A visit left open past `[visit] max_hours`, closed by the kiosk.
         AutoCheckout = "auto_checkout",
+        /// A visitor who left without scanning, checked out by staff on the operator screen.
+        StaffCheckout = "staff_checkout",
+        /// Everyone still inside, checked out by staff at closing time.
+        ClosingCheckout = "closing_checkout",
         RedCode = "red_code",
         YellowCode = "yellow_code",
         GreenCode = "green_code",
@@ -155,7 +159,14 @@ words! {
 impl Reason {
     /// Reasons a visitor is let out with (the exit side of a visit).
     pub fn is_exit(self) -> bool {
-        matches!(self, Reason::OkExit | Reason::ExitWithoutEntry | Reason::AutoCheckout)
+        matches!(
+            self,
+            Reason::OkExit
+                | Reason::ExitWithoutEntry
+                | Reason::AutoCheckout
+                | Reason::StaffCheckout
+                | Reason::ClosingCheckout
+        )
     }
 }
 
