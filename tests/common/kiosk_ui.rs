@@ -25,16 +25,29 @@ pub fn app_with_frames(labels: &[&str]) -> (KioskApp, Rig) {
 
 /// [`app_with_frames`] with the configuration adjusted by `tweak`.
 pub fn app_with_frames_tweaked(labels: &[&str], tweak: impl FnOnce(&mut Config)) -> (KioskApp, Rig) {
-    let playlist = kiosk::demo::playlist(SystemClock.now());
-    let texts = labels
+    app_with_texts(demo_texts(labels, SystemClock.now()), tweak)
+}
+
+/// The demo passes named by `labels`, signed for a kiosk whose clock reads `now`.
+pub fn demo_texts(labels: &[&str], now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+    let playlist = kiosk::demo::playlist(now);
+    labels
         .iter()
         .map(|l| playlist.iter().find(|p| p.label == *l).unwrap().text.clone())
-        .collect();
-    app_with_texts(texts, tweak)
+        .collect()
 }
 
 /// [`app_with_frames`] for any pass texts, with the configuration adjusted by `tweak`.
 pub fn app_with_texts(texts: Vec<String>, tweak: impl FnOnce(&mut Config)) -> (KioskApp, Rig) {
+    app_with_texts_on(texts, tweak, Arc::new(SystemClock))
+}
+
+/// [`app_with_texts`] on the given clock (a fixed one makes every screen the same each run).
+pub fn app_with_texts_on(
+    texts: Vec<String>,
+    tweak: impl FnOnce(&mut Config),
+    clock: Arc<dyn Clock>,
+) -> (KioskApp, Rig) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::defaults().unwrap();
     config
@@ -49,7 +62,6 @@ pub fn app_with_texts(texts: Vec<String>, tweak: impl FnOnce(&mut Config)) -> (K
     config.sound.volume = 0;
     config.operator_pin_hash = Secret(kiosk::app::hash_pin(kiosk::app::DEMO_PIN).unwrap());
     tweak(&mut config);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut rng = kiosk::framegen::Rng::new(3);
     let easy = kiosk::framegen::Difficulty {
         min_code_px: 320.0,
@@ -80,6 +92,21 @@ pub fn harness(app: KioskApp) -> Harness<'static, KioskApp> {
 pub fn harness_sized(app: KioskApp, size: egui::Vec2) -> Harness<'static, KioskApp> {
     Harness::builder()
         .with_size(size)
+        .with_context_setup(kiosk::app::install_fonts)
+        .build_ui_state(
+            |ui, app: &mut KioskApp| {
+                app.poll(ui.ctx());
+                app.root_ui(ui);
+            },
+            app,
+        )
+}
+
+/// [`harness_sized`] that can also render what it shows (on the CPU), for snapshot tests.
+pub fn harness_rendering(app: KioskApp, size: egui::Vec2) -> Harness<'static, KioskApp> {
+    Harness::builder()
+        .with_size(size)
+        .renderer(snapshot_render::CpuRenderer::default())
         .with_context_setup(kiosk::app::install_fonts)
         .build_ui_state(
             |ui, app: &mut KioskApp| {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod kiosk_ui;
+pub mod panels;
 
 use std::path::Path;
 use std::process::{Command, Output};
