@@ -27,6 +27,7 @@ has() { # deb mode path
 has "$kiosk_deb" -rwxr-xr-x usr/bin/kiosk
 has "$kiosk_deb" -rw-r----- etc/kiosk/kiosk.toml
 has "$kiosk_deb" -rw-r--r-- usr/lib/systemd/system/kiosk.service
+has "$kiosk_deb" -rw-r--r-- usr/lib/udev/rules.d/90-kiosk-usb.rules
 has "$kiosk_deb" -rw-r--r-- usr/share/doc/kiosk/README.md
 has "$server_deb" -rwxr-xr-x usr/bin/trace-server
 has "$server_deb" -rw------- etc/trace-server/env

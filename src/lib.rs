@@ -17,6 +17,7 @@ pub mod render;
 pub mod sound;
 pub mod store;
 pub mod sync;
+pub mod usb;
 pub mod venue;
 pub mod voice;
 pub mod watchdog;

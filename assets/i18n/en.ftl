@@ -155,3 +155,6 @@ op-gate-counts = Gates today (entries)
 large-on = Large text
 large-off = Normal text
 hint-brightness = We can see a code but cannot read it: turn up your screen brightness and hold the phone still.
+op-exported-usb = Saved to the USB stick:
+op-exported-local = Saved beside the log (no USB stick found):
+op-export-failed = Export failed:

@@ -155,3 +155,6 @@ op-gate-counts = 各入口今日入场
 large-on = 大字
 large-off = 标准字
 hint-brightness = 看到二维码但无法识别：请调亮手机屏幕，并保持手机稳定。
+op-exported-usb = 已导出到 U 盘：
+op-exported-local = 未找到 U 盘，已保存在本机：
+op-export-failed = 导出失败：

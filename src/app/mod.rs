@@ -38,10 +38,10 @@ pub struct KioskApp {
     store: StoreHandle,
     pin_hash: Secret,
     tz: chrono_tz::Tz,
-    export_dir: std::path::PathBuf,
+    export_to: crate::store::writer::ExportTo,
     preview: Option<TextureHandle>,
     wedge: String,
-    pending_export: Option<Receiver<Result<usize, crate::store::StoreError>>>,
+    pending_export: Option<Receiver<Result<crate::store::writer::Exported, crate::store::StoreError>>>,
     pending_checkout: Option<Receiver<Result<crate::store::CheckedOut, crate::store::StoreError>>>,
     /// The day asked of the store, and where its answer comes: an answer for any other day
     /// than the one on screen is dropped.
@@ -78,7 +78,7 @@ impl KioskApp {
         store: StoreHandle,
         pin_hash: Secret,
         tz: chrono_tz::Tz,
-        export_dir: std::path::PathBuf,
+        export_to: crate::store::writer::ExportTo,
         clock: std::sync::Arc<dyn crate::clock::Clock>,
     ) -> Self {
         KioskApp {
@@ -90,7 +90,7 @@ impl KioskApp {
             store,
             pin_hash,
             tz,
-            export_dir,
+            export_to,
             preview: None,
             wedge: String::new(),
             pending_export: None,
@@ -170,8 +170,16 @@ impl KioskApp {
         if let Some(result) = self.pending_export.as_ref().and_then(|rx| rx.try_recv().ok()) {
             self.pending_export = None;
             self.state.export_message = Some(match result {
-                Ok(n) => format!("OK: {n} → {}", self.export_dir.display()),
-                Err(e) => format!("Error: {e}"),
+                Ok(e) => format!(
+                    "{} {} → {}",
+                    self.messages.get(
+                        self.state.lang,
+                        if e.usb { "op-exported-usb" } else { "op-exported-local" }
+                    ),
+                    e.count,
+                    e.path.display()
+                ),
+                Err(e) => format!("{} {e}", self.messages.get(self.state.lang, "op-export-failed")),
             });
         }
         if let Some(result) = self.pending_checkout.as_ref().and_then(|rx| rx.try_recv().ok()) {
@@ -303,8 +311,7 @@ impl KioskApp {
             Command::ExportDay => {
                 // The day on the screen, even if midnight passed since it was loaded.
                 let day = self.state.day_shown.unwrap_or_else(|| self.operator_day());
-                let path = self.export_dir.join(format!("passages-{day}.csv"));
-                self.pending_export = Some(self.store.export_day(day, self.tz, path));
+                self.pending_export = Some(self.store.export_day(day, self.tz, self.export_to.clone()));
             }
             Command::StaffCheck(text) => {
                 let _ = self.jobs.0.send((text, Origin::Staff));

@@ -149,7 +149,10 @@ pub fn build(
     state.sync_configured = config.sync.is_some();
     state.large = config.large_text;
     state.large_default = config.large_text;
-    let export_dir = config.db_path.parent().map(PathBuf::from).unwrap_or_default();
+    let export_to = crate::store::writer::ExportTo {
+        usb_mount_roots: config.usb_mount_roots.clone(),
+        fallback: config.db_path.parent().map(PathBuf::from).unwrap_or_default(),
+    };
     let ui_beat = heartbeats.register("ui");
     Ok(KioskApp::new(
         state,
@@ -159,7 +162,7 @@ pub fn build(
         store_handle,
         config.operator_pin_hash.clone(),
         config.timezone,
-        export_dir,
+        export_to,
         clock,
     )
     .watched(heartbeats, ui_beat)

@@ -112,6 +112,8 @@ pub struct Config {
     /// `[display] large_text`: the visitor screen starts in large type and high contrast.
     pub large_text: bool,
     pub operator_pin_hash: Secret,
+    /// `[operator] usb_mount_roots`: the export goes to a USB stick mounted below one of these.
+    pub usb_mount_roots: Vec<PathBuf>,
     pub camera: CameraConfig,
     pub sound: SoundConfig,
     pub sync: Option<SyncConfig>,
@@ -198,6 +200,7 @@ impl Config {
         let hc1 = raw.trust.hc1(&cx)?;
         let (trust, trust_files, trust_kinds) = raw.trust.build(&cx)?;
         let (visit_max, retention_days) = (raw.visit.build(&cx)?, raw.privacy.build(&cx)?);
+        let usb_mount_roots = raw.operator.usb_mount_roots(&cx)?;
         Ok(Config {
             source: path.map(Path::to_path_buf),
             kiosk_id,
@@ -224,6 +227,7 @@ impl Config {
             verdict_seconds: raw.display.build(&cx)?,
             large_text: raw.display.large_text(),
             operator_pin_hash: raw.operator.build(&cx)?,
+            usb_mount_roots,
             camera: raw.camera.build(&cx)?,
             sound: raw.sound.build(&cx)?,
             sync: raw.sync.map(|s| s.build(&cx)).transpose()?,

@@ -255,6 +255,7 @@ pub(super) struct RawDisplay {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawOperator {
     pin_hash: Option<String>,
+    usb_mount_roots: Option<Vec<PathBuf>>,
 }
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -482,6 +483,24 @@ impl RawDisplay {
 }
 
 impl RawOperator {
+    /// Where USB sticks are mounted (`/media/<user>/<label>`, `/run/media/…`): absolute paths.
+    pub(super) fn usb_mount_roots(&self, cx: &Ctx) -> Result<Vec<PathBuf>, ConfigError> {
+        let roots = self
+            .usb_mount_roots
+            .clone()
+            .unwrap_or_else(|| vec![PathBuf::from("/media"), PathBuf::from("/run/media")]);
+        if let Some(r) = roots.iter().find(|r| !r.is_absolute()) {
+            return Err(cx.invalid(
+                "operator",
+                format!(
+                    "usb_mount_roots: {} is not an absolute path (like \"/media\")",
+                    r.display()
+                ),
+            ));
+        }
+        Ok(roots)
+    }
+
     pub(super) fn build(self, cx: &Ctx) -> Result<Secret, ConfigError> {
         let hash = self.pin_hash.unwrap_or_default();
         if !hash.is_empty() && !hash.starts_with("$argon2") {

@@ -22,7 +22,7 @@ pub enum Request {
         retention_days: u32,
         reply: Sender<Result<(), StoreError>>,
     },
-    ExportDay(NaiveDate, Tz, std::path::PathBuf, Sender<Result<usize, StoreError>>),
+    ExportDay(NaiveDate, Tz, ExportTo, Sender<Result<Exported, StoreError>>),
     SyncBacklog(usize, Sender<Result<Vec<PassageRecord>, StoreError>>),
     Acknowledge(Vec<String>, Vec<(String, String)>, Sender<Result<usize, StoreError>>),
     PendingSync(Sender<Result<u32, StoreError>>),
@@ -37,6 +37,24 @@ pub enum Request {
         Sender<Result<(Option<super::ShareView>, u32), StoreError>>,
     ),
     Stop,
+}
+
+/// Where a day's export may go.
+#[derive(Debug, Clone)]
+pub struct ExportTo {
+    /// `[operator] usb_mount_roots`.
+    pub usb_mount_roots: Vec<std::path::PathBuf>,
+    /// Beside the passage log, when no stick is mounted.
+    pub fallback: std::path::PathBuf,
+}
+
+/// A written export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    pub count: usize,
+    pub path: std::path::PathBuf,
+    /// Written to a USB stick.
+    pub usb: bool,
 }
 
 /// A cheap handle to the store thread.
@@ -98,8 +116,12 @@ impl StoreHandle {
                         let purged = store.purge_old(now, retention_days).map(|_| ());
                         let _ = reply.send(closed.and(purged));
                     }
-                    Request::ExportDay(date, tz, path, reply) => {
-                        let _ = reply.send(export_day(&store, date, tz, &path));
+                    Request::ExportDay(date, tz, to, reply) => {
+                        // Looking for a stick touches the disk: here, not on the UI thread.
+                        let (dir, usb) = crate::usb::export_dir(&to.usb_mount_roots, &to.fallback);
+                        let path = dir.join(format!("passages-{date}.csv"));
+                        let result = export_day(&store, date, tz, &path).map(|count| Exported { count, path, usb });
+                        let _ = reply.send(result);
                     }
                     Request::SyncBacklog(limit, reply) => {
                         let _ = reply.send(store.sync_backlog(limit));
@@ -162,10 +184,12 @@ impl StoreHandle {
         rx
     }
 
-    pub fn export_day(&self, date: NaiveDate, tz: Tz, path: std::path::PathBuf) -> Receiver<Result<usize, StoreError>> {
+    /// Writes the day's passages as `passages-<date>.csv` to a USB stick if one is mounted,
+    /// else beside the passage log.
+    pub fn export_day(&self, date: NaiveDate, tz: Tz, to: ExportTo) -> Receiver<Result<Exported, StoreError>> {
         let (tx, rx) = mpsc::channel();
         if let Err(mpsc::SendError(Request::ExportDay(_, _, _, reply))) =
-            self.tx.send(Request::ExportDay(date, tz, path, tx))
+            self.tx.send(Request::ExportDay(date, tz, to, tx))
         {
             let _ = reply.send(Err(StoreError::Gone));
         }
