@@ -261,6 +261,7 @@ fn the_locked_pin_pad_and_an_operator_screen_in_trouble_fit_every_panel() {
     // "Check out everyone" asked, waiting for the yes, above the list of who is inside.
     h.state_mut().state.confirm_everyone = true;
     h.state_mut().state.search = "demo".into();
+    h.state_mut().state.show_settings = true;
     h.run();
     found.extend(at_every_size(
         &mut h,

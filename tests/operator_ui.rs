@@ -119,3 +119,22 @@ fn staff_check_out_one_visitor_then_everyone_after_a_yes() {
         .count();
     assert_eq!(closing, 2);
 }
+
+#[test]
+fn the_operator_sees_this_kiosks_settings_in_the_screens_language() {
+    let (app, _rig) = app_with_frames(&[]);
+    let mut h = open_operator_screen(app);
+    assert!(h.query_by_label("设备编号").is_none(), "hidden until asked for");
+    h.get_by_label("本机设置").click();
+    h.run_steps(4);
+    h.get_by_label("设备编号");
+    h.get_by_label("入场和离场");
+    h.get_by_label_contains("kiosk.toml");
+    h.get_by_label("English").click();
+    h.run_steps(4);
+    h.get_by_label("Gate mode");
+    h.get_by_label("entry and exit");
+    h.get_by_label("Back").click();
+    h.run_steps(4);
+    assert!(!h.state().state.show_settings, "leaving folds them away");
+}

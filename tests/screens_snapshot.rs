@@ -87,4 +87,9 @@ fn the_pin_pad_and_the_operator_screen_look_as_committed() {
     enter_pin(&mut h, kiosk::app::DEMO_PIN);
     wait_for(&mut h, "今日通行记录 (1)", 10);
     at_every_size(&mut h, "operator");
+    h.set_size(egui::vec2(1280.0, 800.0));
+    h.run_steps(2);
+    h.get_by_label("本机设置").click();
+    h.run_steps(2);
+    at_every_size(&mut h, "operator-settings");
 }

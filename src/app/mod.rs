@@ -7,6 +7,7 @@ mod inside;
 mod launch;
 mod operator;
 mod pin;
+pub mod settings;
 pub mod state;
 mod visitor;
 mod wiring;
@@ -281,6 +282,7 @@ impl KioskApp {
         match command {
             Command::ToggleLang => self.state.lang = self.state.lang.other(),
             Command::ToggleLarge => self.state.large = !self.state.large,
+            Command::ToggleSettings => self.state.show_settings = !self.state.show_settings,
             Command::OpenPin => self.state.open_pin(),
             Command::PinDigit(d) => self.state.pin_digit(d, now),
             Command::PinBackspace => {

@@ -26,6 +26,9 @@ pub fn operator_ui(ui: &mut egui::Ui, state: &mut AppState, m: &Messages, tz: ch
         if touch_button(ui, RichText::new(m.get(lang, "op-export")).size(20.0)).clicked() {
             commands.push(Command::ExportDay);
         }
+        if touch_button(ui, RichText::new(m.get(lang, "set-show")).size(20.0)).clicked() {
+            commands.push(Command::ToggleSettings);
+        }
         if touch_button(
             ui,
             RichText::new(match lang {
@@ -154,6 +157,10 @@ fn day_ui(
     day: &crate::store::DayView,
 ) -> Vec<Command> {
     let lang = state.lang;
+    if state.show_settings {
+        super::settings::settings_ui(ui, lang, m, &state.settings);
+        ui.separator();
+    }
     let summary = &day.summary;
     ui.columns(2, |cols| {
         let ui = &mut cols[0];

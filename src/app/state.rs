@@ -64,6 +64,8 @@ pub enum Command {
     ExportDay,
     /// Large type and high contrast on the visitor screen, or back.
     ToggleLarge,
+    /// Show or hide this kiosk's settings on the operator screen.
+    ToggleSettings,
     StaffCheck(String),
     /// Check out one visitor who left without scanning (by pseudonymous id).
     CheckOut(String),
@@ -119,6 +121,9 @@ pub struct AppState {
     pub large: bool,
     /// What `[display] large_text` says: where a visitor's choice returns.
     pub large_default: bool,
+    /// This kiosk's settings as the operator sees them, and whether they are shown.
+    pub settings: Vec<super::settings::Setting>,
+    pub show_settings: bool,
 }
 
 impl AppState {
@@ -153,6 +158,8 @@ impl AppState {
             sync: None,
             large: false,
             large_default: false,
+            settings: Vec::new(),
+            show_settings: false,
         }
     }
 
@@ -300,6 +307,7 @@ impl AppState {
         self.staff_text.clear();
         self.export_message = None;
         self.search.clear();
+        self.show_settings = false;
         self.confirm_everyone = false;
         self.checkout_message = None;
     }

@@ -149,6 +149,7 @@ pub fn build(
     state.sync_configured = config.sync.is_some();
     state.large = config.large_text;
     state.large_default = config.large_text;
+    state.settings = super::settings::settings_of(config);
     let export_to = crate::store::writer::ExportTo {
         usb_mount_roots: config.usb_mount_roots.clone(),
         fallback: config.db_path.parent().map(PathBuf::from).unwrap_or_default(),
