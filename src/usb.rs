@@ -49,10 +49,12 @@ pub fn export_dir(roots: &[PathBuf], fallback: &Path) -> (PathBuf, bool) {
     }
 }
 
-/// A stick mounted read-only (or full) is passed over for the next one.
+/// A stick mounted read-only (or full) is passed over for the next one. The probe is a new
+/// file (never written through a link the stick holds under its name).
 fn writable(dir: &Path) -> bool {
     let probe = dir.join(".kiosk-export-probe");
-    let ok = std::fs::write(&probe, b"").is_ok();
+    let _ = std::fs::remove_file(&probe);
+    let ok = crate::store::create_new_private(&probe).is_ok();
     let _ = std::fs::remove_file(&probe);
     ok
 }

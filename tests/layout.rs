@@ -259,7 +259,7 @@ fn the_locked_pin_pad_and_an_operator_screen_in_trouble_fit_every_panel() {
     h.state_mut().state.sync_configured = true;
     h.state_mut().state.sync = Some(sync_in_trouble());
     // "Check out everyone" asked, waiting for the yes, above the list of who is inside.
-    h.state_mut().state.confirm_everyone = true;
+    h.state_mut().state.confirm = Some(kiosk::store::CheckOut::WholeVenue);
     h.state_mut().state.search = "demo".into();
     h.state_mut().state.show_settings = true;
     h.run();

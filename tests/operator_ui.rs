@@ -95,12 +95,14 @@ fn staff_check_out_one_visitor_then_everyone_after_a_yes() {
     h.run_steps(4);
     h.get_by_label_contains("人工离场");
 
+    // Everyone came in by this gate: no separate "whole venue" choice.
+    assert!(h.query_by_label("全场登记离场（闭馆）").is_none());
     // Closing time: nothing happens on the first press; Cancel keeps everyone inside.
-    click(&mut h, "全部登记离场（闭馆）");
-    h.get_by_label_contains("在场人数： 2");
+    click(&mut h, "本入口进入的全部登记离场（关闭）");
+    h.get_by_label_contains("人数： 2");
     click(&mut h, "取消");
     assert_eq!(inside(h.state()), 2);
-    click(&mut h, "全部登记离场（闭馆）");
+    click(&mut h, "本入口进入的全部登记离场（关闭）");
     click(&mut h, "确定登记离场");
     wait_until(&mut h, "everyone checked out", 20, |a| inside(a) == 0);
     h.run_steps(4);

@@ -6,7 +6,7 @@ use egui::RichText;
 use super::fit::{TOUCH, touch_button};
 use super::state::{AppState, Command};
 use crate::i18n::Messages;
-use crate::store::InsideVisit;
+use crate::store::{CheckOut, InsideVisit};
 
 /// Rows drawn at most: a mall holds thousands; the search narrows the list.
 const MAX_ROWS: usize = 100;
@@ -25,37 +25,66 @@ pub fn inside_ui(
         .iter()
         .filter(|v| query.is_empty() || v.subject.to_lowercase().contains(&query))
         .collect();
+    // Closing one gate checks out those who came in by it; closing the venue, everyone.
+    let here = inside.iter().filter(|v| v.gate.is_none()).count();
+    let count = |who: &CheckOut| match who {
+        CheckOut::ThisGate => here,
+        _ => inside.len(),
+    };
     ui.horizontal_wrapped(|ui| {
         ui.label(
             RichText::new(format!("{} ({})", m.get(lang, "op-inside-now"), inside.len()))
                 .size(22.0)
                 .strong(),
         );
-        if !inside.is_empty() && !state.confirm_everyone {
-            let all = egui::Button::new(RichText::new(m.get(lang, "op-check-out-all")).size(20.0))
-                .min_size(egui::vec2(TOUCH * 1.25, TOUCH));
-            if ui.add_enabled(!state.checking_out, all).clicked() {
-                commands.push(Command::AskCheckOutEveryone);
+        if state.confirm.is_none() {
+            let mut choices = Vec::new();
+            if here > 0 {
+                choices.push((CheckOut::ThisGate, "op-check-out-gate"));
+            }
+            if inside.len() > here {
+                choices.push((CheckOut::WholeVenue, "op-check-out-venue"));
+            }
+            for (who, key) in choices {
+                let button = egui::Button::new(RichText::new(m.get(lang, key)).size(20.0))
+                    .min_size(egui::vec2(TOUCH * 1.25, TOUCH));
+                if ui.add_enabled(!state.checking_out, button).clicked() {
+                    commands.push(Command::AskCheckOut(who));
+                }
             }
         }
-        if let Some(msg) = &state.checkout_message {
-            ui.label(RichText::new(format!("{} {msg}", m.get(lang, "op-checked-out"))).size(20.0));
+        match &state.checkout_message {
+            Some(Ok(n)) => {
+                ui.label(RichText::new(format!("{} {n}", m.get(lang, "op-checked-out"))).size(20.0));
+            }
+            Some(Err(e)) => {
+                ui.label(
+                    RichText::new(format!("{} {e}", m.get(lang, "op-checkout-failed")))
+                        .size(20.0)
+                        .color(super::visitor::DENY),
+                );
+            }
+            None => {}
         }
     });
-    if state.confirm_everyone {
+    if let Some(who) = &state.confirm {
         // Closing time is once a day and cannot be taken back: the question names the count.
+        let key = match who {
+            CheckOut::ThisGate => "op-check-out-gate-confirm",
+            _ => "op-check-out-venue-confirm",
+        };
         ui.horizontal_wrapped(|ui| {
             ui.label(
-                RichText::new(format!("{} {}", m.get(lang, "op-check-out-all-confirm"), inside.len()))
+                RichText::new(format!("{} {}", m.get(lang, key), count(who)))
                     .size(22.0)
                     .strong()
                     .color(super::visitor::DENY),
             );
             if touch_button(ui, RichText::new(m.get(lang, "op-confirm")).size(20.0)).clicked() {
-                commands.push(Command::CheckOutEveryone);
+                commands.push(Command::ConfirmCheckOut);
             }
             if touch_button(ui, RichText::new(m.get(lang, "op-cancel")).size(20.0)).clicked() {
-                commands.push(Command::CancelCheckOutEveryone);
+                commands.push(Command::CancelCheckOut);
             }
         });
     }

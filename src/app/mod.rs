@@ -121,7 +121,13 @@ impl KioskApp {
                         None => self.preview = Some(ctx.load_texture("preview", color, egui::TextureOptions::LINEAR)),
                     }
                 }
-                UiEvent::Camera(err) => self.state.camera_error = err,
+                UiEvent::Camera(err) => {
+                    // No frames, no code in view: the brightness hint goes with them.
+                    if err.is_some() {
+                        self.state.code_unreadable = false;
+                    }
+                    self.state.camera_error = err;
+                }
                 UiEvent::UnreadableCode(shown) => self.state.code_unreadable = shown,
                 UiEvent::Scanned(outcome) => {
                     self.speaker.say(outcome.shown());
@@ -131,7 +137,13 @@ impl KioskApp {
                         self.request_day();
                     }
                 }
-                UiEvent::Sync(status) => self.state.synced(*status),
+                UiEvent::Sync(status) => {
+                    self.state.synced(*status);
+                    // Who is inside may have changed at other gates: the operator sees it.
+                    if self.state.screen == Screen::Operator && self.pending_day.is_none() {
+                        self.request_day();
+                    }
+                }
                 UiEvent::Housekeeping(problem) => self.state.housekeeping_error = problem,
                 UiEvent::LogMovedAside(notice) => self.state.log_notice = Some(notice),
                 UiEvent::PinChecked(ok) => {
@@ -168,7 +180,7 @@ impl KioskApp {
         {
             self.request_day();
         }
-        if let Some(result) = self.pending_export.as_ref().and_then(|rx| rx.try_recv().ok()) {
+        if let Some(result) = self.pending_export.as_ref().and_then(answer) {
             self.pending_export = None;
             self.state.export_message = Some(match result {
                 Ok(e) => format!(
@@ -183,7 +195,7 @@ impl KioskApp {
                 Err(e) => format!("{} {e}", self.messages.get(self.state.lang, "op-export-failed")),
             });
         }
-        if let Some(result) = self.pending_checkout.as_ref().and_then(|rx| rx.try_recv().ok()) {
+        if let Some(result) = self.pending_checkout.as_ref().and_then(answer) {
             self.pending_checkout = None;
             self.state
                 .checked_out(result.map(|c| (c.closed, c.occupancy)).map_err(|e| e.to_string()));
@@ -319,17 +331,15 @@ impl KioskApp {
                 let _ = self.jobs.0.send((text, Origin::Staff));
                 self.state.staff_text.clear();
             }
-            Command::AskCheckOutEveryone => self.state.ask_check_out_everyone(),
-            Command::CancelCheckOutEveryone => self.state.confirm_everyone = false,
+            Command::AskCheckOut(who) => self.state.ask_check_out(who),
+            Command::CancelCheckOut => self.state.confirm = None,
             Command::CheckOut(subject) => {
-                if self.state.start_check_out(false) {
-                    let who = crate::store::CheckOut::One(subject);
+                if let Some(who) = self.state.check_out_one(subject) {
                     self.pending_checkout = Some(self.store.check_out(who, self.clock.now()));
                 }
             }
-            Command::CheckOutEveryone => {
-                if self.state.start_check_out(true) {
-                    let who = crate::store::CheckOut::Everyone;
+            Command::ConfirmCheckOut => {
+                if let Some(who) = self.state.confirm_check_out() {
                     self.pending_checkout = Some(self.store.check_out(who, self.clock.now()));
                 }
             }
@@ -358,6 +368,16 @@ impl KioskApp {
         for c in commands {
             self.dispatch(&ctx, c);
         }
+    }
+}
+
+/// A worker's answer if it came; a worker gone without answering is an answer too (an error),
+/// so the screen never waits for it for ever.
+fn answer<T>(rx: &Receiver<Result<T, crate::store::StoreError>>) -> Option<Result<T, crate::store::StoreError>> {
+    match rx.try_recv() {
+        Ok(result) => Some(result),
+        Err(std::sync::mpsc::TryRecvError::Empty) => None,
+        Err(std::sync::mpsc::TryRecvError::Disconnected) => Some(Err(crate::store::StoreError::Gone)),
     }
 }
 

@@ -21,11 +21,27 @@ pub enum SettingValue {
     Text(String),
     /// A message key (on, off, a gate mode).
     Word(&'static str),
+    /// A number and the message key of its unit.
+    Amount(String, &'static str),
+}
+
+/// A URL as the screen may show it: without a `user:password@` part.
+fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    }
 }
 
 /// What the operator sees of `config`.
 pub fn settings_of(config: &Config) -> Vec<Setting> {
-    use SettingValue::{Text, Word};
+    use SettingValue::{Amount, Text, Word};
     let on_off = |b: bool| Word(if b { "set-on" } else { "set-off" });
     let line = |label, value| Setting { label, value };
     vec![
@@ -53,7 +69,7 @@ pub fn settings_of(config: &Config) -> Vec<Setting> {
         line(
             "set-sync",
             match &config.sync {
-                Some(s) => Text(s.url.clone()),
+                Some(s) => Text(without_credentials(&s.url)),
                 None => Word("set-off"),
             },
         ),
@@ -75,9 +91,15 @@ pub fn settings_of(config: &Config) -> Vec<Setting> {
             },
         ),
         line("set-large", on_off(config.large_text)),
-        line("set-verdict", Text(format!("{} s", config.verdict_seconds))),
-        line("set-visit", Text(format!("{} h", config.visit_max.as_secs() / 3600))),
-        line("set-retention", Text(format!("{} d", config.retention_days))),
+        line("set-verdict", Amount(config.verdict_seconds.to_string(), "unit-s")),
+        line(
+            "set-visit",
+            Amount(
+                ((config.visit_max.as_secs_f64() / 360.0).round() / 10.0).to_string(),
+                "unit-h",
+            ),
+        ),
+        line("set-retention", Amount(config.retention_days.to_string(), "unit-d")),
         line("set-version", Text(env!("CARGO_PKG_VERSION").to_string())),
     ]
 }
@@ -91,8 +113,9 @@ pub fn settings_ui(ui: &mut egui::Ui, lang: Lang, m: &Messages, settings: &[Sett
             for s in settings {
                 ui.label(RichText::new(m.get(lang, s.label)).size(20.0));
                 let value = match &s.value {
-                    SettingValue::Text(t) => t.as_str(),
-                    SettingValue::Word(k) => m.get(lang, k),
+                    SettingValue::Text(t) => t.clone(),
+                    SettingValue::Word(k) => m.get(lang, k).to_string(),
+                    SettingValue::Amount(n, unit) => format!("{n} {}", m.get(lang, unit)),
                 };
                 ui.label(RichText::new(value).size(20.0).strong());
                 ui.end_row();
@@ -110,7 +133,7 @@ mod tests {
         let mut config = Config::defaults().unwrap();
         config.operator_pin_hash = crate::config::Secret("$argon2id$secret-hash".into());
         config.sync = Some(crate::config::SyncConfig {
-            url: "https://trace.example.org".into(),
+            url: "https://ops:pa55@trace.example.org/v1".into(),
             token: crate::config::Secret("kt_very_secret_token".into()),
             server_key: None,
             interval: std::time::Duration::from_secs(60),
@@ -120,8 +143,12 @@ mod tests {
         });
         let settings = settings_of(&config);
         let shown = format!("{settings:?}");
-        assert!(shown.contains("https://trace.example.org"));
-        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("\"https://trace.example.org/v1\""), "{shown}");
+        assert!(!shown.contains("secret") && !shown.contains("pa55"), "{shown}");
+        assert_eq!(
+            without_credentials("http://127.0.0.1:8080/x@y"),
+            "http://127.0.0.1:8080/x@y"
+        );
         let m = Messages::default();
         for lang in [Lang::ZhCn, Lang::En] {
             for key in settings

@@ -1,7 +1,7 @@
 //! The screen's state as plain data with pure transitions: testable without egui.
 
 use crate::i18n::Lang;
-use crate::store::{DayView, Passage};
+use crate::store::{CheckOut, DayView, Passage};
 use crate::workers::ScanOutcome;
 
 /// Failed PIN attempts before the operator screen locks.
@@ -69,11 +69,12 @@ pub enum Command {
     StaffCheck(String),
     /// Check out one visitor who left without scanning (by pseudonymous id).
     CheckOut(String),
-    /// Ask before checking out everyone (closing time): the next command decides.
-    AskCheckOutEveryone,
-    CancelCheckOutEveryone,
-    /// Carried out only after [`Command::AskCheckOutEveryone`].
-    CheckOutEveryone,
+    /// Ask before checking out everyone who came in by this gate, or by any gate of the
+    /// venue (closing time): the next command decides.
+    AskCheckOut(CheckOut),
+    CancelCheckOut,
+    /// Carries out what [`Command::AskCheckOut`] asked.
+    ConfirmCheckOut,
 }
 
 #[derive(Debug, Clone)]
@@ -108,12 +109,13 @@ pub struct AppState {
     pub export_message: Option<String>,
     /// What the operator types to find passages: part of a pseudonymous id, or a time.
     pub search: String,
-    /// "Check out everyone" was pressed and waits for a yes or a cancel.
-    pub confirm_everyone: bool,
+    /// "Check out everyone" (by this gate or the whole venue) was pressed and waits for a yes
+    /// or a cancel.
+    pub confirm: Option<CheckOut>,
     /// A check-out is being written (its buttons wait for it).
     pub checking_out: bool,
-    /// How the last check-out went, for the operator.
-    pub checkout_message: Option<String>,
+    /// How the last check-out went, for the operator: how many were checked out, or why not.
+    pub checkout_message: Option<Result<usize, String>>,
     pub sync_configured: bool,
     pub sync: Option<crate::sync::SyncStatus>,
     /// Large type and high contrast on the visitor screen (`[display] large_text`, or a
@@ -151,7 +153,7 @@ impl AppState {
             staff_text: String::new(),
             export_message: None,
             search: String::new(),
-            confirm_everyone: false,
+            confirm: None,
             checking_out: false,
             checkout_message: None,
             sync_configured: false,
@@ -308,25 +310,35 @@ impl AppState {
         self.export_message = None;
         self.search.clear();
         self.show_settings = false;
-        self.confirm_everyone = false;
+        self.confirm = None;
         self.checkout_message = None;
     }
 
     /// "Check out everyone" pressed: nothing happens until the operator says yes.
-    pub fn ask_check_out_everyone(&mut self) {
-        self.confirm_everyone = true;
+    pub fn ask_check_out(&mut self, who: CheckOut) {
+        self.confirm = Some(who);
         self.checkout_message = None;
     }
 
-    /// Starts a check-out; `everyone` only goes ahead after [`AppState::ask_check_out_everyone`].
-    /// Returns false when there is nothing to start (not confirmed, or one is being written).
-    pub fn start_check_out(&mut self, everyone: bool) -> bool {
-        if self.checking_out || (everyone && !self.confirm_everyone) {
-            return false;
+    /// The yes to [`AppState::ask_check_out`]: what to check out, unless nothing was asked or
+    /// a check-out is being written.
+    pub fn confirm_check_out(&mut self) -> Option<CheckOut> {
+        if self.checking_out {
+            return None;
         }
-        self.confirm_everyone = false;
+        let who = self.confirm.take()?;
         self.checking_out = true;
-        true
+        Some(who)
+    }
+
+    /// One visitor, at once (a row's own button): unless a check-out is being written.
+    pub fn check_out_one(&mut self, subject: String) -> Option<CheckOut> {
+        if self.checking_out {
+            return None;
+        }
+        self.confirm = None;
+        self.checking_out = true;
+        Some(CheckOut::One(subject))
     }
 
     /// The store's answer to a check-out.
@@ -335,9 +347,9 @@ impl AppState {
         self.checkout_message = Some(match result {
             Ok((closed, occupancy)) => {
                 self.occupancy = occupancy;
-                closed.to_string()
+                Ok(closed)
             }
-            Err(e) => e,
+            Err(e) => Err(e),
         });
     }
 }
@@ -433,20 +445,21 @@ mod tests {
     #[test]
     fn checking_out_everyone_waits_for_a_yes_and_one_check_out_at_a_time() {
         let mut s = AppState::new("v".into(), "g".into(), None, 4.0);
-        assert!(!s.start_check_out(true), "not without the question answered");
-        s.ask_check_out_everyone();
-        assert!(s.start_check_out(true));
-        assert!(!s.confirm_everyone, "the yes is spent");
-        assert!(!s.start_check_out(false), "one check-out at a time");
+        assert_eq!(s.confirm_check_out(), None, "not without the question asked");
+        s.ask_check_out(CheckOut::WholeVenue);
+        assert_eq!(s.confirm_check_out(), Some(CheckOut::WholeVenue));
+        assert_eq!(s.confirm, None, "the yes is spent");
+        assert_eq!(s.check_out_one("a".into()), None, "one check-out at a time");
         s.checked_out(Ok((3, 1)));
         assert_eq!((s.occupancy, s.checking_out), (1, false));
-        assert_eq!(s.checkout_message.as_deref(), Some("3"));
-        s.ask_check_out_everyone();
+        assert_eq!(s.checkout_message, Some(Ok(3)));
+        s.ask_check_out(CheckOut::ThisGate);
         s.leave();
-        assert!(!s.start_check_out(true), "leaving forgets the question");
-        assert!(s.start_check_out(false));
+        assert_eq!(s.confirm_check_out(), None, "leaving forgets the question");
+        assert_eq!(s.check_out_one("a".into()), Some(CheckOut::One("a".into())));
         s.checked_out(Err("disk full".into()));
         assert_eq!(s.occupancy, 1, "a failure changes no count");
+        assert_eq!(s.checkout_message, Some(Err("disk full".into())));
     }
 
     #[test]

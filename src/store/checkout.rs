@@ -25,8 +25,10 @@ pub struct InsideVisit {
 pub enum CheckOut {
     /// One visitor who left without scanning out (by pseudonymous id).
     One(String),
-    /// Everyone inside, at closing time.
-    Everyone,
+    /// Everyone who came in by this gate (this gate closes; others may stay open).
+    ThisGate,
+    /// Everyone inside the venue by any gate (the venue closes).
+    WholeVenue,
 }
 
 /// What a check-out did.
@@ -42,11 +44,12 @@ fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-/// Visits open at the venue: this gate's, then other gates' younger than `[visit] max_hours`.
+/// Visits open at the venue younger than `[visit] max_hours` (older ones are closed by the
+/// automatic check-out): this gate's, then other gates'.
 fn inside(tx: &rusqlite::Connection, s: &StoreSettings, now: DateTime<Utc>) -> Result<Vec<InsideVisit>, StoreError> {
     let open_since = ms(now) - s.visit_max.as_millis() as i64;
     let mut stmt = tx.prepare_cached(
-        "SELECT subject, entered_ms, NULL FROM open_visits
+        "SELECT subject, entered_ms, NULL FROM open_visits WHERE entered_ms > ?1
          UNION ALL
          SELECT subject, entered_ms, gate FROM venue_inside
           WHERE entered_ms > ?1 AND subject NOT IN (SELECT subject FROM open_visits)
@@ -129,7 +132,14 @@ impl Store {
                     .collect(),
                 Reason::StaffCheckout,
             ),
-            CheckOut::Everyone => (inside(&tx, &settings, now)?, Reason::ClosingCheckout),
+            CheckOut::ThisGate => (
+                inside(&tx, &settings, now)?
+                    .into_iter()
+                    .filter(|v| v.gate.is_none())
+                    .collect(),
+                Reason::ClosingCheckout,
+            ),
+            CheckOut::WholeVenue => (inside(&tx, &settings, now)?, Reason::ClosingCheckout),
         };
         for v in &targets {
             record_inferred_exit(&tx, &settings, &v.subject, v.entered_at, now, reason)?;

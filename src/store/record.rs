@@ -122,13 +122,17 @@ impl Store {
             None => false,
         };
 
-        // The same code shown again within the window is the same passage, not a new one.
-        let window_start = ms(input.at) - settings.repeat_window.as_millis() as i64;
+        // The same code shown again within the window is the same passage, not a new one. So
+        // is a scan read just before a passage of the same holder was written with a later
+        // time (staff checked them out while their exit scan was being judged): the scan is
+        // that passage again, not an entry after it. Only within the window, so a clock that
+        // stepped back further never locks anyone out.
+        let window = settings.repeat_window.as_millis() as i64;
         let recent: Option<(String, String)> = tx
             .query_row(
                 "SELECT direction, event_id FROM passages
                  WHERE scan_key = ?1 AND at_ms > ?2 AND at_ms <= ?3 ORDER BY seq DESC LIMIT 1",
-                params![scan_key, window_start, ms(input.at)],
+                params![scan_key, ms(input.at) - window, ms(input.at) + window],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;

@@ -117,11 +117,21 @@ impl StoreHandle {
                         let _ = reply.send(closed.and(purged));
                     }
                     Request::ExportDay(date, tz, to, reply) => {
-                        // Looking for a stick touches the disk: here, not on the UI thread.
-                        let (dir, usb) = crate::usb::export_dir(&to.usb_mount_roots, &to.fallback);
-                        let path = dir.join(format!("passages-{date}.csv"));
-                        let result = export_day(&store, date, tz, &path).map(|count| Exported { count, path, usb });
-                        let _ = reply.send(result);
+                        // The rows are read here; a stick (slow, or hung) is written on a thread
+                        // of its own, so scans keep being recorded meanwhile.
+                        match store.day_passages(date, tz) {
+                            Ok(passages) => {
+                                let spawned = std::thread::Builder::new().name("export".into()).spawn(move || {
+                                    let _ = reply.send(export_day(&passages, date, tz, &to));
+                                });
+                                if let Err(e) = spawned {
+                                    eprintln!("kiosk: cannot start the export: {e}");
+                                }
+                            }
+                            Err(e) => {
+                                let _ = reply.send(Err(e));
+                            }
+                        }
                     }
                     Request::SyncBacklog(limit, reply) => {
                         let _ = reply.send(store.sync_backlog(limit));
@@ -294,16 +304,33 @@ impl StoreHandle {
     }
 }
 
-fn export_day(store: &Store, date: NaiveDate, tz: Tz, path: &std::path::Path) -> Result<usize, StoreError> {
-    let passages = store.day_passages(date, tz)?;
+/// Writes `passages-<date>.csv` to a USB stick if one is mounted, else beside the log: first
+/// to a new temporary file (never through a link a stick may hold in its place), flushed to
+/// the device, then renamed, so a stick pulled out right after "saved" has the whole file.
+fn export_day(passages: &[super::Passage], date: NaiveDate, tz: Tz, to: &ExportTo) -> Result<Exported, StoreError> {
+    let (dir, usb) = crate::usb::export_dir(&to.usb_mount_roots, &to.fallback);
+    let path = dir.join(format!("passages-{date}.csv"));
+    let part = dir.join(format!(".passages-{date}.csv.part"));
     let err = |source| StoreError::Export {
         path: path.display().to_string(),
         source,
     };
-    let file = super::create_private(path).map_err(err)?;
+    // A leftover (or a planted link) goes; create_new then refuses anything put back there.
+    let _ = std::fs::remove_file(&part);
+    let file = super::create_new_private(&part).map_err(err)?;
     let mut w = std::io::BufWriter::new(file);
-    super::write_csv(&mut w, &passages, tz)
+    super::write_csv(&mut w, passages, tz)
         .and_then(|_| std::io::Write::flush(&mut w))
-        .map_err(err)?;
-    Ok(passages.len())
+        .and_then(|_| w.get_ref().sync_all())
+        .and_then(|_| std::fs::rename(&part, &path))
+        .and_then(|_| std::fs::File::open(&dir)?.sync_all())
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&part);
+            err(e)
+        })?;
+    Ok(Exported {
+        count: passages.len(),
+        path,
+        usb,
+    })
 }

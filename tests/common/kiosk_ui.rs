@@ -61,6 +61,8 @@ pub fn app_with_texts_on(
     // Silent: no espeak-ng and aplay for every verdict of every UI test.
     config.sound.volume = 0;
     config.operator_pin_hash = Secret(kiosk::app::hash_pin(kiosk::app::DEMO_PIN).unwrap());
+    // Never onto a developer's own USB stick: a test that wants one mounts its own.
+    config.usb_mount_roots = Vec::new();
     tweak(&mut config);
     let mut rng = kiosk::framegen::Rng::new(3);
     let easy = kiosk::framegen::Difficulty {
