@@ -1,7 +1,9 @@
 //! Decoder benchmark: rate and per-frame time of each backend and of the kiosk's cascade.
 //!
 //! `cargo bench --bench decoders -- [--frames N] [--stages] [--save-frames DIR] [DIR...]`
-//! `--stages` also times every stage of the cascades alone (how the live cascade was chosen).
+//! `--stages` also times every stage of the cascades alone, `--cascades` the live cascades
+//! tried from rxing and zxing-cpp stages (how the live cascade was chosen: the best rate on
+//! camera frames at a p95 under 10 ms, without reading fewer stills).
 //! Each DIR is searched for images with an expected `NAME.txt` beside them (the layout of
 //! ../shared/qr-samples). Generated camera frames carry real VP1 passes. Times are single
 //! thread, decode only; ratios are against rxing alone measured in the same run.
@@ -10,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
-use kiosk::decode::{GrayImage, Pipeline, Prep, RqrrDecoder, RxingDecoder, Stage, load_frame};
+use kiosk::decode::{GrayImage, Pipeline, Prep, RqrrDecoder, RxingDecoder, Stage, ZxingDecoder, load_frame};
 use kiosk::framegen::{Difficulty, Rng, camera_frame};
 
 struct Case {
@@ -138,12 +140,14 @@ fn main() {
     let mut save = None;
     let mut verbose = false;
     let mut stages = false;
+    let mut cascades = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--frames" => frames = args.next().and_then(|n| n.parse().ok()).unwrap_or(frames),
             "--save-frames" => save = args.next().map(PathBuf::from),
             "--verbose" => verbose = true,
             "--stages" => stages = true,
+            "--cascades" => cascades = true,
             s if s.starts_with("--") => {} // cargo bench passes --bench
             dir => dirs.push(PathBuf::from(dir)),
         }
@@ -182,6 +186,8 @@ fn main() {
             })),
         ),
         ("rqrr", Pipeline::single(Box::new(RqrrDecoder))),
+        ("zxing-cpp", Pipeline::single(Box::new(ZxingDecoder::default()))),
+        ("zxing-cpp fast", Pipeline::single(Box::new(ZxingDecoder::FAST))),
         ("kiosk live", Pipeline::live()),
         ("kiosk thorough", Pipeline::thorough()),
     ];
@@ -249,6 +255,106 @@ fn main() {
                 println!(
                     "{:<28} {:>6.1}% {:>7.2}ms {:>7.2}ms {:>7.2}ms",
                     label,
+                    f.rate * 100.0,
+                    f.median_ms,
+                    f.p95_ms,
+                    f.mean_ms
+                );
+            }
+        }
+    }
+    if cascades {
+        // Live cascades built from rxing and zxing-cpp stages: how the live one was chosen.
+        let stage = |backend: Box<dyn kiosk::decode::Decoder>, shrink: u32, window: u32, sharpen: bool| Stage {
+            backend,
+            prep: Prep {
+                shrink,
+                window,
+                sharpen,
+                ..Prep::default()
+            },
+        };
+        let rx = || Box::new(RxingDecoder::default()) as Box<dyn kiosk::decode::Decoder>;
+        let zx = || Box::new(ZxingDecoder::FAST) as Box<dyn kiosk::decode::Decoder>;
+        let candidates: Vec<(&str, Vec<Stage>)> = vec![
+            (
+                "rx/2 rx@400s",
+                vec![stage(rx(), 2, 0, false), stage(rx(), 0, 400, true)],
+            ),
+            (
+                "rx/2 rx@400s zx",
+                vec![
+                    stage(rx(), 2, 0, false),
+                    stage(rx(), 0, 400, true),
+                    stage(zx(), 0, 0, false),
+                ],
+            ),
+            (
+                "rx/2 zx rx@400s",
+                vec![
+                    stage(rx(), 2, 0, false),
+                    stage(zx(), 0, 0, false),
+                    stage(rx(), 0, 400, true),
+                ],
+            ),
+            ("zx rx@400s", vec![stage(zx(), 0, 0, false), stage(rx(), 0, 400, true)]),
+            (
+                "zx/2 zx@400s",
+                vec![stage(zx(), 2, 0, false), stage(zx(), 0, 400, true)],
+            ),
+            (
+                "zx/2 rx@400s zx",
+                vec![
+                    stage(zx(), 2, 0, false),
+                    stage(rx(), 0, 400, true),
+                    stage(zx(), 0, 0, false),
+                ],
+            ),
+            (
+                "zx/2 zx@400s rx@400s",
+                vec![
+                    stage(zx(), 2, 0, false),
+                    stage(zx(), 0, 400, true),
+                    stage(rx(), 0, 400, true),
+                ],
+            ),
+            (
+                "rx/2 zx@400s rx@400s",
+                vec![
+                    stage(rx(), 2, 0, false),
+                    stage(zx(), 0, 400, true),
+                    stage(rx(), 0, 400, true),
+                ],
+            ),
+            (
+                "zx rx/2 rx@400s",
+                vec![
+                    stage(zx(), 0, 0, false),
+                    stage(rx(), 2, 0, false),
+                    stage(rx(), 0, 400, true),
+                ],
+            ),
+        ];
+        for (set_name, cases) in &sets {
+            println!("\n== {set_name}: live cascades");
+            for (name, stages) in &candidates {
+                let pipeline = Pipeline {
+                    stages: stages
+                        .iter()
+                        .map(|s| Stage {
+                            backend: if s.backend.name().starts_with("zxing") {
+                                zx()
+                            } else {
+                                rx()
+                            },
+                            prep: s.prep,
+                        })
+                        .collect(),
+                };
+                let f = measure(&pipeline, cases, &mut Vec::new());
+                println!(
+                    "{:<28} {:>6.1}% {:>7.2}ms {:>7.2}ms {:>7.2}ms",
+                    name,
                     f.rate * 100.0,
                     f.median_ms,
                     f.p95_ms,

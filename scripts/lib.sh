@@ -31,8 +31,9 @@ ensure_pkgs() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
-# Build dependencies: a C toolchain and libclang for nokhwa's bindgen (V4L2 bindings).
-BUILD_PKGS=(build-essential libclang-dev ca-certificates)
+# Build dependencies: a C toolchain and libclang for nokhwa's bindgen (V4L2 bindings), and
+# cmake with a C++ compiler for zxing-cpp's bundled source (the zxing-cpp decoder backend).
+BUILD_PKGS=(build-essential g++ cmake libclang-dev ca-certificates)
 # What the kiosk window loads at run time (winit/glutin dlopen these): X11 and Wayland
 # clients, EGL/GLX with Mesa's software renderer for machines without a GPU, aplay, and
 # espeak-ng for the spoken verdicts (src/voice.rs; its tests speak every prompt).

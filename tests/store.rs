@@ -332,7 +332,9 @@ fn a_pin_lockout_round_trips_and_no_lock_reads_back_as_none() {
 fn a_scan_judged_while_staff_checked_its_holder_out_is_not_a_new_entry() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(&dir, settings(GateMode::Auto, None));
-    store.record_passage(&scan("alice", HealthColour::Green, t(1, 0))).unwrap();
+    store
+        .record_passage(&scan("alice", HealthColour::Green, t(1, 0)))
+        .unwrap();
     // Staff check alice out at 02:00:05; her exit scan, read at 02:00:03, commits after it.
     let staff = t(2, 0) + chrono::Duration::seconds(5);
     let out = store
@@ -340,15 +342,19 @@ fn a_scan_judged_while_staff_checked_its_holder_out_is_not_a_new_entry() {
         .unwrap();
     assert_eq!((out.closed, out.occupancy), (1, 0));
     let late = store
-        .record_passage(&scan("alice", HealthColour::Green, t(2, 0) + chrono::Duration::seconds(3)))
+        .record_passage(&scan(
+            "alice",
+            HealthColour::Green,
+            t(2, 0) + chrono::Duration::seconds(3),
+        ))
         .unwrap();
     assert!(late.repeat, "the same passage, not an entry after the exit: {late:?}");
     assert_eq!((late.direction, late.occupancy), (Direction::Exit, 0));
     // A check-out on a clock set behind the entry is dated at the entry, never before it.
-    store.record_passage(&scan("bob", HealthColour::Green, t(3, 0))).unwrap();
     store
-        .check_out(&kiosk::store::CheckOut::ThisGate, t(2, 30))
+        .record_passage(&scan("bob", HealthColour::Green, t(3, 0)))
         .unwrap();
+    store.check_out(&kiosk::store::CheckOut::ThisGate, t(2, 30)).unwrap();
     let exit = store.passages_between(t(0, 0), t(9, 0)).unwrap().pop().unwrap();
     assert_eq!(
         (exit.subject.as_deref(), exit.reason, exit.at),

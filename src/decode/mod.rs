@@ -9,6 +9,7 @@ mod backends;
 mod pipeline;
 mod prep;
 mod seen;
+mod zxing;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -17,6 +18,7 @@ pub use image::GrayImage;
 pub use pipeline::{Pipeline, Prep, Stage};
 pub use prep::{Rect, busiest_window, sharpen, shrink_box as shrink};
 pub use seen::{HINT_AFTER, UnreadableCode, code_seen};
+pub use zxing::ZxingDecoder;
 
 /// Anything that finds QR codes in a greyscale frame and returns their texts.
 pub trait Decoder: Send + Sync {
