@@ -59,9 +59,12 @@ mkdir -p /tmp/.X11-unix; chmod 1777 /tmp/.X11-unix
 bind /tmp/.X11-unix "$root/tmp/.X11-unix"
 [ -d ../shared ] && bind "$(cd ../shared && pwd)" "$root/work/shared" ro
 
+# The host's toolchain is bound read-only at /root/.cargo/bin, so what the scripts `cargo
+# install` (cargo-deb) goes to a folder of the root's own, first on PATH, as ~/.cargo/bin
+# would be on a machine of its own.
 in_root() {
-  chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
-    PATH=/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb CARGO_INSTALL_ROOT=/root/.cargo-tools \
+    PATH=/root/.cargo-tools/bin:/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     bash -c "$1"
 }
 

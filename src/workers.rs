@@ -118,6 +118,7 @@ pub fn spawn_camera(
         let mut last_preview = Instant::now() - Duration::from_secs(1);
         let mut last_text: Option<(String, Instant)> = None;
         let mut unreadable = crate::decode::UnreadableCode::default();
+        let mut shown_preview: Option<GrayImage> = None;
         let mut looked = false;
         loop {
             // A source stuck inside next_frame stops the beats: the watchdog restarts the kiosk.
@@ -140,14 +141,22 @@ pub fn spawn_camera(
                 camera_ok = Some(true);
                 let _ = events.send(UiEvent::Camera(None));
             }
-            // The preview is the only continuous repaint, capped at 10 per second.
+            // The preview is the only continuous repaint, capped at 10 per second; a scene that
+            // has not changed (nobody at the gate) is redrawn once a second only, which is most
+            // of what an idle kiosk spends on drawing.
             if last_preview.elapsed() >= Duration::from_millis(100) {
-                last_preview = Instant::now();
                 let preview = image::imageops::thumbnail(&frame, 480, 270);
-                if events.send(UiEvent::Preview(preview)).is_err() {
-                    return;
+                let still = shown_preview
+                    .as_ref()
+                    .is_some_and(|shown| scene_unchanged(shown, &preview));
+                if !still || last_preview.elapsed() >= Duration::from_secs(1) {
+                    last_preview = Instant::now();
+                    shown_preview = Some(preview.clone());
+                    if events.send(UiEvent::Preview(preview)).is_err() {
+                        return;
+                    }
+                    notify();
                 }
-                notify();
             }
             let outcome = pipeline.decode(&frame);
             // Looked for on every other unread frame: half the cost on an empty scene, and
@@ -175,6 +184,23 @@ pub fn spawn_camera(
             }
         }
     })
+}
+
+/// Whether two previews show the same scene: mean absolute difference under 2 grey levels
+/// (sensor noise), sampled on every 4th pixel of every 4th row.
+pub fn scene_unchanged(a: &GrayImage, b: &GrayImage) -> bool {
+    if a.dimensions() != b.dimensions() {
+        return false;
+    }
+    let (w, h) = a.dimensions();
+    let (mut sum, mut n) = (0u64, 0u64);
+    for y in (0..h).step_by(4) {
+        for x in (0..w).step_by(4) {
+            sum += a.get_pixel(x, y).0[0].abs_diff(b.get_pixel(x, y).0[0]) as u64;
+            n += 1;
+        }
+    }
+    n > 0 && sum < 2 * n
 }
 
 /// What the scan worker needs to judge and record a text.
@@ -240,6 +266,25 @@ pub fn scan_one(ctx: &ScanContext, text: &str, origin: Origin) -> ScanOutcome {
 mod tests {
     use super::*;
     use crate::store::Recorded;
+
+    #[test]
+    fn a_still_scene_is_unchanged_and_a_visitor_stepping_in_is_not() {
+        let mut rng = crate::framegen::Rng::new(5);
+        let wall = GrayImage::from_fn(480, 270, |x, y| image::Luma([(100 + (x + y) % 40) as u8]));
+        let noisy = GrayImage::from_fn(480, 270, |x, y| {
+            let v = wall.get_pixel(x, y).0[0] as f32 + rng.range(-2.0, 2.0);
+            image::Luma([v.round() as u8])
+        });
+        assert!(scene_unchanged(&wall, &noisy), "sensor noise is not a change");
+        let mut visitor = noisy.clone();
+        for y in 60..220 {
+            for x in 150..330 {
+                visitor.put_pixel(x, y, image::Luma([20]));
+            }
+        }
+        assert!(!scene_unchanged(&noisy, &visitor));
+        assert!(!scene_unchanged(&wall, &GrayImage::new(240, 135)), "another size");
+    }
 
     fn outcome(kind: VerdictKind, reason: Reason, recorded: Result<Recorded, String>) -> ScanOutcome {
         ScanOutcome {
