@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use kiosk::clock::{Clock, SystemClock};
 use kiosk::decode::{GrayImage, Pipeline};
-use kiosk::framegen::{Difficulty, Rng, camera_frame};
+use kiosk::framegen::{Rng, camera_frame};
 use kiosk::frames::{FrameError, FrameSource};
 
 /// A camera that shows the bench's frame when one is handed to it, and an empty grey scene
@@ -79,15 +79,7 @@ fn main() {
     let key = kiosk::demo::demo_key();
     let now = Utc::now();
     let mut rng = Rng::new(20261207);
-    let difficulty = Difficulty {
-        min_code_px: 300.0,
-        max_code_px: 420.0,
-        max_rotation_deg: 8.0,
-        max_perspective: 0.05,
-        max_blur_sigma: 0.6,
-        max_noise: 4.0,
-        jpeg_quality: (85, 95),
-    };
+    let difficulty = kiosk::demo::HELD_UP;
     let cases: Vec<(String, GrayImage)> = (0..n)
         .map(|i| {
             let claims = passes::vp1::Claims::health(

@@ -12,12 +12,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_cargo
 ensure_pkgs "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${XVFB_PKGS[@]}" imagemagick
-bin=${KIOSK_BIN:-}
-if [ -z "$bin" ]; then
-  cargo build --release --locked --quiet --bin kiosk
-  bin=target/release/kiosk
-fi
-bin=$(realpath "$bin")
+bin=$(kiosk_bin)
 
 pids=()
 work=$(mktemp -d)

@@ -92,3 +92,14 @@ start_throwaway_postgres() {
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
   echo "== PostgreSQL on port $port"
 }
+
+# The kiosk binary to run: $KIOSK_BIN (one already built) or a release build; prints its
+# absolute path.
+kiosk_bin() {
+  local bin=${KIOSK_BIN:-}
+  if [ -z "$bin" ]; then
+    cargo build --release --locked --quiet --bin kiosk >&2
+    bin=target/release/kiosk
+  fi
+  realpath "$bin"
+}

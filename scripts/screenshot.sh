@@ -20,12 +20,7 @@ ensure_cargo
 ensure_pkgs "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${XVFB_PKGS[@]}" imagemagick xdotool
 # KIOSK_BIN: a kiosk binary already built (say target/debug/kiosk, from the repository's
 # root), else a release build.
-bin=${KIOSK_BIN:-}
-if [ -z "$bin" ]; then
-  cargo build --release --locked --quiet --bin kiosk
-  bin=target/release/kiosk
-fi
-bin=$(realpath "$bin")
+bin=$(kiosk_bin)
 
 pids=()
 work=

@@ -108,17 +108,21 @@ pub fn playlist(now: DateTime<Utc>) -> Vec<DemoPass> {
     out
 }
 
-/// The demo playlist as camera-like 1280×720 frames (mild blur, tilt and noise).
+/// How a visitor holds a pass up to the demo's camera: mild blur, tilt and noise (also what
+/// the frame-to-verdict bench shows the kiosk).
+pub const HELD_UP: crate::framegen::Difficulty = crate::framegen::Difficulty {
+    min_code_px: 300.0,
+    max_code_px: 420.0,
+    max_rotation_deg: 8.0,
+    max_perspective: 0.05,
+    max_blur_sigma: 0.6,
+    max_noise: 4.0,
+    jpeg_quality: (85, 95),
+};
+
+/// The demo playlist as camera-like 1280×720 frames ([`HELD_UP`]).
 pub fn demo_source(now: chrono::DateTime<chrono::Utc>) -> crate::frames::ReplaySource {
-    let difficulty = crate::framegen::Difficulty {
-        min_code_px: 300.0,
-        max_code_px: 420.0,
-        max_rotation_deg: 8.0,
-        max_perspective: 0.05,
-        max_blur_sigma: 0.6,
-        max_noise: 4.0,
-        jpeg_quality: (85, 95),
-    };
+    let difficulty = HELD_UP;
     let mut rng = crate::framegen::Rng::new(7);
     let frames = crate::demo::playlist(now)
         .iter()
