@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The kiosk's footprint on a real window under Xvfb: resident memory (RSS) and CPU (% of one
 # core) while it scans 1280x720 frames at 10 a second, first with no code in view (an empty
-# scene replayed through --source), then running the demo (a pass held up every 7 s).
+# scene replayed through --source: one flat grey frame, so every frame is alike; a real
+# camera's noise makes frames differ more), then running the demo (a pass held up every 7 s).
 # Budgets (issue "The camera path"): under 150 MB RSS, and under 25 % of a core with no code in
 # view. Usage: scripts/footprint.sh [SECONDS]   (each run measures SECONDS after a 5 s start;
 # default 30). KIOSK_BIN: a kiosk binary already built, else a release build.
@@ -32,6 +33,7 @@ measure() {
   local name=$1; shift
   local dir; dir=$(mktemp -d "$work/run.XXXX")
   (cd "$dir" && exec "$bin" "$@") >"$dir/kiosk.log" 2>&1 & local pid=$!
+  pids+=("$pid")
   sleep 5
   kill -0 "$pid" 2>/dev/null || { echo "error: the kiosk stopped; its log:" >&2; cat "$dir/kiosk.log" >&2; exit 1; }
   cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
@@ -45,7 +47,8 @@ measure() {
   done
   local used; used=$(( $(cpu) - start ))
   local t1; t1=$(date +%s.%N)
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+  kill "$pid" 2>/dev/null || { echo "error: the kiosk stopped while measured; its log:" >&2; cat "$dir/kiosk.log" >&2; exit 1; }
+  wait "$pid" 2>/dev/null || true
   awk -v n="$name" -v p="$peak" -v u="$used" -v hz="$ticks" -v a="$t0" -v b="$t1" \
     'BEGIN { printf "%-40s RSS peak %6.1f MB   CPU %5.1f %% of one core\n", n, p / 1024, 100 * u / hz / (b - a) }'
 }

@@ -95,11 +95,12 @@ start_throwaway_postgres() {
 
 # The kiosk binary to run: $KIOSK_BIN (one already built) or a release build; prints its
 # absolute path.
+# (Called as bin=$(kiosk_bin): set -e does not reach inside, so each step says its own failure.)
 kiosk_bin() {
   local bin=${KIOSK_BIN:-}
   if [ -z "$bin" ]; then
-    cargo build --release --locked --quiet --bin kiosk >&2
+    cargo build --release --locked --quiet --bin kiosk >&2 || return 1
     bin=target/release/kiosk
   fi
-  realpath "$bin"
+  realpath -e "$bin" || { echo "error: no kiosk binary at $bin" >&2; return 1; }
 }

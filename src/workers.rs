@@ -186,21 +186,30 @@ pub fn spawn_camera(
     })
 }
 
-/// Whether two previews show the same scene: mean absolute difference under 2 grey levels
-/// (sensor noise), sampled on every 4th pixel of every 4th row.
+/// Whether two previews show the same scene: in every 32×32 tile the mean absolute difference
+/// stays under 2 grey levels (sensor noise), sampled on every 4th pixel of every 4th row. Per
+/// tile, so a phone moving in one corner of a still scene is a change.
 pub fn scene_unchanged(a: &GrayImage, b: &GrayImage) -> bool {
     if a.dimensions() != b.dimensions() {
         return false;
     }
     let (w, h) = a.dimensions();
-    let (mut sum, mut n) = (0u64, 0u64);
-    for y in (0..h).step_by(4) {
-        for x in (0..w).step_by(4) {
-            sum += a.get_pixel(x, y).0[0].abs_diff(b.get_pixel(x, y).0[0]) as u64;
-            n += 1;
+    const TILE: u32 = 32;
+    for ty in (0..h).step_by(TILE as usize) {
+        for tx in (0..w).step_by(TILE as usize) {
+            let (mut sum, mut n) = (0u64, 0u64);
+            for y in (ty..(ty + TILE).min(h)).step_by(4) {
+                for x in (tx..(tx + TILE).min(w)).step_by(4) {
+                    sum += a.get_pixel(x, y).0[0].abs_diff(b.get_pixel(x, y).0[0]) as u64;
+                    n += 1;
+                }
+            }
+            if sum >= 2 * n.max(1) {
+                return false;
+            }
         }
     }
-    n > 0 && sum < 2 * n
+    true
 }
 
 /// What the scan worker needs to judge and record a text.
@@ -283,6 +292,14 @@ mod tests {
             }
         }
         assert!(!scene_unchanged(&noisy, &visitor));
+        // A phone (a small code) moving in one corner is a change too.
+        let mut phone = noisy.clone();
+        for y in 10..40 {
+            for x in 10..40 {
+                phone.put_pixel(x, y, image::Luma([if (x / 5 + y / 5) % 2 == 0 { 0 } else { 255 }]));
+            }
+        }
+        assert!(!scene_unchanged(&noisy, &phone));
         assert!(!scene_unchanged(&wall, &GrayImage::new(240, 135)), "another size");
     }
 

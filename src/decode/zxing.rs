@@ -1,7 +1,9 @@
 //! zxing-cpp 3.1 (C++, statically linked from the crate's bundled source) behind the
 //! [`Decoder`] seam: the best open decoder, measured beside rxing and rqrr in
 //! `benches/decoders.rs`. A C++ exception surfaces as an error (nothing read); a panic in the
-//! wrapper is contained by [`super::guarded`] like any backend's.
+//! wrapper is contained by [`super::guarded`] like any backend's. A crash inside the C++ code
+//! itself is not: that would end the kiosk, which systemd's watchdog and Restart=always bring
+//! back in seconds (packaging/kiosk/kiosk.service).
 
 use image::GrayImage;
 use zxingcpp::{BarcodeFormat, ImageFormat, ImageView};
