@@ -25,10 +25,19 @@ ensure_pkgs() {
     return 1
   fi
   echo "== installing $missing"
+  # A machine whose last dpkg run was cut off (a killed apt, a power cut: seen on a CI machine)
+  # refuses every install with "dpkg was interrupted" until that run is finished. Finish it,
+  # as apt's own message asks, rather than fail the whole set-up on it.
+  if [ -n "$(ls -A /var/lib/dpkg/updates 2>/dev/null)" ]; then
+    echo "note: an earlier package installation was interrupted; finishing it (dpkg --configure -a)" >&2
+    DEBIAN_FRONTEND=noninteractive dpkg --configure -a >/dev/null
+  fi
   # The package lists of a fresh machine are empty; refresh them once per run.
   if [ -z "${_APT_UPDATED:-}" ]; then apt-get update -qq; _APT_UPDATED=1; fi
+  # A boot-time apt run may hold the lock for a while: wait for it instead of failing at once.
   # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
+    --no-install-recommends $missing >/dev/null
 }
 
 # Build dependencies: a C toolchain and libclang for nokhwa's bindgen (V4L2 bindings), and
