@@ -329,7 +329,7 @@ fn ingest_rates(server: &TestServer, n: usize) {
         let rows = sink.as_mut().finish().await.unwrap();
         let secs = started.elapsed().as_secs_f64();
         // The next run measures the same data set: this run's ingest leaves nothing behind.
-        for table in ["passages", "venue_hours", "venue_days", "venue_day_visitors", "venue_stays"] {
+        for table in ["passages", "venue_hours", "venue_days", "venue_day_visitors", "visits"] {
             client
                 .execute(&format!("DELETE FROM {table} WHERE venue_id LIKE 'ingest-%'"), &[])
                 .await

@@ -44,7 +44,7 @@ pub enum Cmd {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
         /// Visit length assumed when an entry has no exit, in hours.
-        #[arg(long, default_value_t = 4.0)]
+        #[arg(long, default_value_t = 4.0, value_parser = parse_visit_hours)]
         visit_hours: f64,
         /// Passages older than this many days are deleted (checked hourly).
         #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(1..))]
@@ -388,7 +388,7 @@ pub enum TraceCmd {
         #[command(flatten)]
         page: PageArgs,
         /// Visit length assumed when an entry has no exit, in hours.
-        #[arg(long, default_value_t = 4.0)]
+        #[arg(long, default_value_t = 4.0, value_parser = parse_visit_hours)]
         visit_hours: f64,
     },
     /// Everyone who was at a venue in the window, within an open case.
@@ -403,7 +403,7 @@ pub enum TraceCmd {
         #[command(flatten)]
         page: PageArgs,
         /// Visit length assumed when an entry has no exit, in hours.
-        #[arg(long, default_value_t = 4.0)]
+        #[arg(long, default_value_t = 4.0, value_parser = parse_visit_hours)]
         visit_hours: f64,
     },
     /// Venues by visits in the window, busiest first.
@@ -419,6 +419,17 @@ pub enum TraceCmd {
         #[arg(long)]
         venue: Option<String>,
     },
+}
+
+/// A visit length in hours: more than 0 and at most 24 (the visits kept at ingest are sorted
+/// by how long they can last, assuming no visit without an exit lasts longer than a day).
+fn parse_visit_hours(text: &str) -> Result<f64, String> {
+    let hours: f64 = text.parse().map_err(|e| format!("{e}: give hours as a number, like 4 or 1.5"))?;
+    if hours > 0.0 && hours <= 24.0 {
+        Ok(hours)
+    } else {
+        Err(format!("{hours} is not a visit length: give more than 0 and at most 24 hours"))
+    }
 }
 
 fn parse_zone(text: &str) -> Result<chrono_tz::Tz, String> {

@@ -70,6 +70,8 @@ impl ServerError {
                     matches!(
                         c.code(),
                         "08000" | "08001" | "08003" | "08004" | "08006" | "57P01" | "57P02" | "57P03" | "53300"
+                        // A lock not had in time (a new day's partitions being made, db/days.rs).
+                        | "55P03"
                     )
                 })
                 // Citus, when a worker's connection breaks inside a transaction, reports an

@@ -27,6 +27,11 @@ pub async fn serve(
     keys: api::Keys,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), std::io::Error> {
+    // The coming days' partitions before the first batch (ingest makes any it lacks, but that
+    // briefly locks the table); `serve` in main.rs makes them again hourly.
+    if let Err(e) = db.prepare_days(chrono::Utc::now()).await {
+        tracing::warn!("the coming days' partitions were not made (ingest will make them): {e}");
+    }
     let state = AppState::new(db, visit_secs, limits, keys).with_console_zone(console_zone);
     // The peer address reaches the per-client rate limit. Behind a reverse proxy every client
     // is the proxy, unless it is named with `--trusted-proxy` (then its X-Forwarded-For is read).

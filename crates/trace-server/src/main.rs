@@ -228,6 +228,9 @@ async fn serve(
         let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             hourly.tick().await;
+            if let Err(e) = purging.prepare_days(Utc::now()).await {
+                tracing::warn!("the coming days' partitions were not made, will retry in an hour: {e}");
+            }
             let cutoff = Utc::now() - chrono::Duration::days(retention_days.into());
             match purging.purge_before(cutoff).await {
                 Ok(0) => {}

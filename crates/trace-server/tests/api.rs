@@ -217,6 +217,15 @@ fn retention_deletes_old_passages_and_does_not_report_them_lost() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("deleted 3 passages"));
     assert_eq!(s.count("SELECT COUNT(*) FROM passages"), 2);
+    assert_eq!(s.count("SELECT COUNT(*) FROM visits"), 2, "c's and d's");
+    // Whole days before the cutoff went as partitions, not row by row.
+    let day = |t: DateTime<Utc>| t.format("%Y%m%d").to_string();
+    for table in ["passages", "visits"] {
+        let gone = format!("{table}_p{}", day(old));
+        assert_eq!(s.count(&format!("SELECT COUNT(*) FROM pg_class WHERE relname = '{gone}'")), 0, "{gone}");
+        let kept = format!("{table}_p{}", day(now));
+        assert_eq!(s.count(&format!("SELECT COUNT(*) FROM pg_class WHERE relname = '{kept}'")), 1, "{kept}");
+    }
     let status: Value = get(&s, Some(&k1), "/v1/kiosks/k1/status").json().unwrap();
     assert_eq!(
         status["gaps"],

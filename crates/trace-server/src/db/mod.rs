@@ -4,12 +4,14 @@
 mod admin;
 mod cases;
 mod console;
+mod days;
 mod passages;
 pub mod rollup;
 pub mod synth;
 mod trace;
 mod trust;
 pub mod venue;
+mod visits;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
@@ -40,12 +42,16 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0016_subject_key_once.sql"),
     include_str!("../../migrations/0017_scale_out.sql"),
     include_str!("../../migrations/0018_rollups.sql"),
+    include_str!("../../migrations/0019_visits.sql"),
+    include_str!("../../migrations/0020_days.sql"),
 ];
 
 /// The server's database: a connection pool. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// The days known to have their partitions (`db/days.rs`).
+    days: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<chrono::NaiveDate>>>,
 }
 
 impl Db {
@@ -53,6 +59,7 @@ impl Db {
     pub fn connect(database_url: &str) -> Result<Db, ServerError> {
         Ok(Db {
             pool: pool(database_url)?,
+            days: Default::default(),
         })
     }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use wire::{IngestReport, KioskStatus};
 
-use super::{Db, rollup};
+use super::{Db, rollup, visits};
 use crate::error::ServerError;
 use crate::ingest::CheckedPassage;
 
@@ -38,6 +38,9 @@ impl Db {
         let hashes = column(|p| Some(p.record.hash.as_str()).filter(|h| !h.is_empty()));
         let verdicts = column(|p| Some(p.record.verdict.as_str()));
         let reasons = column(|p| Some(p.record.reason.as_str()));
+        // Each day's partitions first (a kiosk back after days offline sends old days).
+        let days = ats.iter().map(|at| at.date_naive()).collect();
+        self.ensure_days(&days).await?;
         let mut client = pool.get().await?;
         // The whole (checked) batch is stored, or none of it; under the venue's lock, so that a
         // gate's share is computed from one consistent set of the venue's passages (db/venue.rs).
@@ -75,7 +78,14 @@ impl Db {
                     &hashes,
                 ],
             )
-            .await?;
+            .await
+            .inspect_err(|e| {
+                // No partition for a day this server thought it had: another server's retention
+                // dropped it. Made again on the kiosk's next try.
+                if e.code() == Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION) {
+                    self.forget_days();
+                }
+            })?;
         let stored: Vec<rollup::Stored> = accepted
             .iter()
             .map(|r| rollup::Stored {
@@ -88,7 +98,8 @@ impl Db {
             .collect();
         // The venue's counts move with its passages, in the same transaction.
         rollup::Tally::of(&stored).apply(&tx).await?;
-        rollup::raise_longest_stays(&tx, &stored).await?;
+        // And its visits (`db/visits.rs`).
+        visits::refresh(&tx, &stored).await?;
         let accepted = stored.len() as u64;
         tx.commit().await?;
         if refused > 0 {
@@ -186,7 +197,10 @@ impl Db {
             .get()
             .await?
             .query_one(
-                "SELECT reltuples::int8 FROM pg_class WHERE oid = 'passages'::regclass",
+                // Summed over the day partitions (the parent itself holds no rows); -1 is a
+                // partition never analysed.
+                "SELECT COALESCE(SUM(c.reltuples) FILTER (WHERE c.reltuples >= 0), -1)::int8
+                 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'passages'::regclass",
                 &[],
             )
             .await?;
@@ -197,7 +211,8 @@ impl Db {
 impl Db {
     /// Deletes every passage from before `cutoff` (privacy: the server keeps no more than the
     /// retention period) and raises each kiosk log's purge mark; audit rows go after a year
-    /// (migration 0006 refuses younger ones). Returns how many passages were deleted.
+    /// (migration 0006 refuses younger ones). Whole days go as partitions (`db/days.rs`); the
+    /// cutoff's own day loses its rows before the cutoff. Returns how many passages went.
     pub async fn purge_before(&self, cutoff: DateTime<Utc>) -> Result<u64, ServerError> {
         let client = self.pool.get().await?;
         client
@@ -215,6 +230,15 @@ impl Db {
                 hour = rollup::hour_of(cutoff).to_rfc3339(),
             ))
             .await?;
+        drop(client);
+        let mut purged = 0;
+        for day in self.days_before(cutoff.date_naive()).await? {
+            purged += self.drop_day(day).await?;
+        }
+        let client = self.pool.get().await?;
+        client
+            .execute("DELETE FROM visits WHERE t_in < $1", &[&cutoff])
+            .await?;
         let row = client
             .query_one(
                 "WITH gone AS (DELETE FROM passages WHERE at < $1 RETURNING kiosk_id, log_id, seq),
@@ -228,7 +252,7 @@ impl Db {
                 &[&cutoff],
             )
             .await?;
-        Ok(row.get::<_, i64>(0) as u64)
+        Ok(purged + row.get::<_, i64>(0) as u64)
     }
 }
 

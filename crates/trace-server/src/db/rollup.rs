@@ -1,6 +1,5 @@
 //! Counts per venue per UTC hour and day, kept at ingest (migration 0018), so that hotspots and
-//! peaks over whole days and hours read a few thousand counts instead of millions of passages;
-//! and each venue's longest stay, which bounds what the contacts query reads around a visit.
+//! peaks over whole days and hours read a few thousand counts instead of millions of passages.
 //!
 //! Ingest adds what each batch stored, in the batch's transaction and under the venue's lock,
 //! so the counts never disagree with the passages. Retention purges the counts and the visitor
@@ -137,54 +136,6 @@ impl super::Db {
         self.pool.get().await?.execute("SELECT recount_rollups()", &[]).await?;
         Ok(())
     }
-}
-
-/// Raises each venue's longest stay (migration 0018's `venue_stays`) by the stays the stored
-/// passages close or open: an admitted exit after an entry, an admitted entry before an exit,
-/// looked up among the venue's passages (this batch's included, in the same transaction).
-/// Passages arriving out of order can only split a stay, so a maximum once raised stays safe.
-pub(super) async fn raise_longest_stays(
-    tx: &tokio_postgres::Transaction<'_>,
-    stored: &[Stored],
-) -> Result<(), tokio_postgres::Error> {
-    let (entry, exit, admit) = (Direction::Entry, Direction::Exit, VerdictKind::Admit);
-    /// One venue's admitted passages with a subject: subjects, times, directions.
-    type Columns<'a> = (Vec<&'a str>, Vec<DateTime<Utc>>, Vec<&'a str>);
-    let mut by_venue: BTreeMap<&str, Columns> = BTreeMap::new();
-    for p in stored.iter().filter(|p| p.verdict == admit.as_str()) {
-        let Some(subject) = p.subject.as_deref() else { continue };
-        let (subjects, ats, directions) = by_venue.entry(&p.venue_id).or_default();
-        subjects.push(subject);
-        ats.push(p.at);
-        directions.push(&p.direction);
-    }
-    for (venue, (subjects, ats, directions)) in by_venue {
-        // One venue: Citus routes the whole statement to that venue's shard.
-        tx.execute(
-            &format!(
-                "WITH b AS (SELECT * FROM UNNEST($2::text[], $3::timestamptz[], $4::text[]) AS b(subject, at, direction)),
-                      stays AS (
-                          SELECT EXTRACT(EPOCH FROM b.at - prev.at)::float8 AS secs FROM b
-                          CROSS JOIN LATERAL (SELECT p.at, p.direction FROM passages p
-                                              WHERE p.venue_id = $1 AND p.subject = b.subject AND p.verdict = '{admit}'
-                                                AND p.at < b.at ORDER BY p.at DESC, p.seq DESC LIMIT 1) prev
-                          WHERE b.direction = '{exit}' AND prev.direction = '{entry}'
-                          UNION ALL
-                          SELECT EXTRACT(EPOCH FROM next.at - b.at)::float8 FROM b
-                          CROSS JOIN LATERAL (SELECT p.at, p.direction FROM passages p
-                                              WHERE p.venue_id = $1 AND p.subject = b.subject AND p.verdict = '{admit}'
-                                                AND p.at > b.at ORDER BY p.at, p.seq LIMIT 1) next
-                          WHERE b.direction = '{entry}' AND next.direction = '{exit}')
-                 INSERT INTO venue_stays (venue_id, longest_secs)
-                 SELECT $1, MAX(secs) FROM stays HAVING MAX(secs) IS NOT NULL
-                 ON CONFLICT (venue_id) DO UPDATE
-                 SET longest_secs = GREATEST(venue_stays.longest_secs, excluded.longest_secs)"
-            ),
-            &[&venue, &subjects, &ats, &directions],
-        )
-        .await?;
-    }
-    Ok(())
 }
 
 /// Whether `at` is the start of a UTC hour (a window the hour counts answer exactly).

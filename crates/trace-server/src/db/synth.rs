@@ -41,6 +41,11 @@ impl Db {
         // in time order (which is what makes a day's range scan cheap in production too).
         let visits = (spec.passages as f64 / 1.95).ceil() as u64;
         let days = u64::from(spec.days.max(1));
+        // Every day written, and the next (exits after midnight).
+        let partitions = (0..=days as i64)
+            .map(|d| (spec.start + chrono::Duration::days(d)).date_naive())
+            .collect();
+        self.ensure_days(&partitions).await?;
         let mut written = 0u64;
         let mut first = 0u64;
         for day in 0..days {
@@ -87,7 +92,7 @@ impl Db {
         }
         // Written around ingest, so counted afterwards.
         self.rebuild_rollups().await?;
-        client.batch_execute("ANALYZE passages").await?;
+        client.batch_execute("ANALYZE passages, visits").await?;
         Ok(written)
     }
 }

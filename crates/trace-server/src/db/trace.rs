@@ -1,18 +1,19 @@
 //! The SQL of the tracing queries: contacts of a case, a venue's visitors, hotspots, peak flows.
 //!
-//! Visits are rebuilt from passages: an admitted entry followed (per subject and venue) by an
-//! exit; an entry with no exit before the next entry is closed at the default visit length and
-//! marked inferred, as is an exit the kiosk itself inferred (automatic check-out).
+//! Visits are kept at ingest (`db/visits.rs`): an admitted entry followed (per subject and venue)
+//! by an exit; an entry with no exit before the next entry is closed at the default visit length
+//! and marked inferred, as is an exit the kiosk itself inferred (automatic check-out).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use wire::{Direction, VerdictKind};
 
+use super::visits::{self, INFERRED, T_OUT};
 use super::{Db, rollup};
 use crate::error::ServerError;
 
 /// Longest a tracing query may run: one too big for the database is cancelled, instead of
-/// starving ingest (the contacts query's p95 on 10 M passages is under half a second).
+/// starving ingest (the contacts query takes milliseconds on 10 M passages: docs/scale-out.md).
 const TRACE_TIMEOUT: &str = "SET LOCAL statement_timeout = '30s'";
 
 impl Db {
@@ -39,45 +40,21 @@ impl Db {
     }
 }
 
-/// SQL for two CTEs: `{name}_ev`, and `{name}`, the visits (visit, subject, venue_id, t_in,
-/// t_out, inferred) rebuilt from `source`, a subquery of admitted passages with visit,
-/// subject, venue_id, direction, at, seq, inferred. `visit` groups passages that are rebuilt
-/// separately (one group per case visit in the contacts query). An entry's visit ends at the
-/// subject's next exit at that venue; with no exit before the next entry (or none at all) it
-/// ends $3 seconds after the entry and is inferred. `name` and `source` are always literals of
-/// this module.
-fn visits_cte(name: &str, source: &str) -> String {
-    let (entry, exit) = (Direction::Entry, Direction::Exit);
+/// The visits (`v`) meeting `condition` (beside the window's) that overlap [$1, $2): per span
+/// class, those that entered in [$1 − the class's span, $2) (`db/visits.rs`), as the CTE `name`
+/// (subject, venue_id, t_in, t_out, inferred); `venues` is the SQL set of venues they can be
+/// at. All three are literals of this module.
+fn overlapping(name: &str, venues: &str, condition: &str) -> String {
     format!(
-        "{name}_ev AS (
-            SELECT visit, subject, venue_id, direction, at, inferred,
-                   LEAD(direction) OVER w AS next_dir, LEAD(at) OVER w AS next_at, LEAD(inferred) OVER w AS next_inferred
-            FROM {source} src
-            WINDOW w AS (PARTITION BY visit, subject, venue_id ORDER BY at, seq)
-        ),
-        {name} AS (
-            SELECT visit, subject, venue_id, at AS t_in,
-                   CASE WHEN next_dir = '{exit}' THEN next_at
-                        ELSE LEAST(at + make_interval(secs => $3), COALESCE(next_at, 'infinity'::timestamptz)) END AS t_out,
-                   (next_dir IS DISTINCT FROM '{exit}') OR COALESCE(next_inferred, false) AS inferred
-            FROM {name}_ev WHERE direction = '{entry}'
-        )"
-    )
-}
-
-/// How far before a time a visit covering it may have begun, and how far after its entry the
-/// exit may come: a long worksite shift with a scanned exit, or the default visit length if
-/// that is longer. Passages outside this margin are not read.
-const MARGIN: &str = "make_interval(secs => GREATEST($3::float8, 12 * 3600))";
-
-/// Admitted passages of [$1 − margin, $2 + margin): every passage of a visit overlapping
-/// [$1, $2).
-fn window_passages(extra: &str) -> String {
-    let admit = VerdictKind::Admit;
-    format!(
-        "(SELECT 0 AS visit, subject, venue_id, direction, at, seq, inferred FROM passages
-          WHERE subject IS NOT NULL AND verdict = '{admit}'
-            AND at >= $1::timestamptz - {MARGIN} AND at < $2::timestamptz + {MARGIN} {extra})"
+        "{spans},
+         {name} AS (
+             SELECT * FROM (
+                 SELECT v.subject, v.venue_id, v.t_in, {T_OUT} AS t_out, {INFERRED} AS inferred
+                 FROM spans s JOIN visits v ON v.span_class = s.span_class AND (s.venue_id IS NULL OR s.venue_id = v.venue_id)
+                                           AND v.t_in >= $1::timestamptz - s.back AND v.t_in < $2
+                 WHERE {condition}) o
+             WHERE t_out > $1)",
+        spans = visits::spans_cte(venues),
     )
 }
 
@@ -99,38 +76,24 @@ impl Db {
         to: DateTime<Utc>,
         visit_secs: f64,
     ) -> Result<Vec<Contact>, ServerError> {
-        // The case's passages come by the (subject, at) index; then, per case visit, the passages
-        // at its venue around it by the (venue_id, at) index, rebuilt into visits per case visit
-        // (a contiguous range each, so an entry's next passage is never one from a gap between
-        // two case visits). Nobody else's visits are rebuilt: the cost follows the case's
-        // footprint, not the size of the table.
-        //
-        // How far around a case visit to read: a visit overlapping it began at most one stay
-        // before it and ended at most one stay after, so the margin is the venue's longest
-        // scanned stay (kept at ingest, `db/rollup.rs`), or the default visit length if longer,
-        // never more than MARGIN. A mall whose visits last an hour reads two hours around each
-        // case visit instead of a day. A venue with no stay recorded gets the whole MARGIN.
-        let admit = VerdictKind::Admit;
-        let near = format!(
-            "(SELECT w.visit, p.subject, p.venue_id, p.direction, p.at, p.seq, p.inferred
-              FROM case_windows w
-              JOIN passages p ON p.venue_id = w.venue_id AND p.at >= w.lo AND p.at < w.hi
-              WHERE p.subject IS NOT NULL AND p.subject <> $4 AND p.verdict = '{admit}')"
-        );
+        // The case's visits come by the subject index; then, per case visit and per span class,
+        // the visits at its venue that entered at most one span before it and before it ended,
+        // from the overlap index alone (`db/visits.rs`). The cost follows the visits that can
+        // overlap the case's, not the size of the table, nor the venue's longest stay.
         let sql = format!(
-            "WITH {},
-             case_visits AS (SELECT row_number() OVER () AS visit, subject, venue_id, t_in, t_out, inferred
-                             FROM case_all WHERE t_in < $2 AND t_out > $1),
-             stays AS (SELECT venue_id, longest_secs FROM venue_stays
-                       WHERE venue_id IN (SELECT venue_id FROM case_visits)),
-             case_margins AS (
-                 SELECT c.visit, c.venue_id, c.t_in, c.t_out,
-                        CASE WHEN s.longest_secs IS NULL THEN {MARGIN}
-                             ELSE LEAST({MARGIN}, make_interval(secs => GREATEST($3::float8, s.longest_secs))) END AS margin
-                 FROM case_visits c LEFT JOIN stays s ON s.venue_id = c.venue_id),
-             case_windows AS (SELECT visit, venue_id, GREATEST(t_in, $1) - margin AS lo, LEAST(t_out, $2) + margin AS hi
-                              FROM case_margins),
-             {}
+            "WITH case_visits AS MATERIALIZED (
+                 SELECT row_number() OVER () AS visit, * FROM (
+                     SELECT v.venue_id, v.t_in, {T_OUT} AS t_out, {INFERRED} AS inferred
+                     FROM visits v WHERE v.subject = $4 AND v.t_in < $2) c
+                 WHERE t_out > $1),
+             {spans},
+             others AS (
+                 SELECT c.visit, v.subject, v.venue_id, v.t_in, {T_OUT} AS t_out, {INFERRED} AS inferred
+                 FROM case_visits c
+                 JOIN spans s ON s.venue_id IS NULL OR s.venue_id = c.venue_id
+                 JOIN visits v ON v.venue_id = c.venue_id AND v.span_class = s.span_class
+                              AND v.t_in >= GREATEST(c.t_in, $1) - s.back AND v.t_in < LEAST(c.t_out, $2)
+                 WHERE v.subject <> $4)
              SELECT o.subject,
                     SUM(EXTRACT(EPOCH FROM LEAST(c.t_out, o.t_out, $2) - GREATEST(c.t_in, o.t_in, $1)))::float8 / 60.0,
                     array_agg(DISTINCT o.venue_id ORDER BY o.venue_id),
@@ -141,9 +104,9 @@ impl Db {
                           AND o.t_in < LEAST(c.t_out, $2) AND o.t_out > GREATEST(c.t_in, $1)
              GROUP BY o.subject
              ORDER BY 2 DESC, 1",
-            visits_cte("case_all", &window_passages("AND subject = $4")),
-            visits_cte("others", &near),
+            spans = visits::spans_cte("SELECT venue_id FROM case_visits"),
         );
+        let visit_secs = visit_secs.clamp(0.0, visits::MAX_VISIT_SECS);
         let rows = self.traced_query(&sql, &[&from, &to, &visit_secs, &case]).await?;
         Ok(rows
             .iter()
@@ -175,11 +138,10 @@ impl Db {
         visit_secs: f64,
     ) -> Result<Vec<Visit>, ServerError> {
         let sql = format!(
-            "WITH {}
-             SELECT subject, t_in, t_out, inferred FROM visits
-             WHERE t_in < $2 AND t_out > $1 ORDER BY t_in, subject",
-            visits_cte("visits", &window_passages("AND venue_id = $4"))
+            "WITH {} SELECT subject, t_in, t_out, inferred FROM here ORDER BY t_in, subject",
+            overlapping("here", "$4", "v.venue_id = $4")
         );
+        let visit_secs = visit_secs.clamp(0.0, visits::MAX_VISIT_SECS);
         let rows = self.traced_query(&sql, &[&from, &to, &visit_secs, &venue]).await?;
         Ok(rows
             .iter()
@@ -211,12 +173,13 @@ impl Db {
         to: DateTime<Utc>,
         visit_secs: f64,
     ) -> Result<Vec<CaseVisit>, ServerError> {
+        // A subject's visits are few: all of them before $2, by the subject index.
         let sql = format!(
-            "WITH {}
-             SELECT venue_id, t_in, t_out, inferred FROM visits
-             WHERE t_in < $2 AND t_out > $1 ORDER BY t_in, venue_id",
-            visits_cte("visits", &window_passages("AND subject = $4"))
+            "SELECT * FROM (SELECT v.venue_id, v.t_in, {T_OUT} AS t_out, {INFERRED} AS inferred
+                            FROM visits v WHERE v.subject = $4 AND v.t_in < $2) c
+             WHERE t_out > $1 ORDER BY t_in, venue_id"
         );
+        let visit_secs = visit_secs.clamp(0.0, visits::MAX_VISIT_SECS);
         let rows = self.traced_query(&sql, &[&from, &to, &visit_secs, &subject]).await?;
         Ok(rows
             .iter()
