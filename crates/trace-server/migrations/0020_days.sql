@@ -31,8 +31,13 @@ END $$;
 
 -- Nothing is stored or read while the tables are rebuilt.
 LOCK TABLE passages, visits IN ACCESS EXCLUSIVE MODE;
-ALTER TABLE passages RENAME TO passages_undivided;
-ALTER TABLE visits RENAME TO visits_undivided;
+-- ALTER TABLE in blocks of their own: Citus sends an ALTER TABLE to the shards as the
+-- statement's text, which for this file sent as one string would be every statement in it.
+DO $$
+BEGIN
+    ALTER TABLE passages RENAME TO passages_undivided;
+    ALTER TABLE visits RENAME TO visits_undivided;
+END $$;
 
 CREATE TABLE passages (LIKE passages_undivided INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (at);
 ALTER TABLE passages ADD CONSTRAINT passages_day_key PRIMARY KEY (venue_id, event_id, at);
@@ -69,4 +74,7 @@ END $$;
 INSERT INTO passages SELECT * FROM passages_undivided;
 INSERT INTO visits SELECT * FROM visits_undivided;
 DROP TABLE passages_undivided, visits_undivided;
-ALTER TABLE passages ADD CONSTRAINT passages_day_kiosk_fkey FOREIGN KEY (kiosk_id) REFERENCES kiosks (id);
+DO $$
+BEGIN
+    ALTER TABLE passages ADD CONSTRAINT passages_day_kiosk_fkey FOREIGN KEY (kiosk_id) REFERENCES kiosks (id);
+END $$;

@@ -13,8 +13,12 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use super::Db;
 use crate::error::ServerError;
 
-/// How long making or dropping a partition waits for the table's lock.
-const LOCK_WAIT: &str = "SET LOCAL lock_timeout = '3s'";
+/// How long making or dropping a partition waits for the table's lock; and on Citus, one
+/// connection per worker: a new partition of `passages` gets its foreign key to the reference
+/// table `kiosks`, after which Citus refuses parallel DDL in the same transaction. (A
+/// placeholder setting on plain PostgreSQL.)
+const LOCK_WAIT: &str = "SET LOCAL lock_timeout = '3s';
+    SELECT set_config('citus.multi_shard_modify_mode', 'sequential', true)";
 
 /// The partition of `table` holding `day`: `passages_p20261107`.
 fn partition(table: &str, day: NaiveDate) -> String {
