@@ -52,6 +52,8 @@ pub struct Db {
     pool: Pool,
     /// The days known to have their partitions (`db/days.rs`).
     days: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<chrono::NaiveDate>>>,
+    /// Whether the database is a Citus coordinator, once asked (see [`Db::generic_plans`]).
+    citus: std::sync::Arc<std::sync::OnceLock<bool>>,
 }
 
 impl Db {
@@ -60,6 +62,7 @@ impl Db {
         Ok(Db {
             pool: pool(database_url)?,
             days: Default::default(),
+            citus: Default::default(),
         })
     }
 
@@ -72,6 +75,21 @@ impl Db {
     /// Runs the migrations not yet applied.
     pub async fn migrate(&self) -> Result<(), ServerError> {
         migrate(&self.pool).await
+    }
+
+    /// Whether the queries over the day partitions may keep one plan per connection
+    /// (`trace::GENERIC_PLAN`): on plain PostgreSQL, yes, which saves planning every partition
+    /// for every run; Citus plans its distributed queries itself and refuses generic plans for
+    /// some of them ("could not create distributed plan").
+    async fn generic_plans(&self, client: &tokio_postgres::Client) -> Result<bool, ServerError> {
+        if let Some(citus) = self.citus.get() {
+            return Ok(!citus);
+        }
+        let citus: bool = client
+            .query_one("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')", &[])
+            .await?
+            .get(0);
+        Ok(!*self.citus.get_or_init(|| citus))
     }
 }
 

@@ -42,6 +42,7 @@ impl Db {
         let days = ats.iter().map(|at| at.date_naive()).collect();
         self.ensure_days(&days).await?;
         let mut client = pool.get().await?;
+        let generic = self.generic_plans(&client).await?;
         // The whole (checked) batch is stored, or none of it; under the venue's lock, so that a
         // gate's share is computed from one consistent set of the venue's passages (db/venue.rs).
         let tx = client.transaction().await?;
@@ -99,7 +100,7 @@ impl Db {
         // The venue's counts move with its passages, in the same transaction.
         rollup::Tally::of(&stored).apply(&tx).await?;
         // And its visits (`db/visits.rs`).
-        visits::refresh(&tx, &stored).await?;
+        visits::refresh(&tx, &stored, generic).await?;
         let accepted = stored.len() as u64;
         tx.commit().await?;
         if refused > 0 {

@@ -16,6 +16,10 @@ use crate::error::ServerError;
 /// starving ingest (the contacts query takes milliseconds on 10 M passages: docs/scale-out.md).
 const TRACE_TIMEOUT: &str = "SET LOCAL statement_timeout = '30s'";
 
+/// A statement prepared once per connection keeps one plan for every parameter, with the day
+/// partitions a run does not need pruned as it starts (`db/days.rs`).
+pub(super) const GENERIC_PLAN: &str = "SET LOCAL plan_cache_mode = force_generic_plan";
+
 impl Db {
     /// Runs one tracing query in its own transaction under [`TRACE_TIMEOUT`].
     async fn traced_query(
@@ -24,9 +28,19 @@ impl Db {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>, ServerError> {
         let mut client = self.pool.get().await?;
+        let generic = self.generic_plans(&client).await?;
         let tx = client.transaction().await?;
         tx.batch_execute(TRACE_TIMEOUT).await?;
-        let rows = tx.query(sql, params).await.map_err(|e| {
+        // Planned once per connection, partitions pruned when it runs: planning these queries
+        // afresh for every day partition took several times longer than running them.
+        let rows = if generic {
+            tx.batch_execute(GENERIC_PLAN).await?;
+            let statement = tx.prepare_cached(sql).await?;
+            tx.query(&statement, params).await
+        } else {
+            tx.query(sql, params).await
+        };
+        let rows = rows.map_err(|e| {
             if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) {
                 ServerError::BadRequest(
                     "the query ran longer than 30 s and was cancelled; narrow the time window".into(),

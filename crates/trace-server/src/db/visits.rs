@@ -15,7 +15,12 @@ use super::rollup::Stored;
 
 /// Rebuilds the visits the stored passages touch (see the module comment). One statement per
 /// venue: Citus routes each to that venue's shard.
-pub(super) async fn refresh(tx: &tokio_postgres::Transaction<'_>, stored: &[Stored]) -> Result<(), tokio_postgres::Error> {
+/// `generic`: keep one plan per connection (`Db::generic_plans`).
+pub(super) async fn refresh(
+    tx: &deadpool_postgres::Transaction<'_>,
+    stored: &[Stored],
+    generic: bool,
+) -> Result<(), tokio_postgres::Error> {
     let admit = VerdictKind::Admit;
     let mut by_venue: BTreeMap<&str, (Vec<&str>, Vec<chrono::DateTime<chrono::Utc>>)> = BTreeMap::new();
     for p in stored.iter().filter(|p| p.verdict == admit.as_str()) {
@@ -24,8 +29,20 @@ pub(super) async fn refresh(tx: &tokio_postgres::Transaction<'_>, stored: &[Stor
         subjects.push(subject);
         ats.push(p.at);
     }
-    for (venue, (subjects, ats)) in by_venue {
-        tx.execute(&refresh_sql(), &[&venue, &subjects, &ats]).await?;
+    if by_venue.is_empty() {
+        return Ok(());
+    }
+    let sql = refresh_sql();
+    if generic {
+        tx.batch_execute(super::trace::GENERIC_PLAN).await?;
+        let statement = tx.prepare_cached(&sql).await?;
+        for (venue, (subjects, ats)) in by_venue {
+            tx.execute(&statement, &[&venue, &subjects, &ats]).await?;
+        }
+    } else {
+        for (venue, (subjects, ats)) in by_venue {
+            tx.execute(&sql, &[&venue, &subjects, &ats]).await?;
+        }
     }
     Ok(())
 }
