@@ -170,8 +170,9 @@ impl Tracing {
             serde_json::json!({ "case": case, "subject": c.subject, "page": page }),
         )
         .await?;
-        let rows = self.db.contacts_of(&c.subject, w.from, w.to, self.visit_secs).await?;
-        Ok(page.of(rows))
+        self.db
+            .contacts_of(&c.subject, (w.from, w.to), self.visit_secs, (page.limit, page.offset))
+            .await
     }
 
     /// One of `who`'s own open cases, for the console: any other — someone else's, closed, or

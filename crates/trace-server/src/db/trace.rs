@@ -83,12 +83,14 @@ pub struct Contact {
 }
 
 impl Db {
+    /// The contacts of subject `case` in [from, to), longest overlap first (then by subject):
+    /// `limit` of them after the first `offset`.
     pub async fn contacts_of(
         &self,
         case: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
         visit_secs: f64,
+        (limit, offset): (i64, i64),
     ) -> Result<Vec<Contact>, ServerError> {
         // The case's visits come by the subject index; then, per case visit and per span class,
         // the visits at its venue that entered at most one span before it and before it ended,
@@ -107,21 +109,31 @@ impl Db {
                  JOIN spans s ON s.venue_id IS NULL OR s.venue_id = c.venue_id
                  JOIN visits v ON v.venue_id = c.venue_id AND v.span_class = s.span_class
                               AND v.t_in >= GREATEST(c.t_in, $1) - s.back AND v.t_in < LEAST(c.t_out, $2)
-                 WHERE v.subject <> $4)
-             SELECT o.subject,
-                    SUM(EXTRACT(EPOCH FROM LEAST(c.t_out, o.t_out, $2) - GREATEST(c.t_in, o.t_in, $1)))::float8 / 60.0,
-                    array_agg(DISTINCT o.venue_id ORDER BY o.venue_id),
-                    MIN(GREATEST(c.t_in, o.t_in, $1)),
-                    bool_or(o.inferred OR c.inferred)
-             FROM case_visits c
-             JOIN others o ON o.visit = c.visit
-                          AND o.t_in < LEAST(c.t_out, $2) AND o.t_out > GREATEST(c.t_in, $1)
-             GROUP BY o.subject
+                 WHERE v.subject <> $4),
+             met AS MATERIALIZED (
+                 SELECT o.subject, o.venue_id,
+                        EXTRACT(EPOCH FROM LEAST(c.t_out, o.t_out, $2) - GREATEST(c.t_in, o.t_in, $1)) AS secs,
+                        GREATEST(c.t_in, o.t_in, $1) AS first, o.inferred OR c.inferred AS inferred
+                 FROM case_visits c
+                 JOIN others o ON o.visit = c.visit
+                              AND o.t_in < LEAST(c.t_out, $2) AND o.t_out > GREATEST(c.t_in, $1)),
+             -- One page, ranked before the venues are listed: a case at a busy mall meets
+             -- thousands, and listing every one's venues cost more than finding them.
+             page AS MATERIALIZED (
+                 SELECT subject, SUM(secs)::float8 / 60.0 AS minutes, MIN(first) AS first, bool_or(inferred) AS inferred
+                 FROM met GROUP BY subject ORDER BY 2 DESC, 1 LIMIT $5 OFFSET $6),
+             venues AS (
+                 SELECT subject, array_agg(DISTINCT venue_id ORDER BY venue_id) AS venues FROM met
+                 WHERE subject IN (SELECT subject FROM page) GROUP BY subject)
+             SELECT p.subject, p.minutes, v.venues, p.first, p.inferred
+             FROM page p JOIN venues v USING (subject)
              ORDER BY 2 DESC, 1",
             spans = visits::spans_cte("SELECT venue_id FROM case_visits"),
         );
         let visit_secs = visit_secs.clamp(0.0, visits::MAX_VISIT_SECS);
-        let rows = self.traced_query(&sql, &[&from, &to, &visit_secs, &case]).await?;
+        let rows = self
+            .traced_query(&sql, &[&from, &to, &visit_secs, &case, &limit, &offset])
+            .await?;
         Ok(rows
             .iter()
             .map(|r| Contact {

@@ -47,19 +47,23 @@ pub(super) async fn refresh(
     Ok(())
 }
 
-/// $1 venue, $2 subjects, $3 times of the new admitted passages. For each subject: `lo`, its
-/// passage here just before the earliest new one (or that one), `hi` the latest new one; the
-/// entries of [lo, hi] are rebuilt from the passages of [lo, hi] and the first after hi. Entries
-/// only ever arrive, never go (retention aside), so an upsert is enough.
+/// $1 venue, $2 subjects, $3 times of the new admitted passages. For each subject: `hi`, the
+/// latest new one; `lo`, the earliest new one, or the subject's last entry here before it if that
+/// entry's next passage may now be a new one (none yet, or one after the earliest new: only the
+/// last entry before can have such a next). The entries of [lo, hi] are rebuilt from the
+/// passages of [lo, hi] and the first after hi. Looking `lo` up among the visits, not the
+/// passages, stops at the newest day partition that has it. Entries only ever arrive, never go
+/// (retention aside), so an upsert is enough.
 fn refresh_sql() -> String {
     let (entry, exit, admit) = (Direction::Entry, Direction::Exit, VerdictKind::Admit);
     format!(
         "WITH b AS (SELECT subject, MIN(at) AS lo, MAX(at) AS hi
                     FROM UNNEST($2::text[], $3::timestamptz[]) AS b(subject, at) GROUP BY subject),
               r AS (SELECT b.subject, b.hi,
-                           COALESCE((SELECT p.at FROM passages p
-                                     WHERE p.venue_id = $1 AND p.subject = b.subject AND p.verdict = '{admit}' AND p.at < b.lo
-                                     ORDER BY p.at DESC, p.seq DESC LIMIT 1), b.lo) AS lo
+                           COALESCE((SELECT v.t_in FROM visits v
+                                     WHERE v.venue_id = $1 AND v.subject = b.subject AND v.t_in < b.lo
+                                       AND (v.next_at IS NULL OR v.next_at >= b.lo)
+                                     ORDER BY v.t_in DESC LIMIT 1), b.lo) AS lo
                     FROM b),
               ev AS (SELECT p.venue_id, p.subject, p.event_id, p.seq, p.direction, p.at, r.lo, r.hi,
                             LEAD(p.direction) OVER w AS next_dir, LEAD(p.at) OVER w AS next_at,
