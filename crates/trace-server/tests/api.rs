@@ -220,7 +220,9 @@ fn retention_deletes_old_passages_and_does_not_report_them_lost() {
     assert_eq!(s.count("SELECT COUNT(*) FROM visits"), 2, "c's and d's");
     // Whole days before the cutoff went as partitions, not row by row.
     let day = |t: DateTime<Utc>| t.format("%Y%m%d").to_string();
-    for table in ["passages", "visits"] {
+    // (On Citus the visits are one table: their rows went by the cutoff, counted above.)
+    let visits_by_day = s.count("SELECT COUNT(*) FROM pg_partitioned_table WHERE partrelid = 'visits'::regclass") == 1;
+    for table in ["passages", "visits"].into_iter().filter(|t| *t == "passages" || visits_by_day) {
         let gone = format!("{table}_p{}", day(old));
         assert_eq!(s.count(&format!("SELECT COUNT(*) FROM pg_class WHERE relname = '{gone}'")), 0, "{gone}");
         let kept = format!("{table}_p{}", day(now));

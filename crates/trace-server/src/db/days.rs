@@ -1,5 +1,6 @@
-//! The day partitions of `passages` and `visits` (migration 0020): made ahead of time and on
-//! demand for a day ingest lacks, dropped whole by retention.
+//! The day partitions of `passages` and `visits` (migration 0020; on Citus `visits` is one
+//! table, whose rows retention deletes): made ahead of time and on demand for a day ingest
+//! lacks, dropped whole by retention.
 //!
 //! Making or dropping a partition locks the whole table for an instant, behind any tracing query
 //! running on it; so each waits at most [`LOCK_WAIT`], and a batch that had to wait longer is

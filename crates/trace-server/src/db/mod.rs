@@ -44,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0018_rollups.sql"),
     include_str!("../../migrations/0019_visits.sql"),
     include_str!("../../migrations/0020_days.sql"),
+    include_str!("../../migrations/0021_hour_tops.sql"),
 ];
 
 /// The server's database: a connection pool. Cheap to clone.
