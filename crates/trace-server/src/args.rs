@@ -424,11 +424,15 @@ pub enum TraceCmd {
 /// A visit length in hours: more than 0 and at most 24 (the visits kept at ingest are sorted
 /// by how long they can last, assuming no visit without an exit lasts longer than a day).
 fn parse_visit_hours(text: &str) -> Result<f64, String> {
-    let hours: f64 = text.parse().map_err(|e| format!("{e}: give hours as a number, like 4 or 1.5"))?;
+    let hours: f64 = text
+        .parse()
+        .map_err(|e| format!("{e}: give hours as a number, like 4 or 1.5"))?;
     if hours > 0.0 && hours <= 24.0 {
         Ok(hours)
     } else {
-        Err(format!("{hours} is not a visit length: give more than 0 and at most 24 hours"))
+        Err(format!(
+            "{hours} is not a visit length: give more than 0 and at most 24 hours"
+        ))
     }
 }
 

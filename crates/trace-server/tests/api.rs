@@ -222,11 +222,22 @@ fn retention_deletes_old_passages_and_does_not_report_them_lost() {
     let day = |t: DateTime<Utc>| t.format("%Y%m%d").to_string();
     // (On Citus the visits are one table: their rows went by the cutoff, counted above.)
     let visits_by_day = s.count("SELECT COUNT(*) FROM pg_partitioned_table WHERE partrelid = 'visits'::regclass") == 1;
-    for table in ["passages", "visits"].into_iter().filter(|t| *t == "passages" || visits_by_day) {
+    for table in ["passages", "visits"]
+        .into_iter()
+        .filter(|t| *t == "passages" || visits_by_day)
+    {
         let gone = format!("{table}_p{}", day(old));
-        assert_eq!(s.count(&format!("SELECT COUNT(*) FROM pg_class WHERE relname = '{gone}'")), 0, "{gone}");
+        assert_eq!(
+            s.count(&format!("SELECT COUNT(*) FROM pg_class WHERE relname = '{gone}'")),
+            0,
+            "{gone}"
+        );
         let kept = format!("{table}_p{}", day(now));
-        assert_eq!(s.count(&format!("SELECT COUNT(*) FROM pg_class WHERE relname = '{kept}'")), 1, "{kept}");
+        assert_eq!(
+            s.count(&format!("SELECT COUNT(*) FROM pg_class WHERE relname = '{kept}'")),
+            1,
+            "{kept}"
+        );
     }
     let status: Value = get(&s, Some(&k1), "/v1/kiosks/k1/status").json().unwrap();
     assert_eq!(

@@ -179,7 +179,10 @@ fn counts_kept_at_ingest_answer_hotspots_and_peaks_like_the_passages() {
     );
     assert!(s.count("SELECT COUNT(*) FROM venue_day_visitors") > 0);
     assert_eq!(
-        s.count(&format!("SELECT COUNT(*) FROM visits WHERE t_in < '{}'", h(1, 0).to_rfc3339())),
+        s.count(&format!(
+            "SELECT COUNT(*) FROM visits WHERE t_in < '{}'",
+            h(1, 0).to_rfc3339()
+        )),
         0
     );
     assert!(s.count("SELECT COUNT(*) FROM visits") > 0);

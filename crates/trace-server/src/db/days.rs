@@ -111,7 +111,8 @@ impl Db {
                 &[],
             )
             .await?;
-        tx.batch_execute(&format!("DROP TABLE IF EXISTS {passages}, {visits}")).await?;
+        tx.batch_execute(&format!("DROP TABLE IF EXISTS {passages}, {visits}"))
+            .await?;
         tx.commit().await?;
         self.days.lock().unwrap_or_else(|p| p.into_inner()).remove(&day);
         Ok(row.get::<_, i64>(0) as u64)

@@ -87,7 +87,10 @@ impl Db {
             return Ok(!citus);
         }
         let citus: bool = client
-            .query_one("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')", &[])
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')",
+                &[],
+            )
             .await?
             .get(0);
         Ok(!*self.citus.get_or_init(|| citus))

@@ -237,9 +237,7 @@ impl Db {
             purged += self.drop_day(day).await?;
         }
         let client = self.pool.get().await?;
-        client
-            .execute("DELETE FROM visits WHERE t_in < $1", &[&cutoff])
-            .await?;
+        client.execute("DELETE FROM visits WHERE t_in < $1", &[&cutoff]).await?;
         let row = client
             .query_one(
                 "WITH gone AS (DELETE FROM passages WHERE at < $1 RETURNING kiosk_id, log_id, seq),
