@@ -27,8 +27,20 @@ impl Db {
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>, ServerError> {
+        self.traced(sql, params, true).await
+    }
+
+    /// [`Db::traced_query`], planned for its parameters each time if not `generic`: a plan
+    /// that does not know how many hours a window has or how many rows are asked for reads
+    /// every hour's counts (peaks: 53 ms instead of 9).
+    async fn traced(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+        generic: bool,
+    ) -> Result<Vec<tokio_postgres::Row>, ServerError> {
         let mut client = self.pool.get().await?;
-        let generic = self.generic_plans(&client).await?;
+        let generic = generic && self.generic_plans(&client).await?;
         let tx = client.transaction().await?;
         tx.batch_execute(TRACE_TIMEOUT).await?;
         // Planned once per connection, partitions pruned when it runs: planning these queries
@@ -369,7 +381,7 @@ impl Db {
              WHERE hour >= $1 AND hour < $2 AND ($3::text IS NULL OR venue_id = $3)
              ORDER BY 3 DESC, 2, 1 LIMIT $4"
         };
-        let rows = self.traced_query(sql, &[&from, &to, &venue, &limit]).await?;
+        let rows = self.traced(sql, &[&from, &to, &venue, &limit], false).await?;
         Ok(peaks_of(&rows))
     }
 
