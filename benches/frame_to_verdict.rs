@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use kiosk::clock::{Clock, SystemClock};
-use kiosk::decode::{GrayImage, Pipeline};
+use kiosk::decode::{GrayImage, LiveScanner};
 use kiosk::framegen::{Rng, camera_frame};
 use kiosk::frames::{FrameError, FrameSource};
 
@@ -104,7 +104,7 @@ fn main() {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
     // Each step alone, on the same frames and texts.
-    let live = Pipeline::live();
+    let mut live = LiveScanner::new();
     let mut decode = Vec::new();
     for (_, frame) in &cases {
         let t = Instant::now();

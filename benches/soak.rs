@@ -14,7 +14,7 @@ use chrono::Utc;
 use kiosk::check::Rules;
 use kiosk::clock::{Clock, FixedClock};
 use kiosk::config::{Secret, SyncConfig};
-use kiosk::decode::Pipeline;
+use kiosk::decode::LiveScanner;
 use kiosk::framegen::{Difficulty, Rng, camera_frame};
 use kiosk::gate::{GateMode, WhenNotRecorded};
 use kiosk::policy::Policy;
@@ -123,10 +123,10 @@ fn main() {
     )
     .expect("pass");
     // A frame the live path reads (the soak measures memory over time, not the read rate).
-    let pipeline = Pipeline::live();
+    let mut scanner = LiveScanner::new();
     let frame = (1..50)
         .filter_map(|seed| camera_frame(&frame_text, &mut Rng::new(seed), &Difficulty::default()).ok())
-        .find(|f| pipeline.decode(f).texts.contains(&frame_text))
+        .find(|f| LiveScanner::new().decode(f).texts.contains(&frame_text))
         .expect("no readable frame in 50 seeds");
 
     let visitors = 5_000u32;
@@ -137,7 +137,7 @@ fn main() {
     for i in 0..scans {
         clock.advance(step);
         let now = clock.now();
-        if i % 100 == 0 && pipeline.decode(&frame).texts.contains(&frame_text) {
+        if i % 100 == 0 && scanner.decode(&frame).texts.contains(&frame_text) {
             decoded += 1;
         }
         let claims = passes::vp1::Claims::health(

@@ -14,7 +14,7 @@ use image::GrayImage;
 
 use crate::check::pick_text;
 use crate::clock::Clock;
-use crate::decode::Pipeline;
+use crate::decode::LiveScanner;
 use crate::frames::FrameSource;
 use crate::gate::WhenNotRecorded;
 use crate::policy::{Verdict, VerdictKind};
@@ -113,7 +113,7 @@ pub fn spawn_camera(
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new().name("camera".into()).spawn(move || {
         let mut source = make_source();
-        let pipeline = Pipeline::live();
+        let mut scanner = LiveScanner::new();
         let mut camera_ok = None::<bool>;
         let mut last_preview = Instant::now() - Duration::from_secs(1);
         let mut last_text: Option<(String, Instant)> = None;
@@ -158,12 +158,21 @@ pub fn spawn_camera(
                     notify();
                 }
             }
-            let outcome = pipeline.decode(&frame);
-            // Looked for on every other unread frame: half the cost on an empty scene, and
-            // still a few looks a second at a code that will not read.
-            looked = !looked;
+            let outcome = scanner.decode(&frame);
             let read = !outcome.texts.is_empty();
-            let seen = (!read && looked).then(|| crate::decode::code_seen(&frame));
+            // zxing-cpp's corners of an unread code say "a code is there"; failing that, rqrr's
+            // finder search looks on every other frame that was searched (not on an unchanged
+            // empty scene: nothing new to find there).
+            looked = !looked;
+            let seen = if read {
+                None
+            } else if outcome.code_seen {
+                Some(true)
+            } else if outcome.idle {
+                Some(false)
+            } else {
+                looked.then(|| crate::decode::code_seen(&frame))
+            };
             if let Some(show) = unreadable.frame(read, seen, Instant::now()) {
                 if events.send(UiEvent::UnreadableCode(show)).is_err() {
                     return;

@@ -37,8 +37,9 @@ pub enum Command {
         /// Image files (PNG, JPEG, WebP).
         #[arg(required = true)]
         images: Vec<PathBuf>,
-        /// Decode with the camera's pipeline (what a visitor meets: fast, fewer attempts)
-        /// instead of the thorough one used for still images.
+        /// Decode with the camera's decoder (what a visitor meets: fast, fewer attempts per
+        /// frame, the files taken as successive frames in the order given) instead of the
+        /// thorough one used for still images.
         #[arg(long)]
         live: bool,
     },

@@ -10,7 +10,7 @@ use super::CommandError;
 use super::args::ScanArgs;
 use crate::check::{check_text, pick_text};
 use crate::config::Config;
-use crate::decode::{Pipeline, load_frame};
+use crate::decode::{LiveScanner, Pipeline, load_frame};
 use crate::policy::Verdict;
 use crate::store::{ScanInput, Store, StoreSettings};
 
@@ -44,10 +44,13 @@ fn error_line(file: &Path, e: &dyn std::fmt::Display) {
     );
 }
 
-/// `kiosk decode [--live]`: `live` runs the camera loop's pipeline (`workers.rs`), so a still
-/// shows what a visitor holding that image up to the camera would get.
+/// `kiosk decode [--live]`: `live` runs the camera loop's decoder (`workers.rs`), with the
+/// files as successive frames of one camera in the order given, so a still shows what a
+/// visitor holding that image up to the camera would get, and a recorded sequence what the
+/// temporal cascade makes of it.
 pub fn decode(images: &[PathBuf], live: bool) -> Result<(), CommandError> {
-    let pipeline = if live { Pipeline::live() } else { Pipeline::thorough() };
+    let thorough = Pipeline::thorough();
+    let mut camera = LiveScanner::new();
     let mut failed = 0;
     for file in images {
         let frame = match load_frame(file) {
@@ -59,12 +62,18 @@ pub fn decode(images: &[PathBuf], live: bool) -> Result<(), CommandError> {
             }
         };
         let start = Instant::now();
-        let outcome = pipeline.decode(&frame);
+        let (texts, panics) = if live {
+            let outcome = camera.decode(&frame);
+            (outcome.texts, outcome.panics)
+        } else {
+            let outcome = thorough.decode(&frame);
+            (outcome.texts, outcome.panics)
+        };
         let ms = start.elapsed().as_secs_f64() * 1000.0;
-        let panics: Vec<String> = outcome.panics.iter().map(|p| p.to_string()).collect();
+        let panics: Vec<String> = panics.iter().map(|p| p.to_string()).collect();
         println!(
             "{}",
-            json!({"file": file.display().to_string(), "texts": outcome.texts, "ms": (ms * 100.0).round() / 100.0, "decoder_panics": panics})
+            json!({"file": file.display().to_string(), "texts": texts, "ms": (ms * 100.0).round() / 100.0, "decoder_panics": panics})
         );
     }
     finish(failed, images.len())

@@ -6,6 +6,7 @@
 //! strange frame costs that frame, never the kiosk.
 
 mod backends;
+mod live;
 mod pipeline;
 mod prep;
 mod seen;
@@ -15,10 +16,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 pub use backends::{AztecDecoder, RqrrDecoder, RxingDecoder};
 pub use image::GrayImage;
+pub use live::{LiveOutcome, LiveScanner, Look};
 pub use pipeline::{Pipeline, Prep, Stage};
 pub use prep::{Rect, busiest_window, sharpen, shrink_box as shrink};
 pub use seen::{HINT_AFTER, UnreadableCode, code_seen};
-pub use zxing::ZxingDecoder;
+pub use zxing::{Quad, Sighting, ZxingDecoder};
 
 /// Anything that finds QR codes in a greyscale frame and returns their texts.
 pub trait Decoder: Send + Sync {
@@ -37,16 +39,18 @@ pub struct DecoderPanic {
 
 /// Runs one decoder on one frame, turning a panic into an error.
 pub fn guarded(decoder: &dyn Decoder, frame: &GrayImage) -> Result<Vec<String>, DecoderPanic> {
-    catch_unwind(AssertUnwindSafe(|| decoder.decode(frame))).map_err(|payload| {
+    contain(decoder.name(), || decoder.decode(frame))
+}
+
+/// Runs `f`, turning a panic into an error naming `backend`.
+pub(crate) fn contain<T>(backend: &'static str, f: impl FnOnce() -> T) -> Result<T, DecoderPanic> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
         let message = payload
             .downcast_ref::<&str>()
             .map(|s| (*s).to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".to_string());
-        DecoderPanic {
-            backend: decoder.name(),
-            message,
-        }
+        DecoderPanic { backend, message }
     })
 }
 

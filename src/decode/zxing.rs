@@ -6,7 +6,7 @@
 //! back in seconds (packaging/kiosk/kiosk.service).
 
 use image::GrayImage;
-use zxingcpp::{BarcodeFormat, ImageFormat, ImageView};
+use zxingcpp::{BarcodeFormat, Binarizer, ImageFormat, ImageView};
 
 use super::Decoder;
 
@@ -21,6 +21,9 @@ pub struct ZxingDecoder {
     pub try_downscale: bool,
     /// Also rotated by 90°: QR codes do not need it (their finder patterns are symmetric).
     pub try_rotate: bool,
+    /// One threshold for the whole image instead of zxing-cpp's local average: reads codes
+    /// whose modules the local threshold breaks up (glare, moiré bands).
+    pub global_threshold: bool,
 }
 
 impl Default for ZxingDecoder {
@@ -31,6 +34,7 @@ impl Default for ZxingDecoder {
             try_invert: true,
             try_downscale: true,
             try_rotate: true,
+            global_threshold: false,
         }
     }
 }
@@ -42,27 +46,80 @@ impl ZxingDecoder {
         try_invert: false,
         try_downscale: false,
         try_rotate: false,
+        global_threshold: false,
     };
+
+    /// The quick pass with the other binariser.
+    pub const FAST_GLOBAL: ZxingDecoder = ZxingDecoder {
+        global_threshold: true,
+        ..Self::FAST
+    };
+
+    fn reader(&self) -> zxingcpp::BarcodeReader {
+        // A reader per call: its options object is a C++ pointer that is neither Send nor
+        // Sync, and making one costs nothing next to a frame.
+        zxingcpp::read()
+            .formats([BarcodeFormat::QRCode, BarcodeFormat::Aztec])
+            .try_harder(self.try_harder)
+            .try_invert(self.try_invert)
+            .try_downscale(self.try_downscale)
+            .try_rotate(self.try_rotate)
+            .binarizer(if self.global_threshold {
+                Binarizer::GlobalHistogram
+            } else {
+                Binarizer::LocalAverage
+            })
+    }
+
+    /// Reads `frame`, and also says where it saw codes it could not read (zxing-cpp's
+    /// `returnErrors`): the camera loop looks closer there on the next attempts.
+    pub fn sight(&self, frame: &GrayImage) -> Sighting {
+        let Ok(view) = ImageView::from_slice(frame.as_raw(), frame.width(), frame.height(), ImageFormat::Lum) else {
+            return Sighting::default();
+        };
+        let mut sighting = Sighting::default();
+        for code in self.reader().return_errors(true).from(&view).unwrap_or_default() {
+            let p = code.position();
+            let corners = [p.top_left, p.top_right, p.bottom_right, p.bottom_left].map(|c| (c.x, c.y));
+            let text = code.text();
+            if code.is_valid() && !text.is_empty() {
+                sighting.texts.push(text);
+                sighting.read.push(corners);
+            } else {
+                sighting.unread.push(corners);
+            }
+        }
+        sighting
+    }
+}
+
+/// Corners of a code in a frame, in pixels: top left, top right, bottom right, bottom left.
+pub type Quad = [(i32, i32); 4];
+
+/// What one pass of zxing-cpp saw.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Sighting {
+    pub texts: Vec<String>,
+    /// Where the codes in `texts` are.
+    pub read: Vec<Quad>,
+    /// Codes found but not read (blurred, cut off, damaged).
+    pub unread: Vec<Quad>,
 }
 
 impl Decoder for ZxingDecoder {
     fn name(&self) -> &'static str {
-        if self.try_harder { "zxing-cpp" } else { "zxing-cpp-fast" }
+        match (self.try_harder, self.global_threshold) {
+            (true, _) => "zxing-cpp",
+            (false, false) => "zxing-cpp-fast",
+            (false, true) => "zxing-cpp-global",
+        }
     }
 
     fn decode(&self, frame: &GrayImage) -> Vec<String> {
         let Ok(view) = ImageView::from_slice(frame.as_raw(), frame.width(), frame.height(), ImageFormat::Lum) else {
             return Vec::new();
         };
-        // A reader per call: its options object is a C++ pointer that is neither Send nor
-        // Sync, and making one costs nothing next to a frame.
-        let reader = zxingcpp::read()
-            .formats([BarcodeFormat::QRCode, BarcodeFormat::Aztec])
-            .try_harder(self.try_harder)
-            .try_invert(self.try_invert)
-            .try_downscale(self.try_downscale)
-            .try_rotate(self.try_rotate);
-        reader
+        self.reader()
             .from(&view)
             .map(|codes| codes.iter().map(|c| c.text()).filter(|t| !t.is_empty()).collect())
             .unwrap_or_default()

@@ -8,6 +8,10 @@ use image::{GrayImage, Luma};
 
 use crate::render::{RenderError, qr_image};
 
+mod scenes;
+
+pub use scenes::{Presentation, Scenario};
+
 /// splitmix64: tiny, seedable, good enough for picking distortions.
 pub struct Rng(u64);
 
@@ -130,28 +134,28 @@ pub fn camera_frame(text: &str, rng: &mut Rng, d: &Difficulty) -> Result<GrayIma
     Ok(jpeg_round_trip(&frame, quality).unwrap_or(frame))
 }
 
-fn jpeg_round_trip(frame: &GrayImage, quality: u8) -> Option<GrayImage> {
+pub(crate) fn jpeg_round_trip(frame: &GrayImage, quality: u8) -> Option<GrayImage> {
     let mut bytes = Vec::new();
     let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality);
     frame.write_with_encoder(enc).ok()?;
     Some(image::load_from_memory(&bytes).ok()?.to_luma8())
 }
 
-fn bilinear(img: &GrayImage, x: f32, y: f32) -> f32 {
+pub(crate) fn bilinear(img: &GrayImage, x: f32, y: f32) -> f32 {
     let (x0, y0) = (x.floor() as u32, y.floor() as u32);
     let (fx, fy) = (x - x0 as f32, y - y0 as f32);
     let p = |dx, dy| img.get_pixel(x0 + dx, y0 + dy).0[0] as f32;
     (p(0, 0) * (1.0 - fx) + p(1, 0) * fx) * (1.0 - fy) + (p(0, 1) * (1.0 - fx) + p(1, 1) * fx) * fy
 }
 
-fn project(h: &[f32; 9], x: f32, y: f32) -> (f32, f32) {
+pub(crate) fn project(h: &[f32; 9], x: f32, y: f32) -> (f32, f32) {
     let w = h[6] * x + h[7] * y + h[8];
     ((h[0] * x + h[1] * y + h[2]) / w, (h[3] * x + h[4] * y + h[5]) / w)
 }
 
 /// The homography mapping four `from` points onto four `to` points (direct linear solve).
 #[allow(clippy::needless_range_loop)] // index form mirrors the textbook elimination
-fn homography(from: &[(f32, f32)], to: &[(f32, f32)]) -> [f32; 9] {
+pub(crate) fn homography(from: &[(f32, f32)], to: &[(f32, f32)]) -> [f32; 9] {
     let mut a = [[0f64; 9]; 8];
     for i in 0..4 {
         let (x, y) = (from[i].0 as f64, from[i].1 as f64);
