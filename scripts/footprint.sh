@@ -45,12 +45,15 @@ measure() {
     ((rss > peak)) && peak=$rss
     sleep 1
   done
+  # Mesa's software renderer (llvmpipe: libLLVM, the swrast driver) is what Xvfb gives; a
+  # kiosk with a GPU loads its own driver instead, so its share is printed apart.
+  local soft; soft=$(awk '/^[0-9a-f]+-[0-9a-f]+ / {lib = ($6 ~ /libLLVM|swrast_dri|libgallium/)} /^Rss:/ && lib {s += $2} END {print s + 0}' "/proc/$pid/smaps")
   local used; used=$(( $(cpu) - start ))
   local t1; t1=$(date +%s.%N)
   kill "$pid" 2>/dev/null || { echo "error: the kiosk stopped while measured; its log:" >&2; cat "$dir/kiosk.log" >&2; exit 1; }
   wait "$pid" 2>/dev/null || true
-  awk -v n="$name" -v p="$peak" -v u="$used" -v hz="$ticks" -v a="$t0" -v b="$t1" \
-    'BEGIN { printf "%-40s RSS peak %6.1f MB   CPU %5.1f %% of one core\n", n, p / 1024, 100 * u / hz / (b - a) }'
+  awk -v n="$name" -v p="$peak" -v u="$used" -v hz="$ticks" -v a="$t0" -v b="$t1" -v s="$soft" \
+    'BEGIN { printf "%-32s RSS peak %6.1f MB (%5.1f MB without software OpenGL)   CPU %5.1f %% of one core\n", n, p / 1024, (p - s) / 1024, 100 * u / hz / (b - a) }'
 }
 
 echo "== $bin, 1280x720 frames at 10 a second, ${seconds} s each, under Xvfb"

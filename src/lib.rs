@@ -11,6 +11,7 @@ pub mod framegen;
 pub mod frames;
 pub mod gate;
 pub mod i18n;
+pub mod memory;
 pub mod pass;
 pub mod policy;
 pub mod render;

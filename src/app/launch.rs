@@ -100,6 +100,7 @@ pub fn demo_config() -> Result<Config, LaunchError> {
 }
 
 pub fn run(launch: Launch) -> Result<(), LaunchError> {
+    crate::memory::limit_malloc_arenas();
     let config = if launch.demo {
         demo_config()?
     } else {

@@ -100,7 +100,10 @@ const RX_FILTERED: RxingDecoder = RxingDecoder {
 };
 
 impl Pipeline {
-    /// For live camera frames: every frame must be done in well under 10 ms on one core, so
+    /// One frame at a time, no memory between frames: what the camera used before
+    /// [`super::LiveScanner`] (the benchmark still measures it as "kiosk live, per frame"),
+    /// and the first stages of [`Self::thorough`]. Every frame must be done in well under 10 ms
+    /// on one core, so
     /// only the attempts that pay for themselves (`cargo bench --bench decoders -- --cascades`
     /// prints the candidates). zxing-cpp's plain pass on a half-size frame reads most codes
     /// held up to the camera in about 2 ms; on the busiest 400×400 window at full resolution,
