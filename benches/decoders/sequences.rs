@@ -48,10 +48,14 @@ enum Contender {
 }
 
 impl Contender {
-    fn decode(&mut self, frame: &GrayImage) -> Vec<String> {
+    /// The texts read, and for the temporal cascade the look that read them.
+    fn decode(&mut self, frame: &GrayImage) -> (Vec<String>, Option<&'static str>) {
         match self {
-            Contender::Stateless(p) => p.decode(frame).texts,
-            Contender::Temporal(s) => s.decode(frame).texts,
+            Contender::Stateless(p) => (p.decode(frame).texts, None),
+            Contender::Temporal(s) => {
+                let out = s.decode(frame);
+                (out.texts, out.by.map(|look| look.name()))
+            }
         }
     }
 }
@@ -66,6 +70,8 @@ struct Tally {
     code_ms: Vec<f64>,
     empty_ms: Vec<f64>,
     per_scenario: BTreeMap<&'static str, (usize, usize)>,
+    /// Code frames read by each look of the temporal cascade.
+    by_look: BTreeMap<&'static str, usize>,
 }
 
 impl Tally {
@@ -92,13 +98,16 @@ fn run(contender: &mut Contender, set: &[Held]) -> Tally {
         let mut first = None;
         for (i, frame) in held.frames.iter().enumerate() {
             let start = Instant::now();
-            let texts = contender.decode(frame);
+            let (texts, by) = contender.decode(frame);
             t.code_ms.push(start.elapsed().as_secs_f64() * 1000.0);
             let ok = texts.iter().any(|s| s.trim_end() == held.text);
             t.frames += 1;
             let entry = t.per_scenario.entry(held.scenario.name()).or_default();
             entry.1 += 1;
             if ok {
+                if let Some(look) = by {
+                    *t.by_look.entry(look).or_default() += 1;
+                }
                 t.read_frames += 1;
                 entry.0 += 1;
                 first.get_or_insert(i);
@@ -179,6 +188,8 @@ pub fn report(label: &str, set: &[Held]) -> bool {
             share(temporal)
         );
     }
+    let looks: Vec<String> = temporal.by_look.iter().map(|(l, n)| format!("{l} {n}")).collect();
+    println!("temporal, code frames read by each look: {}", looks.join(", "));
     let (rate, zx_rate) = (temporal.rate() * 100.0, zx.rate() * 100.0);
     let p95 = pct(&temporal.code_ms, 0.95);
     let met = rate >= zx_rate + 3.0 && p95 <= 10.0;

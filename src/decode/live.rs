@@ -11,6 +11,8 @@
 //! the window with the most edges. An empty scene that has not changed gets the quick pass
 //! only.
 
+use std::time::{Duration, Instant};
+
 use image::GrayImage;
 
 use super::prep::{Rect, busiest_window, crop, sharpen, shrink_box};
@@ -21,14 +23,17 @@ use super::{DecoderPanic, RxingDecoder, ZxingDecoder, contain, guarded};
 /// `Pipeline::live`, which measured it).
 const WINDOW: u32 = 400;
 /// A close-up larger than this is shrunk: a big code has big modules.
-const MAX_LOOK: u32 = 520;
+const MAX_LOOK: u32 = 400;
 /// A code found (read or not), and the look that read it, are remembered for this many
 /// frames (0.6 s at 10 frames a second): a hand moves a code a few pixels per frame.
 const REMEMBER_FRAMES: u32 = 6;
 /// An unchanged empty scene is still searched fully every this many frames.
 const IDLE_RECHECK: u32 = 10;
-/// Looks per frame, the quick pass included: p95 stays under 10 ms on one core.
-const LOOKS_PER_FRAME: usize = 2;
+/// Looks per frame at most, the quick pass included.
+const LOOKS_PER_FRAME: usize = 3;
+/// A third look starts only if the frame has taken less than this: the p95 per frame stays
+/// under 10 ms on one core (`cargo bench --bench decoders`).
+const THIRD_LOOK_BEFORE: Duration = Duration::from_micros(4500);
 
 /// The attempts the cascade makes, one or two per frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +43,8 @@ pub enum Look {
     Quick,
     /// The frame at half size: a big code whose blur hides its modules at full size.
     Half,
-    /// A close-up at full resolution, sharpened: slightly defocused codes.
-    Sharp,
+    /// zxing-cpp's harder search on a close-up at full resolution: small codes.
+    Harder,
     /// rxing on the sharpened close-up: reads some perspective and blur zxing-cpp gives up on.
     Rxing,
     /// The close-up upscaled twice: a distant code of two or three pixels per module.
@@ -50,13 +55,13 @@ impl Look {
     /// The looks that take turns after the quick pass, cheapest and most often useful first.
     /// zxing-cpp's harder search on the whole frame was one too: it read nothing the others
     /// missed and took the p95 over 10 ms (`cargo bench --bench decoders`).
-    pub const TURNS: [Look; 4] = [Look::Sharp, Look::Half, Look::Rxing, Look::Upscaled];
+    pub const TURNS: [Look; 4] = [Look::Half, Look::Upscaled, Look::Rxing, Look::Harder];
 
     pub fn name(self) -> &'static str {
         match self {
             Look::Quick => "quick",
             Look::Half => "half",
-            Look::Sharp => "sharp",
+            Look::Harder => "harder",
             Look::Rxing => "rxing",
             Look::Upscaled => "upscaled",
         }
@@ -88,6 +93,8 @@ pub struct LiveScanner {
     /// A 1/8-size thumbnail of the last frame that had nothing in it, and how many frames
     /// since it was fully searched.
     empty: Option<(GrayImage, u32)>,
+    /// Take every look whatever the time (tests: the same looks on a slow debug build).
+    unbudgeted: bool,
 }
 
 /// A frame and the preparations its looks share, made when first needed.
@@ -128,8 +135,18 @@ impl LiveScanner {
         Self::default()
     }
 
+    /// Takes every look a frame is due, however long they take: the looks then depend on
+    /// the frames only, not on the machine's speed.
+    pub fn without_time_budget() -> Self {
+        LiveScanner {
+            unbudgeted: true,
+            ..Self::default()
+        }
+    }
+
     /// Decodes one camera frame, using what the previous frames showed.
     pub fn decode(&mut self, frame: &GrayImage) -> LiveOutcome {
+        let started = Instant::now();
         let mut out = LiveOutcome::default();
         if frame.width() < 21 || frame.height() < 21 {
             return out;
@@ -158,11 +175,15 @@ impl LiveScanner {
         };
         let mut i = 0;
         while i < plan.len().max(LOOKS_PER_FRAME) {
+            if i >= 2 && !self.unbudgeted && started.elapsed() >= THIRD_LOOK_BEFORE {
+                break;
+            }
             let look = match plan.get(i) {
                 Some(&look) => look,
                 None => {
                     // Nothing in view and nothing new since the last full search: stop here.
-                    if i > 0 && self.winner.is_none() && f.region.is_none() && self.scene_unchanged(&mut f) {
+                    // (Asked once per frame: the first turn comes right after the quick pass.)
+                    if i == 1 && self.winner.is_none() && f.region.is_none() && self.scene_unchanged(&mut f) {
                         out.idle = true;
                         return out;
                     }
@@ -203,18 +224,15 @@ impl LiveScanner {
                 Ok(sighting.texts)
             }
             Look::Half => guarded(&ZxingDecoder::FAST, f.half()),
-            Look::Sharp => guarded(&ZxingDecoder::FAST, &sharpen(f.close_up(), 2)),
+            Look::Harder => guarded(
+                &ZxingDecoder {
+                    try_harder: true,
+                    ..ZxingDecoder::FAST
+                },
+                f.close_up(),
+            ),
             Look::Rxing => guarded(&RxingDecoder::default(), &sharpen(f.close_up(), 2)),
-            Look::Upscaled => {
-                let patch = f.close_up();
-                let big = image::imageops::resize(
-                    patch,
-                    patch.width() * 2,
-                    patch.height() * 2,
-                    image::imageops::FilterType::Triangle,
-                );
-                guarded(&ZxingDecoder::FAST, &big)
-            }
+            Look::Upscaled => guarded(&ZxingDecoder::FAST, &double(f.close_up())),
         }?;
         Ok(texts.into_iter().filter(|t| !t.is_empty()).collect())
     }
@@ -244,6 +262,30 @@ impl LiveScanner {
         self.empty = Some((thumb, 0));
         false
     }
+}
+
+/// Doubles an image's size, each new pixel the mean of its nearest originals: a distant
+/// code's modules grow from two or three pixels to four or six, and this costs a fraction of
+/// a general resampling filter.
+fn double(img: &GrayImage) -> GrayImage {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    if w == 0 || h == 0 {
+        return img.clone();
+    }
+    let src = img.as_raw();
+    let at = |x: usize, y: usize| src[y.min(h - 1) * w + x.min(w - 1)] as u16;
+    let mut out = vec![0u8; 4 * w * h];
+    for y in 0..h {
+        for x in 0..w {
+            let (p, r, d, rd) = (at(x, y), at(x + 1, y), at(x, y + 1), at(x + 1, y + 1));
+            let o = 2 * y * 2 * w + 2 * x;
+            out[o] = p as u8;
+            out[o + 1] = ((p + r) / 2) as u8;
+            out[o + 2 * w] = ((p + d) / 2) as u8;
+            out[o + 2 * w + 1] = ((p + r + d + rd) / 4) as u8;
+        }
+    }
+    GrayImage::from_raw(2 * w as u32, 2 * h as u32, out).unwrap_or_else(|| img.clone())
 }
 
 /// The box around a quad found on a frame shrunk by `scale`, grown by a quarter on every side
@@ -305,7 +347,7 @@ mod tests {
 
     #[test]
     fn an_unchanged_empty_scene_gets_the_quick_pass_only() {
-        let mut scanner = LiveScanner::new();
+        let mut scanner = LiveScanner::without_time_budget();
         let p = Presentation::new("VP1:hello", Scenario::Paper, &mut Rng::new(1)).unwrap();
         let mut rng = Rng::new(2);
         let first = scanner.decode(&p.empty_frame(&mut rng));
@@ -321,7 +363,7 @@ mod tests {
 
     #[test]
     fn a_code_held_up_is_read_within_a_few_frames() {
-        let mut scanner = LiveScanner::new();
+        let mut scanner = LiveScanner::without_time_budget();
         let mut rng = Rng::new(9);
         let mut p = Presentation::new("VP1:held-up", Scenario::Paper, &mut rng).unwrap();
         scanner.decode(&p.empty_frame(&mut rng));
@@ -332,7 +374,7 @@ mod tests {
     #[test]
     fn looks_take_turns_on_a_code_that_will_not_read() {
         // Finder patterns without readable data (zxing-cpp cannot even place it), moving a
-        // little: every frame tries the quick pass and the next look.
+        // little: every frame tries the quick pass and the next two looks.
         let (m, quiet) = (6u32, 24u32);
         let code = crate::render::qr_image(&"VP1:".repeat(40), m).unwrap();
         let inner = code.width() - 2 * quiet;
@@ -353,16 +395,24 @@ mod tests {
             }
             frame
         };
-        let mut scanner = LiveScanner::new();
+        let mut scanner = LiveScanner::without_time_budget();
         let mut turns = Vec::new();
         for step in 0..3 {
             let out = scanner.decode(&frame_at(300 + 40 * step));
             assert!(out.texts.is_empty() && !out.idle, "{out:?}");
             turns.push(scanner.turn);
         }
-        assert_eq!(turns, [1, 2, 3], "the next look each frame, not the same again");
+        assert_eq!(turns, [2, 4, 6], "the next looks each frame, not the same again");
         let still = scanner.decode(&frame_at(380));
         assert!(still.idle, "the same scene again: the quick pass only");
+    }
+
+    #[test]
+    fn doubling_keeps_pixels_and_interpolates_between() {
+        let img = GrayImage::from_raw(2, 1, vec![0, 100]).unwrap();
+        let big = double(&img);
+        assert_eq!(big.dimensions(), (4, 2));
+        assert_eq!(big.as_raw(), &vec![0, 50, 100, 100, 0, 50, 100, 100]);
     }
 
     #[test]
