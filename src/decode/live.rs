@@ -2,14 +2,14 @@
 //!
 //! A still image must be read in one go; a camera shows the same code again 100 ms later. So
 //! no frame gets every attempt zxing-cpp's thorough search would make (that costs 11-13 ms
-//! at p95): each frame gets the quick pass (inverted too: a dark-mode phone) and one other
-//! look, and the other looks take turns across frames (a sharpened close-up of where the code
-//! is, half size for a big blurred code, rxing, the close-up upscaled for a distant code).
-//! A look that reads a visitor's code goes first on the next frames: a dark-mode phone or a
-//! distant card stays so while the visitor stands there. Where the code is comes from
-//! zxing-cpp's corners of a code it saw but could not read, else from the last read, else from
-//! the window with the most edges. An empty scene that has not changed gets the quick pass
-//! only.
+//! at p95): each frame gets the quick pass (inverted too: a dark-mode phone), one other look,
+//! and up to two more while it has taken under 5 ms. The other looks take turns across frames: half
+//! size for a big blurred code, the close-up of where the code is upscaled for a distant
+//! code, rxing on the sharpened close-up, zxing-cpp's harder search on the close-up. A look
+//! that reads a visitor's code goes first on the next frames: a distant card stays distant
+//! while the visitor stands there. Where the code is comes from zxing-cpp's corners of a code
+//! it saw but could not read, else from the last read, else from the window with the most
+//! edges. An empty scene that has not changed gets the quick pass only.
 
 use std::time::{Duration, Instant};
 
@@ -30,10 +30,10 @@ const REMEMBER_FRAMES: u32 = 6;
 /// An unchanged empty scene is still searched fully every this many frames.
 const IDLE_RECHECK: u32 = 10;
 /// Looks per frame at most, the quick pass included.
-const LOOKS_PER_FRAME: usize = 3;
-/// A third look starts only if the frame has taken less than this: the p95 per frame stays
-/// under 10 ms on one core (`cargo bench --bench decoders`).
-const THIRD_LOOK_BEFORE: Duration = Duration::from_micros(4500);
+const LOOKS_PER_FRAME: usize = 4;
+/// A look after the second starts only if the frame has taken less than this: the p95 per
+/// frame stays near 6 ms on one core (`cargo bench --bench decoders`).
+const MORE_LOOKS_BEFORE: Duration = Duration::from_micros(5000);
 
 /// The attempts the cascade makes, one or two per frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,7 +175,7 @@ impl LiveScanner {
         };
         let mut i = 0;
         while i < plan.len().max(LOOKS_PER_FRAME) {
-            if i >= 2 && !self.unbudgeted && started.elapsed() >= THIRD_LOOK_BEFORE {
+            if i >= 2 && !self.unbudgeted && started.elapsed() >= MORE_LOOKS_BEFORE {
                 break;
             }
             let look = match plan.get(i) {
@@ -374,7 +374,7 @@ mod tests {
     #[test]
     fn looks_take_turns_on_a_code_that_will_not_read() {
         // Finder patterns without readable data (zxing-cpp cannot even place it), moving a
-        // little: every frame tries the quick pass and the next two looks.
+        // little: every frame tries the quick pass and the next three looks.
         let (m, quiet) = (6u32, 24u32);
         let code = crate::render::qr_image(&"VP1:".repeat(40), m).unwrap();
         let inner = code.width() - 2 * quiet;
@@ -402,7 +402,7 @@ mod tests {
             assert!(out.texts.is_empty() && !out.idle, "{out:?}");
             turns.push(scanner.turn);
         }
-        assert_eq!(turns, [2, 4, 6], "the next looks each frame, not the same again");
+        assert_eq!(turns, [3, 6, 9], "the next looks each frame, not the same again");
         let still = scanner.decode(&frame_at(380));
         assert!(still.idle, "the same scene again: the quick pass only");
     }
