@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use super::Db;
+use super::{Db, RAISE_PURGE_MARKS};
 use crate::error::ServerError;
 
 /// How long making or dropping a partition waits for the table's lock; and on Citus, one
@@ -101,11 +101,7 @@ impl Db {
             .query_one(
                 &format!(
                     "WITH marks AS (SELECT kiosk_id, log_id, MAX(seq) AS seq, COUNT(*) AS n FROM {passages} GROUP BY 1, 2),
-                          raised AS (INSERT INTO log_purge_marks (kiosk_id, log_id, purged_through)
-                                     SELECT kiosk_id, log_id, seq FROM marks
-                                     ON CONFLICT (kiosk_id, log_id) DO UPDATE
-                                     SET purged_through = GREATEST(log_purge_marks.purged_through, excluded.purged_through)
-                                     RETURNING 1)
+                          {RAISE_PURGE_MARKS}
                      SELECT COALESCE(SUM(n), 0)::int8 FROM marks"
                 ),
                 &[],

@@ -23,6 +23,15 @@ pub use cases::Case;
 pub use console::{ConsoleSession, KioskHealth, OperatorRow, Role, VenuePassage};
 pub use trace::{CaseVisit, Contact, Hotspot, Peak, Visit};
 
+/// A CTE raising each kiosk log's purge mark to the highest `seq` in a CTE `marks (kiosk_id,
+/// log_id, seq)` before it, never lowering it: what retention writes before passages go, so the
+/// gap report does not call them lost (row deletes in `passages.rs`, dropped days in `days.rs`).
+const RAISE_PURGE_MARKS: &str = "raised AS (INSERT INTO log_purge_marks (kiosk_id, log_id, purged_through)
+                        SELECT kiosk_id, log_id, seq FROM marks
+                        ON CONFLICT (kiosk_id, log_id) DO UPDATE
+                        SET purged_through = GREATEST(log_purge_marks.purged_through, excluded.purged_through)
+                        RETURNING 1)";
+
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_trust.sql"),

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use wire::{IngestReport, KioskStatus};
 
-use super::{Db, rollup, visits};
+use super::{Db, RAISE_PURGE_MARKS, rollup, visits};
 use crate::error::ServerError;
 use crate::ingest::CheckedPassage;
 
@@ -240,14 +240,12 @@ impl Db {
         client.execute("DELETE FROM visits WHERE t_in < $1", &[&cutoff]).await?;
         let row = client
             .query_one(
-                "WITH gone AS (DELETE FROM passages WHERE at < $1 RETURNING kiosk_id, log_id, seq),
-                      marks AS (SELECT kiosk_id, log_id, MAX(seq) AS seq FROM gone GROUP BY kiosk_id, log_id),
-                      raised AS (INSERT INTO log_purge_marks (kiosk_id, log_id, purged_through)
-                                 SELECT kiosk_id, log_id, seq FROM marks
-                                 ON CONFLICT (kiosk_id, log_id) DO UPDATE
-                                 SET purged_through = GREATEST(log_purge_marks.purged_through, excluded.purged_through)
-                                 RETURNING 1)
-                 SELECT COUNT(*) FROM gone",
+                &format!(
+                    "WITH gone AS (DELETE FROM passages WHERE at < $1 RETURNING kiosk_id, log_id, seq),
+                          marks AS (SELECT kiosk_id, log_id, MAX(seq) AS seq FROM gone GROUP BY kiosk_id, log_id),
+                          {RAISE_PURGE_MARKS}
+                     SELECT COUNT(*) FROM gone"
+                ),
                 &[&cutoff],
             )
             .await?;

@@ -365,7 +365,11 @@ impl Db {
         if !(rollup::on_hour(from) && rollup::on_hour(to)) {
             return self.peaks_scanned(from, to, venue, limit).await;
         }
-        let plain = self.generic_plans(&*self.pool.get().await?).await?;
+        // Asked of the database once; later calls need no connection for it.
+        let plain = match self.citus.get() {
+            Some(citus) => !citus,
+            None => self.generic_plans(&*self.pool.get().await?).await?,
+        };
         let sql = if venue.is_none() && plain {
             // Each hour's first `limit` venues by the index on (hour, entries DESC, venue_id),
             // then the best of those: every row of the answer is among its own hour's first.
