@@ -199,26 +199,7 @@ pub fn spawn_camera(
 /// stays under 2 grey levels (sensor noise), sampled on every 4th pixel of every 4th row. Per
 /// tile, so a phone moving in one corner of a still scene is a change.
 pub fn scene_unchanged(a: &GrayImage, b: &GrayImage) -> bool {
-    if a.dimensions() != b.dimensions() {
-        return false;
-    }
-    let (w, h) = a.dimensions();
-    const TILE: u32 = 32;
-    for ty in (0..h).step_by(TILE as usize) {
-        for tx in (0..w).step_by(TILE as usize) {
-            let (mut sum, mut n) = (0u64, 0u64);
-            for y in (ty..(ty + TILE).min(h)).step_by(4) {
-                for x in (tx..(tx + TILE).min(w)).step_by(4) {
-                    sum += a.get_pixel(x, y).0[0].abs_diff(b.get_pixel(x, y).0[0]) as u64;
-                    n += 1;
-                }
-            }
-            if sum >= 2 * n.max(1) {
-                return false;
-            }
-        }
-    }
-    true
+    crate::decode::tiles_alike(a, b, 32, 4, 2)
 }
 
 /// What the scan worker needs to judge and record a text.

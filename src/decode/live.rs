@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use image::GrayImage;
 
-use super::prep::{Rect, busiest_window, crop, sharpen, shrink_box};
+use super::prep::{Rect, busiest_window, crop, sharpen, shrink_box, tiles_alike};
 use super::zxing::{Quad, Sighting};
 use super::{DecoderPanic, RxingDecoder, ZxingDecoder, contain, guarded};
 
@@ -318,26 +318,7 @@ fn around(quad: &Quad, scale: i32, (fw, fh): (u32, u32)) -> Rect {
 /// difference under 3 grey levels. At 1/8 size sensor noise averages out; a visitor stepping
 /// in changes whole tiles.
 fn same_scene(a: &GrayImage, b: &GrayImage) -> bool {
-    if a.dimensions() != b.dimensions() {
-        return false;
-    }
-    let (w, h) = a.dimensions();
-    const TILE: u32 = 16;
-    for ty in (0..h).step_by(TILE as usize) {
-        for tx in (0..w).step_by(TILE as usize) {
-            let (mut sum, mut n) = (0u32, 0u32);
-            for y in ty..(ty + TILE).min(h) {
-                for x in tx..(tx + TILE).min(w) {
-                    sum += a.get_pixel(x, y).0[0].abs_diff(b.get_pixel(x, y).0[0]) as u32;
-                    n += 1;
-                }
-            }
-            if sum >= 3 * n.max(1) {
-                return false;
-            }
-        }
-    }
-    true
+    tiles_alike(a, b, 16, 1, 3)
 }
 
 #[cfg(test)]

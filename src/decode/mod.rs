@@ -18,7 +18,7 @@ pub use backends::{AztecDecoder, RqrrDecoder, RxingDecoder};
 pub use image::GrayImage;
 pub use live::{LiveOutcome, LiveScanner, Look};
 pub use pipeline::{Pipeline, Prep, Stage};
-pub use prep::{Rect, busiest_window, sharpen, shrink_box as shrink};
+pub use prep::{Rect, busiest_window, sharpen, shrink_box as shrink, tiles_alike};
 pub use seen::{HINT_AFTER, UnreadableCode, code_seen};
 pub use zxing::{Quad, Sighting, ZxingDecoder};
 

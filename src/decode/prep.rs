@@ -108,6 +108,32 @@ pub fn busiest_window(half: &GrayImage, size: (u32, u32), side: u32) -> Rect {
     }
 }
 
+/// Whether every `tile`×`tile` tile of two same-sized images differs by less than
+/// `max_mean` grey levels on average, sampled on every `step`th pixel of every `step`th row.
+/// Per tile, so a change in one corner of a still scene counts.
+pub fn tiles_alike(a: &GrayImage, b: &GrayImage, tile: u32, step: u32, max_mean: u32) -> bool {
+    if a.dimensions() != b.dimensions() {
+        return false;
+    }
+    let (w, h) = a.dimensions();
+    let (tile, step) = (tile.max(1), step.max(1) as usize);
+    for ty in (0..h).step_by(tile as usize) {
+        for tx in (0..w).step_by(tile as usize) {
+            let (mut sum, mut n) = (0u32, 0u32);
+            for y in (ty..(ty + tile).min(h)).step_by(step) {
+                for x in (tx..(tx + tile).min(w)).step_by(step) {
+                    sum += a.get_pixel(x, y).0[0].abs_diff(b.get_pixel(x, y).0[0]) as u32;
+                    n += 1;
+                }
+            }
+            if sum >= max_mean * n.max(1) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
 pub fn crop(frame: &GrayImage, r: Rect) -> GrayImage {
     image::imageops::crop_imm(frame, r.x, r.y, r.w, r.h).to_image()
 }
