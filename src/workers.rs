@@ -119,7 +119,7 @@ pub fn spawn_camera(
         let mut last_text: Option<(String, Instant)> = None;
         let mut unreadable = crate::decode::UnreadableCode::default();
         let mut shown_preview: Option<GrayImage> = None;
-        let mut looked = false;
+        let mut in_view = InView::default();
         loop {
             // A source stuck inside next_frame stops the beats: the watchdog restarts the kiosk.
             beat.beat();
@@ -160,19 +160,7 @@ pub fn spawn_camera(
             }
             let outcome = scanner.decode(&frame);
             let read = !outcome.texts.is_empty();
-            // zxing-cpp's corners of an unread code say "a code is there"; failing that, rqrr's
-            // finder search looks on every other frame that was searched (not on an unchanged
-            // empty scene: nothing new to find there).
-            looked = !looked;
-            let seen = if read {
-                None
-            } else if outcome.code_seen {
-                Some(true)
-            } else if outcome.idle {
-                Some(false)
-            } else {
-                looked.then(|| crate::decode::code_seen(&frame))
-            };
+            let seen = in_view.frame(&outcome, || crate::decode::code_seen(&frame));
             if let Some(show) = unreadable.frame(read, seen, Instant::now()) {
                 if events.send(UiEvent::UnreadableCode(show)).is_err() {
                     return;
@@ -193,6 +181,40 @@ pub fn spawn_camera(
             }
         }
     })
+}
+
+/// Whether a code is in view on a frame nothing read, for the "turn up the brightness" hint.
+#[derive(Debug, Default)]
+struct InView {
+    /// Alternates: rqrr's finder search runs on every other searched frame.
+    looked: bool,
+    /// What the last searched frame said: an idle frame shows that same scene.
+    scene: Option<bool>,
+}
+
+impl InView {
+    /// zxing-cpp's corners of an unread code say "a code is there"; failing that, `finder`
+    /// (rqrr's finder search) looks on every other searched frame. An unchanged scene the
+    /// scanner did not search again keeps what its last search said: a phone lying still on a
+    /// shelf in front of the camera, unreadable, still gets the hint.
+    fn frame(&mut self, outcome: &crate::decode::LiveOutcome, finder: impl FnOnce() -> bool) -> Option<bool> {
+        let seen = if !outcome.texts.is_empty() {
+            None
+        } else if outcome.code_seen {
+            Some(true)
+        } else if outcome.idle {
+            return self.scene;
+        } else {
+            self.looked = !self.looked;
+            self.looked.then(finder)
+        };
+        if outcome.texts.is_empty() {
+            self.scene = seen.or(self.scene);
+        } else {
+            self.scene = None;
+        }
+        seen
+    }
 }
 
 /// Whether two previews show the same scene: in every 32×32 tile the mean absolute difference
@@ -265,6 +287,30 @@ pub fn scan_one(ctx: &ScanContext, text: &str, origin: Origin) -> ScanOutcome {
 mod tests {
     use super::*;
     use crate::store::Recorded;
+
+    #[test]
+    fn an_unreadable_code_on_a_still_scene_stays_in_view() {
+        use crate::decode::LiveOutcome;
+        let searched = LiveOutcome::default();
+        let idle = LiveOutcome {
+            idle: true,
+            ..LiveOutcome::default()
+        };
+        let mut v = InView::default();
+        assert_eq!(v.frame(&searched, || true), Some(true), "rqrr sees the finder patterns");
+        for _ in 0..20 {
+            assert_eq!(v.frame(&idle, || panic!("no search on an idle frame")), Some(true));
+        }
+        assert_eq!(v.frame(&searched, || false), None, "every other searched frame only");
+        assert_eq!(v.frame(&searched, || false), Some(false), "gone");
+        assert_eq!(v.frame(&idle, || true), Some(false));
+        let read = LiveOutcome {
+            texts: vec!["VP1:x".into()],
+            ..LiveOutcome::default()
+        };
+        assert_eq!(v.frame(&read, || true), None);
+        assert_eq!(v.frame(&idle, || true), None, "nothing known after a read");
+    }
 
     #[test]
     fn a_still_scene_is_unchanged_and_a_visitor_stepping_in_is_not() {
