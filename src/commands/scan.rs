@@ -47,10 +47,11 @@ fn error_line(file: &Path, e: &dyn std::fmt::Display) {
 /// `kiosk decode [--live]`: `live` runs the camera loop's decoder (`workers.rs`), with the
 /// files as successive frames of one camera in the order given, so a still shows what a
 /// visitor holding that image up to the camera would get, and a recorded sequence what the
-/// temporal cascade makes of it.
+/// temporal cascade makes of it. Every look a frame is due is taken, so the answer depends on
+/// the files only; the camera skips a frame's third and fourth looks once it has taken 5 ms.
 pub fn decode(images: &[PathBuf], live: bool) -> Result<(), CommandError> {
     let thorough = Pipeline::thorough();
-    let mut camera = LiveScanner::new();
+    let mut camera = LiveScanner::without_time_budget();
     let mut failed = 0;
     for file in images {
         let frame = match load_frame(file) {
