@@ -6,7 +6,7 @@
 //! back in seconds (packaging/kiosk/kiosk.service).
 
 use image::GrayImage;
-use zxingcpp::{BarcodeFormat, Binarizer, ImageFormat, ImageView};
+use zxingcpp::{BarcodeFormat, ImageFormat, ImageView};
 
 use super::Decoder;
 
@@ -21,9 +21,6 @@ pub struct ZxingDecoder {
     pub try_downscale: bool,
     /// Also rotated by 90°: QR codes do not need it (their finder patterns are symmetric).
     pub try_rotate: bool,
-    /// One threshold for the whole image instead of zxing-cpp's local average: reads codes
-    /// whose modules the local threshold breaks up (glare, moiré bands).
-    pub global_threshold: bool,
 }
 
 impl Default for ZxingDecoder {
@@ -34,7 +31,6 @@ impl Default for ZxingDecoder {
             try_invert: true,
             try_downscale: true,
             try_rotate: true,
-            global_threshold: false,
         }
     }
 }
@@ -46,13 +42,6 @@ impl ZxingDecoder {
         try_invert: false,
         try_downscale: false,
         try_rotate: false,
-        global_threshold: false,
-    };
-
-    /// The quick pass with the other binariser.
-    pub const FAST_GLOBAL: ZxingDecoder = ZxingDecoder {
-        global_threshold: true,
-        ..Self::FAST
     };
 
     fn reader(&self) -> zxingcpp::BarcodeReader {
@@ -64,11 +53,6 @@ impl ZxingDecoder {
             .try_invert(self.try_invert)
             .try_downscale(self.try_downscale)
             .try_rotate(self.try_rotate)
-            .binarizer(if self.global_threshold {
-                Binarizer::GlobalHistogram
-            } else {
-                Binarizer::LocalAverage
-            })
     }
 
     /// Reads `frame`, and also says where it saw codes it could not read (zxing-cpp's
@@ -108,11 +92,7 @@ pub struct Sighting {
 
 impl Decoder for ZxingDecoder {
     fn name(&self) -> &'static str {
-        match (self.try_harder, self.global_threshold) {
-            (true, _) => "zxing-cpp",
-            (false, false) => "zxing-cpp-fast",
-            (false, true) => "zxing-cpp-global",
-        }
+        if self.try_harder { "zxing-cpp" } else { "zxing-cpp-fast" }
     }
 
     fn decode(&self, frame: &GrayImage) -> Vec<String> {

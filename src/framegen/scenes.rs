@@ -281,7 +281,9 @@ impl Presentation {
             p.cx = (p.cx + self.velocity.0 + rng.range(-2.0, 2.0)).clamp(p.size * 0.5, W as f32 - p.size * 0.5);
             p.cy = (p.cy + self.velocity.1 + rng.range(-2.0, 2.0)).clamp(p.size * 0.5, H as f32 - p.size * 0.5);
             p.angle += self.velocity.2 + rng.range(-0.01, 0.01);
-            p.size *= 1.0 + rng.range(-0.02, 0.03);
+            // Drifting closer, but never past filling the frame's height (the clamps above need
+            // room on both sides, and a long sequence compounds the drift).
+            p.size = (p.size * (1.0 + rng.range(-0.02, 0.03))).min(H as f32 * 0.8);
         }
         let blur = match self.scenario {
             // The hand arrives fast and settles: the streak shortens frame by frame.
