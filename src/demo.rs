@@ -120,25 +120,52 @@ pub const HELD_UP: crate::framegen::Difficulty = crate::framegen::Difficulty {
     jpeg_quality: (85, 95),
 };
 
-/// The demo playlist as camera-like 1280×720 frames ([`HELD_UP`]).
+/// The demo playlist as camera-like 1280×720 frames ([`HELD_UP`]), each made when its turn
+/// comes (a few tens of ms every seven seconds) instead of all held in memory.
 pub fn demo_source(now: chrono::DateTime<chrono::Utc>) -> crate::frames::ReplaySource {
-    let difficulty = HELD_UP;
-    let mut rng = crate::framegen::Rng::new(7);
-    let frames = crate::demo::playlist(now)
-        .iter()
-        .filter_map(|p| crate::framegen::camera_frame(&p.text, &mut rng, &difficulty).ok())
-        .collect();
-    crate::frames::ReplaySource::new(
-        frames,
+    let passes = playlist(now);
+    let count = passes.len();
+    crate::frames::ReplaySource::made(
+        count,
+        Box::new(move |i| demo_frame(&passes, i)),
         "demo playlist".into(),
         std::time::Duration::from_millis(2500),
         std::time::Duration::from_millis(4500),
     )
 }
 
+/// Pass `i` of the playlist held up to the camera; the same frame every time it comes round.
+fn demo_frame(passes: &[DemoPass], i: usize) -> Option<image::GrayImage> {
+    let mut rng = crate::framegen::Rng::new(7 + i as u64);
+    let pass = passes.get(i)?;
+    crate::framegen::camera_frame(&pass.text, &mut rng, &HELD_UP).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The demo's frames are made as they come round: every one must be readable by the
+    /// camera pipeline, or a newcomer's first demo shows a pass the kiosk never reads.
+    #[test]
+    fn every_demo_frame_reads_as_its_pass() {
+        use crate::frames::FrameSource;
+        let now = chrono::Utc::now();
+        let passes = playlist(now);
+        for i in 0..passes.len() {
+            let frame = demo_frame(&passes, i).expect("a demo frame is made");
+            let mut scanner = crate::decode::LiveScanner::without_time_budget();
+            let texts: Vec<String> = (0..3).flat_map(|_| scanner.decode(&frame).texts).collect();
+            assert!(
+                texts.contains(&passes[i].text),
+                "demo frame {i} ({}) unread",
+                passes[i].label
+            );
+        }
+        let mut source = demo_source(now);
+        assert!(source.describe().contains(&format!("{} images", passes.len())));
+        assert_eq!(source.next_frame().map(|f| f.dimensions()), Ok((1280, 720)));
+    }
 
     #[test]
     fn shipped_public_key_matches_the_demo_seed() {

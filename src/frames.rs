@@ -82,10 +82,16 @@ impl FrameSource for CameraSource {
     }
 }
 
+/// Makes the replay's image `i` (of `count`) when its turn comes.
+pub type MakeImage = Box<dyn FnMut(usize) -> Option<GrayImage> + Send>;
+
 /// Shows each image for `hold`, then an empty frame for `gap`, like visitors stepping up one
-/// after another; loops forever.
+/// after another; loops forever. Only the image on show is held: a demo playlist or a folder
+/// of frames is not kept decoded in memory (eight 720p frames are 7 MB of the kiosk's budget).
 pub struct ReplaySource {
-    frames: Vec<GrayImage>,
+    make: MakeImage,
+    count: usize,
+    current: Option<GrayImage>,
     label: String,
     hold: Duration,
     gap: Duration,
@@ -96,9 +102,18 @@ pub struct ReplaySource {
 }
 
 impl ReplaySource {
+    /// Replays images already in memory.
     pub fn new(frames: Vec<GrayImage>, label: String, hold: Duration, gap: Duration) -> Self {
+        let count = frames.len();
+        Self::made(count, Box::new(move |i| frames.get(i).cloned()), label, hold, gap)
+    }
+
+    /// Replays `count` images made (or loaded) by `make` when each is due.
+    pub fn made(count: usize, make: MakeImage, label: String, hold: Duration, gap: Duration) -> Self {
         ReplaySource {
-            frames,
+            make,
+            count,
+            current: None,
             label,
             hold,
             gap,
@@ -109,7 +124,9 @@ impl ReplaySource {
         }
     }
 
-    /// An image file, or every image in a folder (sorted by name).
+    /// An image file, or every image in a folder (sorted by name), each read from disk when
+    /// its turn comes. The files are checked once here, so a folder with nothing readable is an
+    /// error at start and not a blank camera.
     pub fn from_path(path: &Path, hold: Duration, gap: Duration) -> Result<Self, FrameError> {
         let files: Vec<PathBuf> = if path.is_dir() {
             let mut v: Vec<PathBuf> = std::fs::read_dir(path)
@@ -127,11 +144,16 @@ impl ReplaySource {
         } else {
             vec![path.to_path_buf()]
         };
-        let frames: Vec<GrayImage> = files.iter().filter_map(|f| crate::decode::load_frame(f).ok()).collect();
-        if frames.is_empty() {
+        let files: Vec<PathBuf> = files
+            .into_iter()
+            .filter(|f| crate::decode::load_frame(f).is_ok())
+            .collect();
+        if files.is_empty() {
             return Err(FrameError::Empty(path.display().to_string()));
         }
-        Ok(Self::new(frames, path.display().to_string(), hold, gap))
+        let count = files.len();
+        let make: MakeImage = Box::new(move |i| files.get(i).and_then(|f| crate::decode::load_frame(f).ok()));
+        Ok(Self::made(count, make, path.display().to_string(), hold, gap))
     }
 }
 
@@ -142,7 +164,18 @@ impl FrameSource for ReplaySource {
             std::thread::sleep(self.next_due - now);
         }
         self.next_due = Instant::now() + self.interval;
-        let Some(current) = self.frames.get(self.index) else {
+        if self.current.is_none() {
+            // A file gone since start, or a frame the generator could not make: the next one.
+            self.current = (0..self.count).find_map(|_| {
+                let image = (self.make)(self.index);
+                if image.is_none() {
+                    self.index = (self.index + 1) % self.count.max(1);
+                }
+                image
+            });
+            self.shown_since = None;
+        }
+        let Some(current) = &self.current else {
             return Err(FrameError::Empty(self.label.clone()));
         };
         let since = *self.shown_since.get_or_insert_with(Instant::now);
@@ -150,19 +183,16 @@ impl FrameSource for ReplaySource {
         if elapsed < self.hold {
             return Ok(current.clone());
         }
-        if elapsed >= self.hold + self.gap {
-            self.index = (self.index + 1) % self.frames.len();
-            self.shown_since = Some(Instant::now());
-        }
         // Between visitors: an empty grey scene of the same size.
-        Ok(GrayImage::from_pixel(
-            current.width(),
-            current.height(),
-            image::Luma([128]),
-        ))
+        let empty = GrayImage::from_pixel(current.width(), current.height(), image::Luma([128]));
+        if elapsed >= self.hold + self.gap {
+            self.index = (self.index + 1) % self.count.max(1);
+            self.current = None;
+        }
+        Ok(empty)
     }
 
     fn describe(&self) -> String {
-        format!("replay of {} ({} images)", self.label, self.frames.len())
+        format!("replay of {} ({} images)", self.label, self.count)
     }
 }

@@ -371,6 +371,9 @@ impl KioskApp {
     }
 }
 
+/// The widest texture egui may make (its glyph atlas above all); the camera preview is 480 px.
+const ATLAS_SIDE: usize = 2048;
+
 /// A worker's answer if it came; a worker gone without answering is an answer too (an error),
 /// so the screen never waits for it for ever.
 fn answer<T>(rx: &Receiver<Result<T, crate::store::StoreError>>) -> Option<Result<T, crate::store::StoreError>> {
@@ -390,6 +393,15 @@ impl eframe::App for KioskApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.root_ui(ui);
+    }
+
+    /// egui makes its glyph atlas as wide as the largest texture the GPU takes (16384 px under
+    /// Mesa's software renderer) and grows it by doubling its height, so every row of large
+    /// verdict glyphs cost 64 KiB per pixel of height, held by egui and again by the driver.
+    /// Capped at [`ATLAS_SIDE`]: 144 MB RSS with the demo instead of 161 (`scripts/footprint.sh`).
+    fn raw_input_hook(&mut self, _ctx: &egui::Context, raw_input: &mut egui::RawInput) {
+        let side = raw_input.max_texture_side.unwrap_or(ATLAS_SIDE).min(ATLAS_SIDE);
+        raw_input.max_texture_side = Some(side);
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
