@@ -2,7 +2,7 @@
 //! minutes of overlap, its order and its inferred flag must match a brute-force computation
 //! over all passages. Dense on purpose (few venues, many overlaps, missing exits).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::Value;
@@ -103,7 +103,7 @@ fn contacts_match_a_brute_force_oracle() {
     let mut compared = 0;
     for case in cases.into_iter().step_by(20) {
         // The oracle: overlap with every other subject's visits at the same venue.
-        let mut expected: HashMap<&str, (f64, bool)> = HashMap::new();
+        let mut expected: HashMap<&str, (f64, bool, BTreeSet<&str>)> = HashMap::new();
         for c in &all[case] {
             for (other, theirs) in &all {
                 if other == case {
@@ -112,9 +112,10 @@ fn contacts_match_a_brute_force_oracle() {
                 for o in theirs.iter().filter(|o| o.venue == c.venue) {
                     let (a, b) = (c.t_in.max(o.t_in), c.t_out.min(o.t_out));
                     if b > a {
-                        let e = expected.entry(other).or_insert((0.0, false));
+                        let e = expected.entry(other).or_insert((0.0, false, BTreeSet::new()));
                         e.0 += (b - a).num_microseconds().unwrap() as f64 / 60e6;
                         e.1 |= c.inferred || o.inferred;
+                        e.2.insert(&c.venue);
                     }
                 }
             }
@@ -136,13 +137,25 @@ fn contacts_match_a_brute_force_oracle() {
         assert_eq!(got.len(), expected.len(), "contacts of {case}");
         for g in &got {
             let subject = g["subject"].as_str().unwrap();
-            let (minutes, inferred) = expected[subject];
+            let (minutes, inferred, venues) = &expected[subject];
+            let (minutes, inferred) = (*minutes, *inferred);
             let m = g["overlap_minutes"].as_f64().unwrap();
             assert!((m - minutes).abs() < 1e-6, "{case}/{subject}: {m} vs {minutes}");
             if g["inferred"] != inferred {
                 eprintln!("case {:#?}\nother {:#?}\ngot {g}", all[case], all[subject]);
             }
             assert_eq!(g["inferred"], inferred, "{case}/{subject} inferred");
+            let listed: Vec<&str> = g["venues"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            assert_eq!(
+                listed,
+                venues.iter().copied().collect::<Vec<_>>(),
+                "{case}/{subject} venues, sorted"
+            );
         }
         // Ranked by minutes of overlap, ties by subject.
         for pair in got.windows(2) {

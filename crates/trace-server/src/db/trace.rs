@@ -4,6 +4,8 @@
 //! by an exit; an entry with no exit before the next entry is closed at the default visit length
 //! and marked inferred, as is an exit the kiosk itself inferred (automatic check-out).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use wire::{Direction, VerdictKind};
@@ -39,20 +41,23 @@ impl Db {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
         generic: bool,
     ) -> Result<Vec<tokio_postgres::Row>, ServerError> {
+        let mut runs = self.traced_each(sql, &[params], generic).await?;
+        Ok(runs.pop().unwrap_or_default())
+    }
+
+    /// One tracing query run once per parameter set, in one transaction (one snapshot) under
+    /// [`TRACE_TIMEOUT`]; the rows of each run, in order.
+    async fn traced_each(
+        &self,
+        sql: &str,
+        param_sets: &[&[&(dyn tokio_postgres::types::ToSql + Sync)]],
+        generic: bool,
+    ) -> Result<Vec<Vec<tokio_postgres::Row>>, ServerError> {
         let mut client = self.pool.get().await?;
         let generic = generic && self.generic_plans(&client).await?;
         let tx = client.transaction().await?;
         tx.batch_execute(TRACE_TIMEOUT).await?;
-        // Planned once per connection, partitions pruned when it runs: planning these queries
-        // afresh for every day partition took several times longer than running them.
-        let rows = if generic {
-            tx.batch_execute(GENERIC_PLAN).await?;
-            let statement = tx.prepare_cached(sql).await?;
-            tx.query(&statement, params).await
-        } else {
-            tx.query(sql, params).await
-        };
-        let rows = rows.map_err(|e| {
+        let cancelled = |e: tokio_postgres::Error| {
             if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) {
                 ServerError::BadRequest(
                     "the query ran longer than 30 s and was cancelled; narrow the time window".into(),
@@ -60,9 +65,23 @@ impl Db {
             } else {
                 ServerError::Db(e)
             }
-        })?;
+        };
+        let mut runs = Vec::with_capacity(param_sets.len());
+        // Planned once per connection, partitions pruned when it runs: planning these queries
+        // afresh for every day partition took several times longer than running them.
+        if generic {
+            tx.batch_execute(GENERIC_PLAN).await?;
+            let statement = tx.prepare_cached(sql).await?;
+            for params in param_sets {
+                runs.push(tx.query(&statement, params).await.map_err(cancelled)?);
+            }
+        } else {
+            for params in param_sets {
+                runs.push(tx.query(sql, params).await.map_err(cancelled)?);
+            }
+        }
         tx.commit().await?;
-        Ok(rows)
+        Ok(runs)
     }
 }
 
@@ -104,59 +123,111 @@ impl Db {
         visit_secs: f64,
         (limit, offset): (i64, i64),
     ) -> Result<Vec<Contact>, ServerError> {
-        // The case's visits come by the subject index; then, per case visit and per span class,
-        // the visits at its venue that entered at most one span before it and before it ended,
-        // from the overlap index alone (`db/visits.rs`). The cost follows the visits that can
-        // overlap the case's, not the size of the table, nor the venue's longest stay.
-        let sql = format!(
-            "WITH case_visits AS MATERIALIZED (
-                 SELECT row_number() OVER () AS visit, * FROM (
-                     SELECT v.venue_id, v.t_in, {T_OUT} AS t_out, {INFERRED} AS inferred
-                     FROM visits v WHERE v.subject = $4 AND v.t_in < $2) c
-                 WHERE t_out > $1),
-             {spans},
-             others AS (
-                 SELECT c.visit, v.subject, v.venue_id, v.t_in, {T_OUT} AS t_out, {INFERRED} AS inferred
-                 FROM case_visits c
-                 JOIN spans s ON s.venue_id IS NULL OR s.venue_id = c.venue_id
-                 JOIN visits v ON v.venue_id = c.venue_id AND v.span_class = s.span_class
-                              AND v.t_in >= GREATEST(c.t_in, $1) - s.back AND v.t_in < LEAST(c.t_out, $2)
-                 WHERE v.subject <> $4),
-             met AS MATERIALIZED (
-                 SELECT o.subject, o.venue_id,
-                        EXTRACT(EPOCH FROM LEAST(c.t_out, o.t_out, $2) - GREATEST(c.t_in, o.t_in, $1)) AS secs,
-                        GREATEST(c.t_in, o.t_in, $1) AS first, o.inferred OR c.inferred AS inferred
-                 FROM case_visits c
-                 JOIN others o ON o.visit = c.visit
-                              AND o.t_in < LEAST(c.t_out, $2) AND o.t_out > GREATEST(c.t_in, $1)),
-             -- One page, ranked before the venues are listed: a case at a busy mall meets
-             -- thousands, and listing every one's venues cost more than finding them.
-             page AS MATERIALIZED (
-                 SELECT subject, SUM(secs)::float8 / 60.0 AS minutes, MIN(first) AS first, bool_or(inferred) AS inferred
-                 FROM met GROUP BY subject ORDER BY 2 DESC, 1 LIMIT $5 OFFSET $6),
-             venues AS (
-                 SELECT subject, array_agg(DISTINCT venue_id ORDER BY venue_id) AS venues FROM met
-                 WHERE subject IN (SELECT subject FROM page) GROUP BY subject)
-             SELECT p.subject, p.minutes, v.venues, p.first, p.inferred
-             FROM page p JOIN venues v USING (subject)
-             ORDER BY 2 DESC, 1",
-            spans = visits::spans_cte("SELECT venue_id FROM case_visits"),
-        );
+        // First the case's own visits (few: by the subject index), then the people met at each
+        // of their venues, one statement per venue. On Citus each of those runs whole on the
+        // venue's shard; one statement over all the case's venues had made each of its steps a
+        // round over every shard (contacts p50 3.3x faster at 1 M: docs/scale-out.md). The sum
+        // over venues and the ranking are here: a case at a busy mall meets thousands, a few
+        // hundred kilobytes of rows.
+        // Per venue: the times of the case's visits there (its entries, ends, inferred flags).
+        type Stays = (Vec<DateTime<Utc>>, Vec<DateTime<Utc>>, Vec<bool>);
+        let mut by_venue: BTreeMap<String, Stays> = BTreeMap::new();
+        for v in self.visits_of(case, from, to, visit_secs).await? {
+            let stays = by_venue.entry(v.venue_id).or_default();
+            stays.0.push(v.t_in);
+            stays.1.push(v.t_out);
+            stays.2.push(v.inferred);
+        }
         let visit_secs = visit_secs.clamp(0.0, visits::MAX_VISIT_SECS);
-        let rows = self
-            .traced_query(&sql, &[&from, &to, &visit_secs, &case, &limit, &offset])
-            .await?;
-        Ok(rows
+        let sql = met_at_venue_sql();
+        type Params<'a> = [&'a (dyn tokio_postgres::types::ToSql + Sync); 8];
+        let params: Vec<Params> = by_venue
             .iter()
-            .map(|r| Contact {
-                subject: r.get(0),
-                overlap_minutes: r.get(1),
-                venues: r.get(2),
-                first_overlap: r.get(3),
-                inferred: r.get(4),
+            .map(|(venue, (t_in, t_out, inferred))| -> Params {
+                [&from, &to, &visit_secs, &case, venue, t_in, t_out, inferred]
             })
-            .collect())
+            .collect();
+        let sets: Vec<&[&(dyn tokio_postgres::types::ToSql + Sync)]> = params.iter().map(|p| &p[..]).collect();
+        let mut met: BTreeMap<String, Met> = BTreeMap::new();
+        for (venue, rows) in by_venue.keys().zip(self.traced_each(&sql, &sets, true).await?) {
+            for r in rows {
+                let first: DateTime<Utc> = r.get(2);
+                let m = met.entry(r.get(0)).or_insert_with(|| Met {
+                    micros: 0,
+                    first,
+                    inferred: false,
+                    venues: Vec::new(),
+                });
+                m.micros += r.get::<_, i64>(1);
+                m.first = m.first.min(first);
+                m.inferred |= r.get::<_, bool>(3);
+                m.venues.push(venue.clone());
+            }
+        }
+        Ok(rank(met, limit, offset))
     }
+}
+
+/// What one contact shares with the case, summed over the case's venues.
+struct Met {
+    micros: i64,
+    first: DateTime<Utc>,
+    inferred: bool,
+    /// Sorted and distinct: the venues are asked in order, each once.
+    venues: Vec<String>,
+}
+
+/// Longest overlap first, ties by subject; the page [offset, offset + limit). Overlaps are summed
+/// in whole microseconds (what PostgreSQL keeps), so equal overlaps tie exactly.
+fn rank(met: BTreeMap<String, Met>, limit: i64, offset: i64) -> Vec<Contact> {
+    let mut all: Vec<(String, Met)> = met.into_iter().collect();
+    all.sort_by(|a, b| b.1.micros.cmp(&a.1.micros).then_with(|| a.0.cmp(&b.0)));
+    all.into_iter()
+        .skip(usize::try_from(offset).unwrap_or(0))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .map(|(subject, m)| Contact {
+            subject,
+            overlap_minutes: m.micros as f64 / 60e6,
+            venues: m.venues,
+            first_overlap: m.first,
+            inferred: m.inferred,
+        })
+        .collect()
+}
+
+/// The people subject $4 met at venue $5 in [$1, $2) during the case's visits there (entries
+/// $6, ends $7, inferred $8), with visits of $3 seconds where no exit was scanned: per subject,
+/// the overlap in microseconds, its first instant, and whether any of it rests on an inferred
+/// end. Per case visit, one branch per span class reads the visits that entered at most one
+/// span before it and before it ended, from the overlap index alone (`db/visits.rs`), so the
+/// cost follows the visits that can overlap the case's, not the venue's history; class 7 (a
+/// scanned stay over 32 h, rare) is read back to the start. Written out per class: joined with
+/// a table of spans, the planner read the venue's whole history. The only table read is
+/// `visits` at venue $5, so Citus runs the statement whole on that venue's shard.
+fn met_at_venue_sql() -> String {
+    let branches: Vec<String> = (0..=7)
+        .map(|class| {
+            let back = match class {
+                7 => "interval '100 years'".to_string(),
+                k => format!("interval '{} minutes'", 30 << k),
+            };
+            format!(
+                "SELECT v.subject, v.t_in, {T_OUT} AS t_out, {INFERRED} AS inferred FROM visits v
+                 WHERE v.venue_id = $5 AND v.span_class = {class} AND v.subject <> $4
+                   AND v.t_in >= GREATEST(c.t_in, $1) - {back} AND v.t_in < LEAST(c.t_out, $2)"
+            )
+        })
+        .collect();
+    format!(
+        "SELECT o.subject,
+                SUM(EXTRACT(EPOCH FROM LEAST(c.t_out, o.t_out, $2) - GREATEST(c.t_in, o.t_in, $1)) * 1000000)::int8,
+                MIN(GREATEST(c.t_in, o.t_in, $1)), bool_or(o.inferred OR c.inferred)
+         FROM UNNEST($6::timestamptz[], $7::timestamptz[], $8::bool[]) AS c(t_in, t_out, inferred)
+         CROSS JOIN LATERAL ({branches}) o
+         WHERE o.t_out > GREATEST(c.t_in, $1)
+         GROUP BY o.subject",
+        branches = branches.join(" UNION ALL "),
+    )
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
