@@ -111,6 +111,22 @@ fn check_fields(record: PassageRecord, now: DateTime<Utc>) -> Result<CheckedPass
     Ok(CheckedPassage { event_id, record })
 }
 
+/// Splits checked passages into those older than `retention_days` before `now` (which
+/// retention would delete within the hour) and the rest, to store.
+pub fn split_expired(
+    checked: Vec<CheckedPassage>,
+    retention_days: Option<u32>,
+    now: DateTime<Utc>,
+) -> (Vec<CheckedPassage>, Vec<CheckedPassage>) {
+    match retention_days {
+        Some(days) => {
+            let cutoff = now - chrono::Duration::days(days.into());
+            checked.into_iter().partition(|p| p.record.at < cutoff)
+        }
+        None => (Vec::new(), checked),
+    }
+}
+
 /// No control characters (U+0000 breaks PostgreSQL text) and no bidirectional overrides
 /// (they make a report show something other than what is stored).
 fn safe_text(s: &str) -> bool {
@@ -144,6 +160,32 @@ mod tests {
             "kind": "health", "issuer": "iss", "health": "green", "verdict": "admit", "reason": "ok",
             "at": "2026-11-20T09:00:00Z", "inferred": false
         })
+    }
+
+    #[test]
+    fn a_passage_expires_on_arrival_only_when_older_than_the_retention_period() {
+        let at = |days: i64, secs: i64| {
+            let mut p = good(1);
+            p["at"] = json!(now() - chrono::Duration::days(days) + chrono::Duration::seconds(secs));
+            p
+        };
+        let batch = vec![at(28, -1), at(28, 0), at(28, 1), at(0, 0), at(400, 0)];
+        let (checked, refused) = check_batch(batch, "k1", "v1", now());
+        assert!(refused.is_empty(), "{refused:?}");
+        let (expired, kept) = split_expired(checked.clone(), Some(28), now());
+        let ages = |v: &[CheckedPassage]| {
+            v.iter()
+                .map(|p| (now() - p.record.at).num_seconds())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ages(&expired), [28 * 86400 + 1, 400 * 86400]);
+        assert_eq!(ages(&kept), [28 * 86400, 28 * 86400 - 1, 0]);
+        let (expired, kept) = split_expired(checked, None, now());
+        assert_eq!(
+            (expired.len(), kept.len()),
+            (0, 5),
+            "no retention given: everything since 2020 is kept"
+        );
     }
 
     #[test]

@@ -93,6 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 per_token_per_minute,
                 trusted_proxies,
                 max_batch: max_batch as usize,
+                retention_days: Some(retention_days),
             };
             let keys = trace_server::api::Keys {
                 signing: trace_server::trust::signing_key(&db, cli.signing_key.as_deref()).await?,

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Value, json};
+use trace_server::api::Limits;
 use trace_server::testkit::TestServer;
 
 fn t(h: u32, m: u32) -> DateTime<Utc> {
@@ -251,6 +252,59 @@ fn retention_deletes_old_passages_and_does_not_report_them_lost() {
         .output()
         .unwrap();
     assert!(!refused.status.success(), "a zero retention would delete everything");
+}
+
+/// A passage older than the server keeps is counted as sent but not stored, as if stored and
+/// purged at once, and makes no partition: a token sending passages over a year of days cannot
+/// make hundreds of them. The purge mark rises, so the gap report does not call them lost.
+#[test]
+fn passages_older_than_the_retention_period_are_neither_stored_nor_partitioned() {
+    let s = TestServer::start_with(Limits {
+        retention_days: Some(28),
+        ..Limits::default()
+    });
+    let k1 = s.add_kiosk("k1", "v1");
+    let now = Utc::now();
+    let partitions = || s.count("SELECT COUNT(*) FROM pg_inherits WHERE inhparent = 'passages'::regclass");
+    let before = partitions();
+    // One a day from 329 to 30 days ago (seq 1..=300), then two of the last hour.
+    let mut batch: Vec<Value> = (1..=300)
+        .map(|seq| passage("k1", "v1", seq, "a", "entry", now - Duration::days(330 - seq)))
+        .collect();
+    batch.push(passage("k1", "v1", 301, "a", "entry", now - Duration::minutes(50)));
+    batch.push(passage("k1", "v1", 302, "a", "exit", now - Duration::minutes(20)));
+    let report: Value = post(&s, &k1, &json!(batch)).json().unwrap();
+    assert_eq!(
+        (&report["accepted"], &report["duplicates"], &report["expired"]),
+        (&json!(2), &json!(0), &json!(300)),
+        "{report}"
+    );
+    assert!(report.get("rejected").is_none(), "{report}");
+    assert_eq!(s.count("SELECT COUNT(*) FROM passages"), 2);
+    assert!(
+        partitions() <= before + 1,
+        "{before} partitions before, {} after",
+        partitions()
+    );
+    let old = format!("passages_p{}", (now - Duration::days(100)).format("%Y%m%d"));
+    assert_eq!(
+        s.count(&format!("SELECT COUNT(*) FROM pg_class WHERE relname = '{old}'")),
+        0
+    );
+    let status: Value = get(&s, Some(&k1), "/v1/kiosks/k1/status").json().unwrap();
+    assert_eq!(
+        status["gaps"],
+        json!([]),
+        "expired passages are not lost ones: {status}"
+    );
+
+    // Sent again (the kiosk never heard the answer): the same report, nothing more stored.
+    let again: Value = post(&s, &k1, &json!(batch)).json().unwrap();
+    assert_eq!(
+        (&again["accepted"], &again["duplicates"], &again["expired"]),
+        (&json!(0), &json!(2), &json!(300))
+    );
+    assert_eq!(s.count("SELECT COUNT(*) FROM passages"), 2);
 }
 
 #[test]

@@ -127,8 +127,16 @@ pub struct PassageRecord {
 pub struct IngestReport {
     pub accepted: u64,
     pub duplicates: u64,
+    /// Older than the server keeps passages (its retention period): not stored, as if stored
+    /// and then purged; the kiosk counts them as sent. Absent from older servers.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub expired: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rejected: Vec<Rejection>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One passage the server will never store, and why (the kiosk parks it and tells staff).

@@ -43,12 +43,19 @@ pub async fn ingest(State(s): State<AppState>, k: KioskCaller, body: Body) -> Re
             items.len()
         )));
     }
-    let (checked, rejected) = crate::ingest::check_batch(items, &k.kiosk, &k.venue, Utc::now());
+    let now = Utc::now();
+    let (checked, rejected) = crate::ingest::check_batch(items, &k.kiosk, &k.venue, now);
+    // Before storing: a purge mark raised for passages that then fail to store only hides
+    // gaps retention would have hidden within the hour anyway.
+    let (expired, checked) = crate::ingest::split_expired(checked, s.limits.retention_days, now);
+    s.db.expire_on_arrival(&k.kiosk, &expired).await?;
     let mut report =
         s.db.record_passages(&k.kiosk, &k.venue, &checked, rejected.len())
             .await?;
     report.rejected = rejected;
+    report.expired = expired.len() as u64;
     let m = &s.metrics;
+    m.passages_expired.fetch_add(report.expired, Ordering::Relaxed);
     m.passages_accepted.fetch_add(report.accepted, Ordering::Relaxed);
     m.passages_duplicate.fetch_add(report.duplicates, Ordering::Relaxed);
     m.passages_rejected

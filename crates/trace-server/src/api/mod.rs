@@ -31,6 +31,7 @@ pub struct Metrics {
     pub passages_accepted: AtomicU64,
     pub passages_duplicate: AtomicU64,
     pub passages_rejected: AtomicU64,
+    pub passages_expired: AtomicU64,
     pub auth_failures: AtomicU64,
     pub trace_queries: AtomicU64,
 }
@@ -57,6 +58,11 @@ pub struct Limits {
     /// Passages one ingest request may carry (at most `wire::MAX_BATCH`); a larger batch, or a
     /// body too big for this many, gets 413 and the kiosk sends it in halves.
     pub max_batch: usize,
+    /// Passages older than this many days are not stored (`serve --retention-days`): retention
+    /// would delete them within the hour, and each day stored makes a partition, so a token
+    /// sending passages over years of days could otherwise make thousands. `None` (the
+    /// default, for tests with fixed dates): any day since 2020 is stored.
+    pub retention_days: Option<u32>,
 }
 
 /// Requests a minute a token may make by default: a kiosk syncs and asks for its venue every
@@ -73,6 +79,7 @@ impl Default for Limits {
             per_token_per_minute: PER_TOKEN_PER_MINUTE,
             trusted_proxies: Vec::new(),
             max_batch: MAX_BATCH,
+            retention_days: None,
         }
     }
 }

@@ -24,6 +24,7 @@ pub async fn metrics(State(s): State<AppState>) -> Result<String, ServerError> {
          # TYPE trace_passages_accepted_total counter\ntrace_passages_accepted_total {}\n\
          # TYPE trace_passages_duplicate_total counter\ntrace_passages_duplicate_total {}\n\
          # TYPE trace_passages_rejected_total counter\ntrace_passages_rejected_total {}\n\
+         # TYPE trace_passages_expired_total counter\ntrace_passages_expired_total {}\n\
          # TYPE trace_auth_failures_total counter\ntrace_auth_failures_total {}\n\
          # TYPE trace_queries_total counter\ntrace_queries_total {}\n\
          # TYPE trace_passages_stored_estimate gauge\ntrace_passages_stored_estimate {stored}\n",
@@ -31,6 +32,7 @@ pub async fn metrics(State(s): State<AppState>) -> Result<String, ServerError> {
         m.passages_accepted.load(Ordering::Relaxed),
         m.passages_duplicate.load(Ordering::Relaxed),
         m.passages_rejected.load(Ordering::Relaxed),
+        m.passages_expired.load(Ordering::Relaxed),
         m.auth_failures.load(Ordering::Relaxed),
         m.trace_queries.load(Ordering::Relaxed),
     ))

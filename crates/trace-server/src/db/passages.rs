@@ -119,8 +119,33 @@ impl Db {
         Ok(IngestReport {
             accepted,
             duplicates: batch.len() as u64 - accepted,
-            rejected: Vec::new(),
+            ..IngestReport::default()
         })
+    }
+
+    /// Passages older than the retention period, sent by kiosk `kiosk_id`: not stored, as if
+    /// stored and purged at once. Their logs' purge marks rise as retention's would, so the gap
+    /// report does not call them lost.
+    pub async fn expire_on_arrival(&self, kiosk_id: &str, expired: &[CheckedPassage]) -> Result<(), ServerError> {
+        if expired.is_empty() {
+            return Ok(());
+        }
+        let log_ids: Vec<&str> = expired.iter().map(|p| p.record.log_id.as_str()).collect();
+        let seqs: Vec<i64> = expired.iter().map(|p| p.record.seq).collect();
+        self.pool
+            .get()
+            .await?
+            .execute(
+                &format!(
+                    "WITH marks AS (SELECT $1::text AS kiosk_id, log_id, MAX(seq) AS seq
+                                    FROM UNNEST($2::text[], $3::int8[]) AS m(log_id, seq) GROUP BY log_id),
+                          {RAISE_PURGE_MARKS}
+                     SELECT COUNT(*) FROM raised"
+                ),
+                &[&kiosk_id, &log_ids, &seqs],
+            )
+            .await?;
+        Ok(())
     }
 }
 
