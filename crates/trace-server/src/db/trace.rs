@@ -126,7 +126,7 @@ impl Db {
         // First the case's own visits (few: by the subject index), then the people met at each
         // of their venues, one statement per venue. On Citus each of those runs whole on the
         // venue's shard; one statement over all the case's venues had made each of its steps a
-        // round over every shard (contacts p50 3.3x faster at 1 M: docs/scale-out.md). The sum
+        // round over every shard (at 10 M on Citus, p50 59 -> 24 ms: docs/scale-out.md). The sum
         // over venues and the ranking are here: a case at a busy mall meets thousands, a few
         // hundred kilobytes of rows.
         // Per venue: the times of the case's visits there (its entries, ends, inferred flags).
